@@ -1,0 +1,42 @@
+// Command baton-cursor is the baton connector for Cursor teams. It syncs
+// members and roles through baton-cursor-plugin, which it starts as a
+// go-plugin subprocess.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/conductorone/baton-sdk/pkg/config"
+	"github.com/conductorone/baton-sdk/pkg/connectorrunner"
+	"github.com/hashicorp/go-plugin"
+
+	cfg "github.com/conductorone/baton-cursor/host/config"
+	"github.com/conductorone/baton-cursor/host/connector"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	// The plugin dies with this process on every path: normal return (defer),
+	// SIGINT/SIGTERM (below; baton-sdk only handles SIGINT and SIGTERM would
+	// skip the defer), and os.Exit or SIGKILL (the plugin's parent-death signal
+	// and watchdog).
+	defer plugin.CleanupClients()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		plugin.CleanupClients()
+		if sig == syscall.SIGTERM {
+			os.Exit(128 + int(syscall.SIGTERM))
+		}
+		// SIGINT: baton-sdk cancels the run and exits on its own.
+	}()
+
+	config.RunConnector(context.Background(), "baton-cursor", version, cfg.Config, connector.New,
+		connectorrunner.WithDefaultCapabilitiesConnectorBuilderV2(&connector.Connector{}))
+}

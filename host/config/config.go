@@ -1,0 +1,37 @@
+// Package config defines baton-cursor's settings. conf.gen.go is generated
+// from them by `go generate ./host/config` (run by `make generate`).
+package config
+
+import "github.com/conductorone/baton-sdk/pkg/field"
+
+//go:generate go run ./gen
+
+var (
+	// APIKeyField is the Cursor team Admin API key.
+	APIKeyField = field.StringField("cursor-api-key",
+		field.WithDisplayName("Cursor Admin API key"),
+		field.WithDescription("Team Admin API key from cursor.com/dashboard → API Keys (starts with crsr_ or key_; Enterprise plan)"),
+		field.WithRequired(true),
+		field.WithIsSecret(true),
+	)
+	// BaseURLField points the connector at another Admin API, such as the simulated tenant.
+	BaseURLField = field.StringField("cursor-base-url",
+		field.WithDisplayName("Cursor Admin API base URL"),
+		field.WithDescription("Base URL of the Cursor Admin API"),
+		field.WithDefaultValue("https://api.cursor.com"),
+		field.WithExportTarget(field.ExportTargetCLIOnly),
+	)
+	// PluginPathField overrides where baton-cursor-plugin is found.
+	PluginPathField = field.StringField("plugin-path",
+		field.WithDisplayName("Plugin path"),
+		field.WithDescription("Path to baton-cursor-plugin (default: beside baton-cursor, then PATH)"),
+		field.WithExportTarget(field.ExportTargetCLIOnly),
+	)
+)
+
+// Config is the schema baton-sdk builds flags, environment variables and the
+// C1 configuration form from.
+var Config = field.NewConfiguration(
+	[]field.SchemaField{APIKeyField, BaseURLField, PluginPathField},
+	field.WithConnectorDisplayName("Cursor"),
+)

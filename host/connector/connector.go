@@ -1,0 +1,106 @@
+// Package connector is baton-cursor's baton connector: it maps the Cursor team
+// the plugin serves to baton users, roles, entitlements and grants.
+package connector
+
+import (
+	"context"
+	"fmt"
+
+	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
+	"github.com/conductorone/baton-sdk/pkg/annotations"
+	"github.com/conductorone/baton-sdk/pkg/cli"
+	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
+	"github.com/grpc-ecosystem/go-grpc-middleware/logging/zap/ctxzap"
+	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
+	"github.com/conductorone/baton-cursor/host/config"
+	"github.com/conductorone/baton-cursor/host/pluginproc"
+)
+
+// pageSize is what the host asks the plugin for per call: a go-plugin call
+// costs ~0.25 ms, so pages are large (the plugin's maximum).
+const pageSize = 10000
+
+// plugin is what the connector needs of the plugin: a configured client.
+type plugin interface {
+	Get(ctx context.Context) (pluginv1.PluginServiceClient, error)
+}
+
+// Connector is the baton connector. Its zero value (used by `capabilities`)
+// has no plugin and never starts one.
+type Connector struct {
+	plugin plugin
+}
+
+var _ connectorbuilder.ConnectorBuilderV2 = (*Connector)(nil)
+
+// New builds the connector. It starts nothing: baton-sdk calls New in both its
+// parent and its _connector-service child, and only the child syncs.
+func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connectorbuilder.ConnectorBuilderV2, []connectorbuilder.Opt, error) {
+	lazy := pluginproc.NewLazy(pluginproc.Options{
+		Path: cc.PluginPath,
+		Settings: &pluginv1.ConfigureRequest{
+			ApiKey:  cc.CursorApiKey,
+			BaseUrl: cc.CursorBaseUrl,
+		},
+		Logger: ctxzap.Extract(ctx),
+	})
+	return &Connector{plugin: lazy}, nil, nil
+}
+
+// Metadata describes the connector. No network: C1 calls it often.
+func (c *Connector) Metadata(context.Context) (*v2.ConnectorMetadata, error) {
+	return v2.ConnectorMetadata_builder{
+		DisplayName: "Cursor",
+		Description: "Members and roles of a Cursor team (the AI code editor), read through the Cursor Admin API.",
+	}.Build(), nil
+}
+
+// Validate starts the plugin (which checks the key against Cursor) and passes
+// its diagnostics on: errors fail validation, the rest is logged.
+func (c *Connector) Validate(ctx context.Context) (annotations.Annotations, error) {
+	svc, err := c.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	info, err := svc.GetInfo(ctx, &pluginv1.GetInfoRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("baton-cursor: get plugin info: %w", err)
+	}
+	l := ctxzap.Extract(ctx)
+	l.Info("baton-cursor-plugin ready",
+		zap.String("plugin_version", info.GetPluginVersion()),
+		zap.Uint32("protocol_version", info.GetProtocolVersion()),
+		zap.Uint32("active_members", info.GetTeam().GetActiveMembers()),
+		zap.Uint32("removed_members", info.GetTeam().GetRemovedMembers()))
+	for _, d := range info.GetDiagnostics() {
+		fields := []zap.Field{zap.String("detail", d.GetDetail())}
+		switch d.GetSeverity() {
+		case pluginv1.Diagnostic_SEVERITY_INFO:
+			l.Info(d.GetSummary(), fields...)
+		case pluginv1.Diagnostic_SEVERITY_WARNING:
+			l.Warn(d.GetSummary(), fields...)
+		default:
+			return nil, status.Errorf(codes.FailedPrecondition, "baton-cursor: %s", d.GetSummary())
+		}
+	}
+	return nil, nil
+}
+
+// ResourceSyncers lists one syncer per resource type.
+func (c *Connector) ResourceSyncers(context.Context) []connectorbuilder.ResourceSyncerV2 {
+	return []connectorbuilder.ResourceSyncerV2{
+		&userBuilder{conn: c},
+		&roleBuilder{conn: c},
+	}
+}
+
+func (c *Connector) client(ctx context.Context) (pluginv1.PluginServiceClient, error) {
+	if c.plugin == nil {
+		return nil, status.Error(codes.FailedPrecondition, "baton-cursor: the connector is not configured")
+	}
+	return c.plugin.Get(ctx)
+}

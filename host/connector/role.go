@@ -1,0 +1,84 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+
+	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
+	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
+	"github.com/conductorone/baton-sdk/pkg/types/entitlement"
+	"github.com/conductorone/baton-sdk/pkg/types/grant"
+	rs "github.com/conductorone/baton-sdk/pkg/types/resource"
+
+	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
+)
+
+// assignedEntitlement is the one entitlement of every role: holding it.
+const assignedEntitlement = "assigned"
+
+// roleBuilder syncs Cursor's team roles. It has no Grant or Revoke: Cursor has
+// no API to change a member's role, so baton-cursor never offers it.
+type roleBuilder struct{ conn *Connector }
+
+var _ connectorbuilder.ResourceSyncerV2 = (*roleBuilder)(nil)
+
+func (b *roleBuilder) ResourceType(context.Context) *v2.ResourceType { return roleResourceType }
+
+// List returns the whole role catalogue in one page.
+func (b *roleBuilder) List(ctx context.Context, _ *v2.ResourceId, _ rs.SyncOpAttrs) ([]*v2.Resource, *rs.SyncOpResults, error) {
+	svc, err := b.conn.client(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := svc.ListRoles(ctx, &pluginv1.ListRolesRequest{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("baton-cursor: list roles: %w", err)
+	}
+	out := make([]*v2.Resource, 0, len(resp.GetRoles()))
+	for _, role := range resp.GetRoles() {
+		r, err := rs.NewRoleResource(role.GetDisplayName(), roleResourceType, role.GetId(),
+			[]rs.RoleTraitOption{rs.WithRoleProfile(map[string]any{
+				"cursor_role":    role.GetId(),
+				"known":          role.GetKnown(),
+				"active_members": int64(role.GetActiveMembers()),
+			})},
+			rs.WithDescription(role.GetDescription()),
+		)
+		if err != nil {
+			return nil, nil, fmt.Errorf("baton-cursor: map role %s: %w", role.GetId(), err)
+		}
+		out = append(out, r)
+	}
+	return out, nil, nil
+}
+
+// Entitlements returns the role's one entitlement, grantable to users.
+func (b *roleBuilder) Entitlements(_ context.Context, r *v2.Resource, _ rs.SyncOpAttrs) ([]*v2.Entitlement, *rs.SyncOpResults, error) {
+	return []*v2.Entitlement{entitlement.NewAssignmentEntitlement(r, assignedEntitlement,
+		entitlement.WithGrantableTo(userResourceType),
+		entitlement.WithDisplayName(r.GetDisplayName()+" role"),
+		entitlement.WithDescription("Holds the Cursor "+r.GetDisplayName()+" role"),
+	)}, nil, nil
+}
+
+// Grants pages through the active members holding the role: one grant each.
+func (b *roleBuilder) Grants(ctx context.Context, r *v2.Resource, opts rs.SyncOpAttrs) ([]*v2.Grant, *rs.SyncOpResults, error) {
+	svc, err := b.conn.client(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := svc.ListMembers(ctx, &pluginv1.ListMembersRequest{
+		PageSize:  pageSize,
+		PageToken: opts.PageToken.Token,
+		Role:      r.GetId().GetResource(),
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("baton-cursor: list members of role %s: %w", r.GetId().GetResource(), err)
+	}
+	out := make([]*v2.Grant, 0, len(resp.GetMembers()))
+	for _, m := range resp.GetMembers() {
+		out = append(out, grant.NewGrant(r, assignedEntitlement,
+			v2.ResourceId_builder{ResourceType: userResourceType.GetId(), Resource: m.GetKey()}.Build()))
+	}
+	return out, &rs.SyncOpResults{NextPageToken: resp.GetNextPageToken()}, nil
+}

@@ -1,0 +1,84 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+
+	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
+	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
+	rs "github.com/conductorone/baton-sdk/pkg/types/resource"
+
+	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
+)
+
+type userBuilder struct{ conn *Connector }
+
+var _ connectorbuilder.ResourceSyncerV2 = (*userBuilder)(nil)
+
+func (b *userBuilder) ResourceType(context.Context) *v2.ResourceType { return userResourceType }
+
+// List pages through every member, removed ones included (they become
+// disabled accounts).
+func (b *userBuilder) List(ctx context.Context, _ *v2.ResourceId, opts rs.SyncOpAttrs) ([]*v2.Resource, *rs.SyncOpResults, error) {
+	svc, err := b.conn.client(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := svc.ListMembers(ctx, &pluginv1.ListMembersRequest{
+		PageSize:       pageSize,
+		PageToken:      opts.PageToken.Token,
+		IncludeRemoved: true,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("baton-cursor: list members: %w", err)
+	}
+	out := make([]*v2.Resource, 0, len(resp.GetMembers()))
+	for _, m := range resp.GetMembers() {
+		r, err := userResource(m)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, r)
+	}
+	return out, &rs.SyncOpResults{NextPageToken: resp.GetNextPageToken()}, nil
+}
+
+// Users own no entitlements or grants (the type says so to the syncer).
+func (b *userBuilder) Entitlements(context.Context, *v2.Resource, rs.SyncOpAttrs) ([]*v2.Entitlement, *rs.SyncOpResults, error) {
+	return nil, nil, nil
+}
+
+func (b *userBuilder) Grants(context.Context, *v2.Resource, rs.SyncOpAttrs) ([]*v2.Grant, *rs.SyncOpResults, error) {
+	return nil, nil, nil
+}
+
+func userResource(m *pluginv1.Member) (*v2.Resource, error) {
+	name := m.GetName()
+	if name == "" {
+		name = m.GetEmail()
+	}
+	st, traitSt, details := v2.Status_RESOURCE_STATUS_ENABLED, v2.UserTrait_Status_STATUS_ENABLED, ""
+	if m.GetRemoved() {
+		st, traitSt, details = v2.Status_RESOURCE_STATUS_DISABLED, v2.UserTrait_Status_STATUS_DISABLED, "removed from the Cursor team"
+	}
+	r, err := rs.NewUserResource(name, userResourceType, m.GetKey(),
+		[]rs.UserTraitOption{
+			rs.WithEmail(m.GetEmail(), true),
+			rs.WithUserLogin(m.GetEmail()),
+			rs.WithAccountType(v2.UserTrait_ACCOUNT_TYPE_HUMAN),
+			// The trait's status would otherwise default to enabled for a removed member.
+			rs.WithDetailedStatus(traitSt, details), //nolint:staticcheck // see above
+		},
+		rs.WithResourceStatus(st, details),
+		rs.WithResourceProfile(map[string]any{
+			"email":     m.GetEmail(),
+			"cursor_id": m.GetCursorId(),
+			"role":      m.GetRole(),
+			"removed":   m.GetRemoved(),
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("baton-cursor: map member %s: %w", m.GetKey(), err)
+	}
+	return r, nil
+}

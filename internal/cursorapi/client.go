@@ -1,0 +1,147 @@
+// Package cursorapi is a small client for Cursor's team Admin API
+// (https://api.cursor.com, HTTP Basic auth with the key as user name).
+// Errors it returns carry gRPC status codes so they cross the connector
+// boundary meaningfully.
+package cursorapi
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/conductorone/baton-cursor/internal/httpretry"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// DefaultBaseURL is Cursor's API host; paths carry no version prefix.
+const DefaultBaseURL = "https://api.cursor.com"
+
+// Config configures a Client. Only APIKey is required.
+type Config struct {
+	BaseURL    string       // default DefaultBaseURL; a path prefix and trailing slash are allowed
+	APIKey     string       // a team Admin API key ("crsr_…" or the older "key_…")
+	HTTPClient *http.Client // default: a client with dial, TLS and header timeouts
+	Retry      httpretry.Policy
+	OnRetry    func(attempt int, wait time.Duration, reason string) // overrides Retry.OnRetry when set
+	UserAgent  string                                               // default "baton-cursor"
+}
+
+// Client calls the Admin API. It is safe for concurrent use.
+type Client struct {
+	base      string // scheme://host[/prefix], no trailing slash
+	key       string
+	hc        *http.Client
+	retry     httpretry.Policy
+	userAgent string
+}
+
+// New validates cfg without sending anything. Its errors are gRPC
+// InvalidArgument statuses naming the offending setting; they never contain the key.
+func New(cfg Config) (*Client, error) {
+	if err := checkKey(cfg.APIKey); err != nil {
+		return nil, err
+	}
+	base, err := checkBaseURL(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{base: base, key: cfg.APIKey, hc: cfg.HTTPClient, retry: cfg.Retry, userAgent: cfg.UserAgent}
+	if c.hc == nil {
+		c.hc = defaultHTTPClient()
+	}
+	if cfg.OnRetry != nil {
+		c.retry.OnRetry = cfg.OnRetry
+	}
+	if c.userAgent == "" {
+		c.userAgent = "baton-cursor"
+	}
+	return c, nil
+}
+
+// checkKey accepts any non-empty key: Cursor documents only the prefixes, not
+// the format, so being stricter could lock out valid keys. It rejects what
+// would corrupt the Basic credentials or is almost certainly a paste mistake.
+func checkKey(key string) error {
+	switch {
+	case strings.TrimSpace(key) == "":
+		return status.Error(codes.InvalidArgument, "cursor-api-key is empty: set it (BATON_CURSOR_API_KEY) to a team Admin API key from cursor.com/dashboard → API Keys")
+	case strings.TrimSpace(key) != key:
+		return status.Error(codes.InvalidArgument, "cursor-api-key has leading or trailing whitespace: remove it (the key is not shown here)")
+	case strings.IndexFunc(key, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
+		return status.Error(codes.InvalidArgument, "cursor-api-key contains whitespace or control characters: paste the key again (the key is not shown here)")
+	case strings.Contains(key, ":"):
+		// Basic auth splits user from password at the first colon; curl's "-u KEY:" form invites this mistake.
+		return status.Error(codes.InvalidArgument, "cursor-api-key contains ':': give the key alone, without the trailing ':' of curl's -u KEY: form (the key is not shown here)")
+	}
+	return nil
+}
+
+func checkBaseURL(raw string) (string, error) {
+	if raw == "" {
+		return DefaultBaseURL, nil
+	}
+	bad := func(why string) error {
+		return status.Errorf(codes.InvalidArgument, "cursor-base-url %s; expected something like %s", why, DefaultBaseURL)
+	}
+	if strings.TrimSpace(raw) != raw {
+		return "", bad("has leading or trailing whitespace")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err // the url.Error text repeats the whole value, which may hold credentials
+		}
+		return "", bad("is not a URL (" + err.Error() + ")")
+	}
+	switch {
+	case u.User != nil:
+		return "", bad("must not contain a user name or password (" + u.Redacted() + ")")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", bad("must start with https:// or http:// (got " + raw + ")")
+	case u.Hostname() == "":
+		return "", bad("has no host (got " + raw + ")")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return "", bad("must not have a query or fragment (got " + raw + ")")
+	}
+	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
+}
+
+// defaultHTTPClient bounds each connection phase; the whole attempt,
+// body included, is bounded by httpretry's AttemptTimeout.
+func defaultHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = 10 * time.Second
+	t.ResponseHeaderTimeout = 60 * time.Second
+	return &http.Client{Transport: t}
+}
+
+// get sends GET base+path with retries and returns the 2xx answer; any other
+// outcome becomes an error with a gRPC code.
+func (c *Client) get(ctx context.Context, path string) (*httpretry.Response, error) {
+	target := c.base + path
+	resp, err := httpretry.Do(ctx, c.hc, c.retry, func(ctx context.Context) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.SetBasicAuth(c.key, "")
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("User-Agent", c.userAgent)
+		return req, nil
+	})
+	if err != nil {
+		return nil, c.transportError(ctx, err)
+	}
+	if resp.Status < 200 || resp.Status > 299 {
+		return nil, newAPIError(resp, path, target, c.key)
+	}
+	return resp, nil
+}

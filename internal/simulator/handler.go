@@ -1,0 +1,288 @@
+package simulator
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config describes one simulated team.
+type Config struct {
+	Members      int     // team size, 0..1_000_000
+	Seed         int64   // same seed + same Members => byte-identical responses
+	APIKey       string  // the only key accepted (Basic username with empty password, or Bearer)
+	IDStyle      IDStyle // default "string"
+	BusinessPlan bool    // every Admin API call answers 403 "Enterprise access required"
+	OmitRemoved  bool    // leave removed members out instead of isRemoved:true (forum report F-REM2)
+	Faults       Faults
+}
+
+// Faults are switchable failure modes of the Admin API routes, applied in
+// the order RateLimited, ServerErrors, (auth, plan), Delay, Truncate/InvalidJSON.
+type Faults struct {
+	RateLimited      int           // the first N Admin API requests answer 429
+	RetryAfter       string        // Retry-After header on the 429s ("" = none)
+	ServerErrors     int           // then the next N answer 503; -1 = every request answers 500 forever
+	ServerRetryAfter string        // Retry-After header on the 5xx answers ("" = none)
+	Delay            time.Duration // sleep before answering; ends early when the client goes away
+	Truncate         bool          // 200 with the full Content-Length but only half the body, then close
+	InvalidJSON      bool          // 200 with a body that is not JSON
+}
+
+// Tenant is a simulated Cursor team. It is an http.Handler.
+type Tenant struct {
+	apiKey       string
+	businessPlan bool
+	omitRemoved  bool
+	gen          generator
+
+	mu         sync.Mutex
+	members    []Member
+	body       []byte   // cached /teams/members body; nil after a roster change
+	bodyLen    []string // Content-Length header value for body
+	faults     Faults
+	rateLeft   int // 429s still to send
+	serverLeft int // 503s still to send (-1 = 500 forever)
+	requests   map[string]int
+}
+
+// Canned bodies. The 401 is the live shape seen on /teams/members (F-401);
+// the others are the generic envelope of cursor-api.md §3.2.
+var (
+	bodyUnauthorized     = []byte(`{"statusCode":401,"error":"Unauthorized","message":"Invalid API key"}`)
+	bodyForbidden        = []byte(`{"error":"Forbidden","message":"Enterprise access required"}`)
+	bodyNotFound         = []byte(`{"error":"Not Found","message":"Resource not found"}`)
+	bodyMethodNotAllowed = []byte(`{"error":"Method Not Allowed","message":"Method not allowed"}`)
+	bodyTooManyRequests  = []byte(`{"error":"Too Many Requests","message":"Rate limit exceeded. Please try again later."}`)
+	bodyUnavailable      = []byte(`{"error":"Service Unavailable","message":"The service is temporarily unavailable. Please try again later."}`)
+	bodyInternal         = []byte(`{"error":"Internal Server Error","message":"An unexpected error occurred"}`)
+	// What a proxy in front of the API might send with a 200.
+	bodyNotJSON = []byte("<html><head><title>Cursor</title></head><body>Something went wrong</body></html>\n")
+
+	headerJSON = []string{"application/json"}
+)
+
+const (
+	pathMembers  = "/teams/members"
+	pathRequests = "/_simulator/requests"
+)
+
+// New validates cfg and generates the team. The response body is encoded
+// here once, so the first request is as fast as the rest.
+func New(cfg Config) (*Tenant, error) {
+	if err := validateConfig(cfg); err != nil {
+		return nil, err
+	}
+	if cfg.IDStyle == "" {
+		cfg.IDStyle = IDStyleString
+	}
+	t := &Tenant{
+		apiKey:       cfg.APIKey,
+		businessPlan: cfg.BusinessPlan,
+		omitRemoved:  cfg.OmitRemoved,
+		gen:          newGenerator(cfg.Seed, cfg.IDStyle),
+		requests:     map[string]int{},
+	}
+	t.members = generate(t.gen, cfg.Members)
+	t.setFaultsLocked(cfg.Faults)
+	t.membersBodyLocked()
+	return t, nil
+}
+
+// Members returns a copy of the whole roster in response order, removed
+// members included (with OmitRemoved the response is this minus IsRemoved rows).
+func (t *Tenant) Members() []Member {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]Member(nil), t.members...)
+}
+
+// Requests reports how many requests reached path, including those refused
+// by faults, auth or method checks. /_simulator/ paths are not counted.
+func (t *Tenant) Requests(path string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.requests[path]
+}
+
+// SetFaults replaces the faults and restarts the RateLimited and
+// ServerErrors counters. It panics on values New would reject.
+func (t *Tenant) SetFaults(f Faults) {
+	if err := validateFaults(f); err != nil {
+		panic("simulator: SetFaults: " + err.Error())
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.setFaultsLocked(f)
+}
+
+func (t *Tenant) setFaultsLocked(f Faults) {
+	t.faults = f
+	t.rateLeft = f.RateLimited
+	t.serverLeft = f.ServerErrors
+}
+
+// update lets roster-changing handlers (remove-member, SCIM) edit the
+// members under the lock; it drops the cached body.
+func (t *Tenant) update(fn func(ms []Member) []Member) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.members = fn(t.members)
+	t.body, t.bodyLen = nil, nil
+}
+
+// membersBodyLocked returns the cached body, rebuilding it after a change.
+// A rebuilt body is a new slice, so writers of the old one are unaffected.
+func (t *Tenant) membersBodyLocked() ([]byte, []string) {
+	if t.body == nil {
+		t.body = encodeMembers(t.members, t.omitRemoved)
+		t.bodyLen = []string{strconv.Itoa(len(t.body))}
+	}
+	return t.body, t.bodyLen
+}
+
+func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Path
+	if path == pathRequests {
+		t.serveRequestCounts(w, r)
+		return
+	}
+	t.mu.Lock()
+	t.requests[path]++
+	t.mu.Unlock()
+
+	switch path {
+	case pathMembers:
+		if r.Method != http.MethodGet {
+			w.Header()["Allow"] = []string{http.MethodGet}
+			writeJSON(w, http.StatusMethodNotAllowed, bodyMethodNotAllowed)
+			return
+		}
+		t.serveAdmin(w, r, t.serveMembers)
+	default:
+		writeJSON(w, http.StatusNotFound, bodyNotFound)
+	}
+}
+
+// serveAdmin runs the checks every Admin API route shares, in this order:
+// rate limit (a per-team limiter sits in front of the app, so before auth),
+// server errors, auth, plan, delay. Then serve answers.
+func (t *Tenant) serveAdmin(w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter, Faults)) {
+	t.mu.Lock()
+	f := t.faults
+	status := 0
+	switch {
+	case t.rateLeft > 0:
+		t.rateLeft--
+		status = http.StatusTooManyRequests
+	case t.serverLeft == -1:
+		status = http.StatusInternalServerError
+	case t.serverLeft > 0:
+		t.serverLeft--
+		status = http.StatusServiceUnavailable
+	}
+	t.mu.Unlock()
+
+	switch status {
+	case http.StatusTooManyRequests:
+		setRetryAfter(w, f.RetryAfter)
+		writeJSON(w, status, bodyTooManyRequests)
+		return
+	case http.StatusInternalServerError:
+		setRetryAfter(w, f.ServerRetryAfter)
+		writeJSON(w, status, bodyInternal)
+		return
+	case http.StatusServiceUnavailable:
+		setRetryAfter(w, f.ServerRetryAfter)
+		writeJSON(w, status, bodyUnavailable)
+		return
+	}
+	if !t.authorized(r) {
+		writeJSON(w, http.StatusUnauthorized, bodyUnauthorized)
+		return
+	}
+	if t.businessPlan {
+		writeJSON(w, http.StatusForbidden, bodyForbidden)
+		return
+	}
+	if f.Delay > 0 {
+		timer := time.NewTimer(f.Delay)
+		select {
+		case <-timer.C:
+		case <-r.Context().Done():
+			timer.Stop()
+			return // the client gave up; nobody reads an answer
+		}
+	}
+	serve(w, f)
+}
+
+func (t *Tenant) serveMembers(w http.ResponseWriter, f Faults) {
+	t.mu.Lock()
+	body, bodyLen := t.membersBodyLocked()
+	t.mu.Unlock()
+
+	h := w.Header()
+	h["Content-Type"] = headerJSON
+	switch {
+	case f.InvalidJSON:
+		writeJSON(w, http.StatusOK, bodyNotJSON)
+	case f.Truncate:
+		// Declaring the full length and writing half makes net/http close
+		// the connection: the client sees an unexpected EOF mid-body.
+		h["Content-Length"] = bodyLen
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(body[:len(body)/2])
+	default:
+		h["Content-Length"] = bodyLen
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(body)
+	}
+}
+
+// authorized accepts Basic with the key as username and an empty password
+// (the documented scheme) or Bearer with the key.
+func (t *Tenant) authorized(r *http.Request) bool {
+	if user, pass, ok := r.BasicAuth(); ok {
+		return pass == "" && subtle.ConstantTimeCompare([]byte(user), []byte(t.apiKey)) == 1
+	}
+	auth := r.Header.Get("Authorization")
+	if len(auth) > 7 && strings.EqualFold(auth[:7], "Bearer ") {
+		return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(auth[7:])), []byte(t.apiKey)) == 1
+	}
+	return false
+}
+
+func (t *Tenant) serveRequestCounts(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header()["Allow"] = []string{http.MethodGet}
+		writeJSON(w, http.StatusMethodNotAllowed, bodyMethodNotAllowed)
+		return
+	}
+	t.mu.Lock()
+	body, err := json.Marshal(t.requests)
+	t.mu.Unlock()
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, bodyInternal)
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+func setRetryAfter(w http.ResponseWriter, v string) {
+	if v != "" {
+		w.Header()["Retry-After"] = []string{v}
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = headerJSON
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}

@@ -1,0 +1,91 @@
+// Package handshake is the small public surface any go-plugin host needs to load
+// baton-cursor-plugin: the handshake config, the plugin name, the protocol
+// versions, and a typed client. It is the only package of this module a
+// third-party host imports (with the generated contract in gen/).
+package handshake
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
+)
+
+// PluginName is the name under which the plugin's service is dispensed.
+const PluginName = "cursor"
+
+// ProtocolVersion is the go-plugin protocol version of cursor.plugin.v1. A
+// breaking change gets a new proto package (cursor.plugin.v2) served as
+// protocol version 2, next to 1, so old hosts keep working.
+const ProtocolVersion = 1
+
+// Config is the go-plugin handshake. The magic cookie only keeps a person from
+// running the plugin by hand by mistake; it is not a secret and never changes.
+var Config = plugin.HandshakeConfig{
+	ProtocolVersion:  ProtocolVersion, // ignored by go-plugin when VersionedPlugins is set
+	MagicCookieKey:   "BATON_CURSOR_PLUGIN_MAGIC_COOKIE",
+	MagicCookieValue: "8d1f6c0a3e5b47f2a9c4d6e8b0f21357-baton-cursor-plugin",
+}
+
+// GRPCPlugin adapts the cursor.plugin.v1 service to go-plugin. Impl is set only
+// inside the plugin process.
+type GRPCPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	Impl pluginv1.PluginServiceServer
+}
+
+// GRPCServer registers the service on go-plugin's gRPC server.
+func (p *GRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	pluginv1.RegisterPluginServiceServer(s, p.Impl)
+	return nil
+}
+
+// GRPCClient returns a pluginv1.PluginServiceClient over go-plugin's connection.
+func (p *GRPCPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, cc *grpc.ClientConn) (any, error) {
+	return pluginv1.NewPluginServiceClient(cc), nil
+}
+
+// VersionedPlugins maps each protocol version to its plugin set. A host passes
+// nil; the plugin passes its implementation. go-plugin picks the highest
+// version both sides list.
+func VersionedPlugins(impl pluginv1.PluginServiceServer) map[int]plugin.PluginSet {
+	return map[int]plugin.PluginSet{
+		ProtocolVersion: {PluginName: &GRPCPlugin{Impl: impl}},
+	}
+}
+
+// ClientConfig is the go-plugin client configuration for starting the plugin
+// with cmd: gRPC only, AutoMTLS, the versioned plugin set. Set the returned
+// config's other fields (SyncStderr, Managed, …) as the host needs.
+func ClientConfig(cmd *exec.Cmd, logger hclog.Logger) *plugin.ClientConfig {
+	return &plugin.ClientConfig{
+		HandshakeConfig:  Config,
+		VersionedPlugins: VersionedPlugins(nil),
+		Cmd:              cmd,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC}, // nil would mean net/rpc only
+		AutoMTLS:         true,
+		Logger:           logger,
+	}
+}
+
+// Dispense starts the plugin if needed and returns its typed client.
+func Dispense(c *plugin.Client) (pluginv1.PluginServiceClient, error) {
+	rpc, err := c.Client()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := rpc.Dispense(PluginName)
+	if err != nil {
+		return nil, err
+	}
+	svc, ok := raw.(pluginv1.PluginServiceClient)
+	if !ok {
+		return nil, fmt.Errorf("baton-cursor: plugin %q dispensed %T, not a cursor.plugin.v1 client", PluginName, raw)
+	}
+	return svc, nil
+}
