@@ -1,0 +1,51 @@
+# baton-cursor. `make demo` and `make test` are all a fresh machine needs.
+GO      ?= go
+BUF     := $(GO) tool -modfile=tools/go.mod buf
+BIN     := bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: build demo test generate lint check-generated breaking ci bench
+
+build: ## both binaries into bin/
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./host/cmd/baton-cursor ./plugin/cmd/baton-cursor-plugin
+
+demo: build ## sync a simulated Cursor team through host and plugin into sync.c1z
+	$(GO) run ./internal/demo -bin $(BIN) -members 1000 -out sync.c1z
+
+test: build ## every test: unit, plugin subprocess, end to end
+	$(GO) test -count=1 ./...
+
+generate: ## regenerate gen/ (buf, local plugins) and host/config/conf.gen.go
+	$(BUF) generate
+	cd host/config && $(GO) generate . && gofmt -w conf.gen.go
+
+lint: ## buf lint and format, gofmt, go vet
+	$(BUF) lint
+	$(BUF) format --diff --exit-code
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+check-generated: generate ## fail when generated code differs from what is committed
+	@if [ -n "$$(git status --porcelain -- gen host/config/conf.gen.go)" ]; then \
+	  git status --short -- gen host/config/conf.gen.go; git diff -- gen host/config/conf.gen.go | head -50; \
+	  echo "generated code drifted: run 'make generate' and commit the result"; exit 1; fi
+
+# The contract only grows: the working tree is checked against main, and every
+# commit that touched proto/ against its parent (so a clone of main checks its
+# own history). A break needs a new package, cursor.plugin.v2.
+breaking: ## buf breaking against main and along proto/'s history
+	@set -e; \
+	if git rev-parse -q --verify main >/dev/null && git cat-file -e main:proto 2>/dev/null; then \
+	  $(BUF) breaking --against '.git#ref=main'; fi; \
+	for c in $$(git log --format=%H -- proto); do \
+	  if git cat-file -e "$$c~1:proto" 2>/dev/null; then \
+	    $(BUF) breaking ".git#ref=$$c" --against ".git#ref=$$c~1" || { echo "commit $$c breaks cursor.plugin.v1"; exit 1; }; \
+	  fi; \
+	done; echo "buf breaking: no breaking change"
+
+ci: lint check-generated breaking test ## what .ci/run runs
+
+bench: build ## Go benchmarks of the hot paths
+	$(GO) test -run '^$$' -bench . -benchmem ./...
