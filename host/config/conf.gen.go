@@ -4,9 +4,12 @@ package config
 import "reflect"
 
 type Cursor struct {
-	CursorApiKey  string `mapstructure:"cursor-api-key"`
-	CursorBaseUrl string `mapstructure:"cursor-base-url"`
-	PluginPath    string `mapstructure:"plugin-path"`
+	CursorApiKey          string `mapstructure:"cursor-api-key"`
+	CursorBaseUrl         string `mapstructure:"cursor-base-url"`
+	CursorScimUrl         string `mapstructure:"cursor-scim-url"`
+	CursorScimToken       string `mapstructure:"cursor-scim-token"`
+	CursorRemoveUnmanaged bool   `mapstructure:"cursor-remove-unmanaged"`
+	PluginPath            string `mapstructure:"plugin-path"`
 }
 
 func (c *Cursor) findFieldByTag(tagValue string) (any, bool) {

@@ -21,6 +21,23 @@ var (
 		field.WithDefaultValue("https://api.cursor.com"),
 		field.WithExportTarget(field.ExportTargetCLIOnly),
 	)
+	// SCIMURLField is the tenant's SCIM 2.0 base URL; with the token it turns on provisioning.
+	SCIMURLField = field.StringField("cursor-scim-url",
+		field.WithDisplayName("Cursor SCIM base URL"),
+		field.WithDescription("SCIM 2.0 base URL from the Cursor dashboard's SCIM setup (Enterprise, needs SSO); with the token, accounts can be created and removed"),
+	)
+	// SCIMTokenField is the bearer token for the SCIM endpoint.
+	SCIMTokenField = field.StringField("cursor-scim-token",
+		field.WithDisplayName("Cursor SCIM token"),
+		field.WithDescription("Bearer token from the Cursor dashboard's SCIM setup"),
+		field.WithIsSecret(true),
+	)
+	// RemoveUnmanagedField lets deletion reach members added in the Cursor dashboard.
+	RemoveUnmanagedField = field.BoolField("cursor-remove-unmanaged",
+		field.WithDisplayName("Remove dashboard-added members"),
+		field.WithDescription("Also remove members who were not added through SCIM, with the Admin API's remove-member (Enterprise); off by default"),
+		field.WithDefaultValue(false),
+	)
 	// PluginPathField overrides where baton-cursor-plugin is found.
 	PluginPathField = field.StringField("plugin-path",
 		field.WithDisplayName("Plugin path"),
@@ -32,6 +49,10 @@ var (
 // Config is the schema baton-sdk builds flags, environment variables and the
 // C1 configuration form from.
 var Config = field.NewConfiguration(
-	[]field.SchemaField{APIKeyField, BaseURLField, PluginPathField},
+	[]field.SchemaField{APIKeyField, BaseURLField, SCIMURLField, SCIMTokenField, RemoveUnmanagedField, PluginPathField},
 	field.WithConnectorDisplayName("Cursor"),
+	field.WithConstraints(
+		field.FieldsRequiredTogether(SCIMURLField, SCIMTokenField),
+		field.FieldsDependentOn([]field.SchemaField{RemoveUnmanagedField}, []field.SchemaField{SCIMURLField, SCIMTokenField}),
+	),
 )

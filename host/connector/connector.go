@@ -43,8 +43,11 @@ func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connecto
 	lazy := pluginproc.NewLazy(pluginproc.Options{
 		Path: cc.PluginPath,
 		Settings: &pluginv1.ConfigureRequest{
-			ApiKey:  cc.CursorApiKey,
-			BaseUrl: cc.CursorBaseUrl,
+			ApiKey:          cc.CursorApiKey,
+			BaseUrl:         cc.CursorBaseUrl,
+			ScimUrl:         cc.CursorScimUrl,
+			ScimToken:       cc.CursorScimToken,
+			RemoveUnmanaged: cc.CursorRemoveUnmanaged,
 		},
 		Logger: ctxzap.Extract(ctx),
 	})
@@ -54,8 +57,9 @@ func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connecto
 // Metadata describes the connector. No network: C1 calls it often.
 func (c *Connector) Metadata(context.Context) (*v2.ConnectorMetadata, error) {
 	return v2.ConnectorMetadata_builder{
-		DisplayName: "Cursor",
-		Description: "Members and roles of a Cursor team (the AI code editor), read through the Cursor Admin API.",
+		DisplayName:           "Cursor",
+		Description:           "Members and roles of a Cursor team (the AI code editor) through the Cursor Admin API; accounts created and removed through Cursor's SCIM endpoint.",
+		AccountCreationSchema: accountCreationSchema,
 	}.Build(), nil
 }
 

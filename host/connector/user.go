@@ -58,8 +58,11 @@ func userResource(m *pluginv1.Member) (*v2.Resource, error) {
 		name = m.GetEmail()
 	}
 	st, traitSt, details := v2.Status_RESOURCE_STATUS_ENABLED, v2.UserTrait_Status_STATUS_ENABLED, ""
-	if m.GetRemoved() {
+	switch {
+	case m.GetRemoved():
 		st, traitSt, details = v2.Status_RESOURCE_STATUS_DISABLED, v2.UserTrait_Status_STATUS_DISABLED, "removed from the Cursor team"
+	case m.GetPendingFirstLogin():
+		details = "created through SCIM; joins the Cursor team at the person's first login"
 	}
 	r, err := rs.NewUserResource(name, userResourceType, m.GetKey(),
 		[]rs.UserTraitOption{
@@ -75,6 +78,9 @@ func userResource(m *pluginv1.Member) (*v2.Resource, error) {
 			"cursor_id": m.GetCursorId(),
 			"role":      m.GetRole(),
 			"removed":   m.GetRemoved(),
+			// Meaningful only when SCIM is configured.
+			"scim_managed":        m.GetScimManaged(),
+			"pending_first_login": m.GetPendingFirstLogin(),
 		}),
 	)
 	if err != nil {

@@ -5,8 +5,10 @@
 package cursorapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -123,18 +125,26 @@ func defaultHTTPClient() *http.Client {
 	return &http.Client{Transport: t}
 }
 
-// get sends GET base+path with retries and returns the 2xx answer; any other
-// outcome becomes an error with a gRPC code.
-func (c *Client) get(ctx context.Context, path string) (*httpretry.Response, error) {
+// do sends method base+path (with a JSON body when body is not nil) with
+// retries and returns the 2xx answer; any other outcome becomes an error with
+// a gRPC code.
+func (c *Client) do(ctx context.Context, method, path string, body []byte) (*httpretry.Response, error) {
 	target := c.base + path
 	resp, err := httpretry.Do(ctx, c.hc, c.retry, func(ctx context.Context) (*http.Request, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, target, rd)
 		if err != nil {
 			return nil, err
 		}
 		req.SetBasicAuth(c.key, "")
 		req.Header.Set("Accept", "application/json")
 		req.Header.Set("User-Agent", c.userAgent)
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
 		return req, nil
 	})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
@@ -24,7 +25,7 @@ const membersPath = "/teams/members"
 
 // ListMembers returns the whole roster; the endpoint has no pagination.
 func (c *Client) ListMembers(ctx context.Context) ([]Member, error) {
-	resp, err := c.get(ctx, membersPath)
+	resp, err := c.do(ctx, http.MethodGet, membersPath, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,7 @@ func roleCatalogue(all []*pluginv1.Member, activeByRole map[string][]*pluginv1.M
 	}
 	var unknown []string
 	for _, m := range all {
-		if r := m.GetRole(); !known[r] {
+		if r := m.GetRole(); r != "" && !known[r] { // "" is a SCIM user who has no role yet
 			known[r] = true
 			unknown = append(unknown, r)
 		}

@@ -12,6 +12,7 @@ import (
 
 	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
 	"github.com/conductorone/baton-cursor/internal/cursorapi"
+	"github.com/conductorone/baton-cursor/internal/scim"
 )
 
 // Cursor's GET /teams/members returns the whole team in one response and is
@@ -51,13 +52,20 @@ func (s *Server) rosterLocked(ctx context.Context) (*snapshot, error) {
 		return c.snap, nil
 	}
 	start := now
-	rows, err := s.settings.lister.ListMembers(ctx)
+	rows, err := s.settings.admin.ListMembers(ctx)
 	if err != nil {
 		s.logger.Error("fetching the Cursor roster failed", "error", err.Error())
 		return nil, err
 	}
-	snap := buildSnapshot(rows, start)
-	s.logger.Info("fetched the Cursor roster", "rows", len(rows), "members", len(snap.all),
+	var users []scim.User
+	if s.settings.scim != nil {
+		if users, err = s.settings.scim.ListUsers(ctx); err != nil {
+			s.logger.Error("listing Cursor's SCIM users failed", "error", err.Error())
+			return nil, err
+		}
+	}
+	snap := buildSnapshot(rows, users, start)
+	s.logger.Info("fetched the Cursor roster", "rows", len(rows), "scim_users", len(users), "accounts", len(snap.all),
 		"duration", s.now().Sub(start).String())
 	for _, r := range snap.unknownRoles {
 		if !s.seenUnknownRoles[r] {
@@ -69,7 +77,9 @@ func (s *Server) rosterLocked(ctx context.Context) (*snapshot, error) {
 	return snap, nil
 }
 
-func buildSnapshot(rows []cursorapi.Member, fetchedAt time.Time) *snapshot {
+// buildSnapshot keys team rows by lower-cased email, folds duplicates, marks
+// SCIM-managed members, and adds SCIM users who are not team members yet.
+func buildSnapshot(rows []cursorapi.Member, users []scim.User, fetchedAt time.Time) *snapshot {
 	team := &pluginv1.Team{FetchedAt: timestamppb.New(fetchedAt)}
 	all := make([]*pluginv1.Member, 0, len(rows))
 	for _, r := range rows {
@@ -91,40 +101,94 @@ func buildSnapshot(rows []cursorapi.Member, fetchedAt time.Time) *snapshot {
 			CursorId: r.ID,
 		})
 	}
-	// Stable, so among rows with one email Cursor's order decides ties.
+	all = foldDuplicates(all, team)
+	all = addSCIM(all, users, team)
+
+	snap := &snapshot{all: all, activeByRole: map[string][]*pluginv1.Member{}, team: team}
+	for _, m := range all {
+		switch {
+		case m.PendingFirstLogin:
+			team.PendingFirstLogin++
+		case m.Removed:
+			team.RemovedMembers++
+		default:
+			team.ActiveMembers++
+			snap.active = append(snap.active, m)
+			snap.activeByRole[m.Role] = append(snap.activeByRole[m.Role], m)
+		}
+	}
+	snap.roles, snap.unknownRoles = roleCatalogue(all, snap.activeByRole)
+	return snap
+}
+
+// foldDuplicates sorts by key and keeps one row per email: an active row wins,
+// else Cursor's first (the sort is stable).
+func foldDuplicates(all []*pluginv1.Member, team *pluginv1.Team) []*pluginv1.Member {
 	slices.SortStableFunc(all, func(a, b *pluginv1.Member) int { return cmp.Compare(a.Key, b.Key) })
 	kept := all[:0]
 	for _, m := range all {
 		if n := len(kept); n > 0 && kept[n-1].Key == m.Key {
 			team.DuplicateRows++
-			if kept[n-1].Removed && !m.Removed { // one email is one account: an active row wins
+			if kept[n-1].Removed && !m.Removed {
 				kept[n-1] = m
 			}
 			continue
 		}
 		kept = append(kept, m)
 	}
-	all = kept
+	return kept
+}
 
-	snap := &snapshot{all: all, activeByRole: map[string][]*pluginv1.Member{}, team: team}
-	for _, m := range all {
-		if m.Removed {
-			team.RemovedMembers++
+// addSCIM marks members that have a SCIM user and appends SCIM users who have
+// not logged in yet (so are no team member): accounts without a role. all is
+// sorted by key and stays so.
+func addSCIM(all []*pluginv1.Member, users []scim.User, team *pluginv1.Team) []*pluginv1.Member {
+	if len(users) == 0 {
+		return all
+	}
+	pending := 0
+	for _, u := range users {
+		key := strings.ToLower(strings.TrimSpace(u.UserName))
+		if key == "" {
 			continue
 		}
-		team.ActiveMembers++
-		snap.active = append(snap.active, m)
-		snap.activeByRole[m.Role] = append(snap.activeByRole[m.Role], m)
+		i, found := slices.BinarySearchFunc(all[:len(all)-pending], key, func(m *pluginv1.Member, k string) int { return cmp.Compare(m.Key, k) })
+		if found {
+			if !all[i].ScimManaged {
+				all[i].ScimManaged = true
+				team.ScimManaged++
+			}
+			continue
+		}
+		all = append(all, &pluginv1.Member{
+			Key:               key,
+			Email:             strings.TrimSpace(u.UserName),
+			Name:              strings.TrimSpace(u.GivenName + " " + u.FamilyName),
+			ScimManaged:       true,
+			PendingFirstLogin: u.Active,
+			Removed:           !u.Active, // deactivated before it ever joined
+		})
+		pending++
 	}
-	snap.roles, snap.unknownRoles = roleCatalogue(all, snap.activeByRole)
-	return snap
+	if pending > 0 {
+		all = foldDuplicates(all, team)
+	}
+	return all
 }
 
 // diagnosticsLocked lists what a person should know about this roster.
 func (s *Server) diagnosticsLocked(snap *snapshot) []*pluginv1.Diagnostic {
 	var out []*pluginv1.Diagnostic
-	out = append(out, diag(pluginv1.Diagnostic_SEVERITY_INFO,
-		"sync-only: SCIM is not configured, so accounts can be listed but not created or removed", ""))
+	switch {
+	case s.settings.scim == nil:
+		out = append(out, diag(pluginv1.Diagnostic_SEVERITY_INFO,
+			"sync-only: SCIM is not configured, so accounts can be listed but not created or removed",
+			"Set cursor-scim-url and cursor-scim-token to create and remove accounts."))
+	default:
+		out = append(out, diag(pluginv1.Diagnostic_SEVERITY_INFO, fmt.Sprintf(
+			"SCIM is configured: %d members are managed by SCIM, %d SCIM users have not logged in yet",
+			snap.team.GetScimManaged(), snap.team.GetPendingFirstLogin()), ""))
+	}
 	if len(snap.unknownRoles) > 0 {
 		out = append(out, diag(pluginv1.Diagnostic_SEVERITY_WARNING,
 			fmt.Sprintf("Cursor returned role strings this connector does not know: %s", strings.Join(snap.unknownRoles, ", ")),
@@ -139,4 +203,13 @@ func (s *Server) diagnosticsLocked(snap *snapshot) []*pluginv1.Diagnostic {
 			fmt.Sprintf("%d roster rows have no email and were skipped: accounts are keyed by email", n), ""))
 	}
 	return out
+}
+
+// find returns the account with this key, or nil.
+func (snap *snapshot) find(key string) *pluginv1.Member {
+	i, ok := slices.BinarySearchFunc(snap.all, key, func(m *pluginv1.Member, k string) int { return cmp.Compare(m.Key, k) })
+	if !ok {
+		return nil
+	}
+	return snap.all[i]
 }

@@ -13,6 +13,7 @@ import (
 
 	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
 	"github.com/conductorone/baton-cursor/internal/cursorapi"
+	"github.com/conductorone/baton-cursor/internal/scim"
 	"github.com/conductorone/baton-cursor/plugin/handshake"
 )
 
@@ -23,8 +24,9 @@ type Server struct {
 	version string
 	logger  hclog.Logger
 	now     func() time.Time
-	// newLister builds the Admin API client from settings; tests replace it.
-	newLister func(cursorapi.Config) (memberLister, error)
+	// The API clients are built from settings by these; tests replace them.
+	newAdmin func(cursorapi.Config) (adminAPI, error)
+	newSCIM  func(scim.Config) (directory, error)
 
 	mu       sync.Mutex // guards everything below; held across a roster fetch so callers share one
 	settings *settings
@@ -33,14 +35,24 @@ type Server struct {
 	seenUnknownRoles map[string]bool
 }
 
-// memberLister is the one Admin API call the service needs.
-type memberLister interface {
+// adminAPI is what the service needs of Cursor's Admin API.
+type adminAPI interface {
 	ListMembers(ctx context.Context) ([]cursorapi.Member, error)
+	RemoveMember(ctx context.Context, email string) (cursorapi.RemoveResult, error)
+}
+
+// directory is what the service needs of the tenant's SCIM endpoint.
+type directory interface {
+	ListUsers(ctx context.Context) ([]scim.User, error)
+	FindByUserName(ctx context.Context, userName string) ([]scim.User, error)
+	Create(ctx context.Context, u scim.User) (scim.User, error)
+	Delete(ctx context.Context, id string) error
 }
 
 type settings struct {
-	baseURL string
-	lister  memberLister
+	admin           adminAPI
+	scim            directory // nil: sync-only
+	removeUnmanaged bool
 }
 
 // New returns an unconfigured Server; the host calls Configure before anything else.
@@ -51,11 +63,17 @@ func New(version string, logger hclog.Logger) *Server {
 		now:              time.Now,
 		seenUnknownRoles: map[string]bool{},
 	}
-	s.newLister = func(cfg cursorapi.Config) (memberLister, error) {
-		cfg.OnRetry = func(attempt int, wait time.Duration, reason string) {
-			s.logger.Warn("Cursor request failed; retrying", "attempt", attempt, "wait", wait.String(), "reason", reason)
-		}
+	onRetry := func(attempt int, wait time.Duration, reason string) {
+		s.logger.Warn("Cursor request failed; retrying", "attempt", attempt, "wait", wait.String(), "reason", reason)
+	}
+	userAgent := "baton-cursor-plugin/" + version
+	s.newAdmin = func(cfg cursorapi.Config) (adminAPI, error) {
+		cfg.OnRetry, cfg.UserAgent = onRetry, userAgent
 		return cursorapi.New(cfg)
+	}
+	s.newSCIM = func(cfg scim.Config) (directory, error) {
+		cfg.OnRetry, cfg.UserAgent = onRetry, userAgent
+		return scim.New(cfg)
 	}
 	return s
 }
@@ -63,23 +81,43 @@ func New(version string, logger hclog.Logger) *Server {
 // Configure stores the settings and checks them with one roster fetch, which
 // the sync that follows reuses.
 func (s *Server) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
-	lister, err := s.newLister(cursorapi.Config{
-		BaseURL:   req.GetBaseUrl(),
-		APIKey:    req.GetApiKey(),
-		UserAgent: "baton-cursor-plugin/" + s.version,
-	})
+	set, err := s.buildSettings(req)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.settings = &settings{baseURL: req.GetBaseUrl(), lister: lister}
+	s.settings = set
 	s.roster = rosterCache{}
 	snap, err := s.rosterLocked(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return &pluginv1.ConfigureResponse{Diagnostics: s.diagnosticsLocked(snap)}, nil
+}
+
+func (s *Server) buildSettings(req *pluginv1.ConfigureRequest) (*settings, error) {
+	admin, err := s.newAdmin(cursorapi.Config{BaseURL: req.GetBaseUrl(), APIKey: req.GetApiKey()})
+	if err != nil {
+		return nil, err
+	}
+	set := &settings{admin: admin, removeUnmanaged: req.GetRemoveUnmanaged()}
+	switch url, token := req.GetScimUrl(), req.GetScimToken(); {
+	case url == "" && token == "":
+		if set.removeUnmanaged {
+			return nil, status.Error(codes.InvalidArgument,
+				"cursor-remove-unmanaged needs SCIM: set cursor-scim-url and cursor-scim-token too, or leave it off")
+		}
+	case url == "":
+		return nil, status.Error(codes.InvalidArgument, "cursor-scim-token is set but cursor-scim-url is not: set both, or neither for sync-only")
+	case token == "":
+		return nil, status.Error(codes.InvalidArgument, "cursor-scim-url is set but cursor-scim-token is not: set both, or neither for sync-only")
+	default:
+		if set.scim, err = s.newSCIM(scim.Config{BaseURL: url, Token: token}); err != nil {
+			return nil, err
+		}
+	}
+	return set, nil
 }
 
 // GetInfo reports versions, features, team facts and diagnostics. Before
@@ -97,6 +135,8 @@ func (s *Server) GetInfo(ctx context.Context, _ *pluginv1.GetInfoRequest) (*plug
 			"the plugin is not configured yet: the host must call Configure first", "")}
 		return resp, nil
 	}
+	resp.Features.Scim = s.settings.scim != nil
+	resp.Features.RemoveUnmanaged = s.settings.removeUnmanaged
 	snap, err := s.rosterLocked(ctx)
 	if err != nil {
 		return nil, err
@@ -104,18 +144,6 @@ func (s *Server) GetInfo(ctx context.Context, _ *pluginv1.GetInfoRequest) (*plug
 	resp.Team = snap.team
 	resp.Diagnostics = s.diagnosticsLocked(snap)
 	return resp, nil
-}
-
-// Provision is not implemented yet: account creation through SCIM comes next.
-func (s *Server) Provision(context.Context, *pluginv1.ProvisionRequest) (*pluginv1.ProvisionResponse, error) {
-	return nil, status.Error(codes.FailedPrecondition,
-		"baton-cursor-plugin: creating accounts is not available in this version (SCIM provisioning is not implemented yet)")
-}
-
-// Deprovision is not implemented yet: account removal through SCIM comes next.
-func (s *Server) Deprovision(context.Context, *pluginv1.DeprovisionRequest) (*pluginv1.DeprovisionResponse, error) {
-	return nil, status.Error(codes.FailedPrecondition,
-		"baton-cursor-plugin: removing accounts is not available in this version (SCIM provisioning is not implemented yet)")
 }
 
 // snapshotLocked returns the roster for a read call, or FailedPrecondition

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"slices"
@@ -188,13 +189,17 @@ func (f *fakeLister) ListMembers(context.Context) ([]cursorapi.Member, error) {
 	return slices.Clone(r), nil
 }
 
+func (f *fakeLister) RemoveMember(context.Context, string) (cursorapi.RemoveResult, error) {
+	return cursorapi.RemoveResult{}, errors.New("not scripted")
+}
+
 func newFake(t *testing.T, rosters ...[]cursorapi.Member) (*Server, *fakeLister, *time.Time) {
 	t.Helper()
 	f := &fakeLister{rosters: rosters}
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	s := New("test", hclog.NewNullLogger())
 	s.now = func() time.Time { return now }
-	s.newLister = func(cursorapi.Config) (memberLister, error) { return f, nil }
+	s.newAdmin = func(cursorapi.Config) (adminAPI, error) { return f, nil }
 	if _, err := s.Configure(context.Background(), &pluginv1.ConfigureRequest{ApiKey: "k"}); err != nil {
 		t.Fatal(err)
 	}
@@ -374,16 +379,5 @@ func TestConfigureReportsCursorsAnswer(t *testing.T) {
 	}
 	if !warned {
 		t.Errorf("no warning names the unknown role billing-admin: %v", info.GetDiagnostics())
-	}
-}
-
-func TestProvisioningNotYetAvailable(t *testing.T) {
-	s := New("test", hclog.NewNullLogger())
-	_, err1 := s.Provision(context.Background(), &pluginv1.ProvisionRequest{Email: "a@x.test"})
-	_, err2 := s.Deprovision(context.Background(), &pluginv1.DeprovisionRequest{Email: "a@x.test"})
-	for _, err := range []error{err1, err2} {
-		if status.Code(err) != codes.FailedPrecondition {
-			t.Errorf("got %v, want FailedPrecondition", err)
-		}
 	}
 }

@@ -593,8 +593,12 @@ type Team struct {
 	DuplicateRows uint32 `protobuf:"varint,4,opt,name=duplicate_rows,json=duplicateRows,proto3" json:"duplicate_rows,omitempty"`
 	// Rows Cursor returned without an email; they cannot be keyed and are skipped.
 	RowsWithoutEmail uint32 `protobuf:"varint,5,opt,name=rows_without_email,json=rowsWithoutEmail,proto3" json:"rows_without_email,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// SCIM users who are not team members yet (no first login). Zero without SCIM.
+	PendingFirstLogin uint32 `protobuf:"varint,6,opt,name=pending_first_login,json=pendingFirstLogin,proto3" json:"pending_first_login,omitempty"`
+	// Team members managed by SCIM. Zero without SCIM.
+	ScimManaged   uint32 `protobuf:"varint,7,opt,name=scim_managed,json=scimManaged,proto3" json:"scim_managed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Team) Reset() {
@@ -658,6 +662,20 @@ func (x *Team) GetDuplicateRows() uint32 {
 func (x *Team) GetRowsWithoutEmail() uint32 {
 	if x != nil {
 		return x.RowsWithoutEmail
+	}
+	return 0
+}
+
+func (x *Team) GetPendingFirstLogin() uint32 {
+	if x != nil {
+		return x.PendingFirstLogin
+	}
+	return 0
+}
+
+func (x *Team) GetScimManaged() uint32 {
+	if x != nil {
+		return x.ScimManaged
 	}
 	return 0
 }
@@ -1329,14 +1347,16 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\bFeatures\x12\x12\n" +
 	"\x04scim\x18\x01 \x01(\bR\x04scim\x12)\n" +
 	"\x10remove_unmanaged\x18\x02 \x01(\bR\x0fremoveUnmanaged\x12\x18\n" +
-	"\asidecar\x18\x03 \x01(\bR\asidecar\"\xe6\x01\n" +
+	"\asidecar\x18\x03 \x01(\bR\asidecar\"\xb9\x02\n" +
 	"\x04Team\x12%\n" +
 	"\x0eactive_members\x18\x01 \x01(\rR\ractiveMembers\x12'\n" +
 	"\x0fremoved_members\x18\x02 \x01(\rR\x0eremovedMembers\x129\n" +
 	"\n" +
 	"fetched_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tfetchedAt\x12%\n" +
 	"\x0eduplicate_rows\x18\x04 \x01(\rR\rduplicateRows\x12,\n" +
-	"\x12rows_without_email\x18\x05 \x01(\rR\x10rowsWithoutEmail\"\x8d\x01\n" +
+	"\x12rows_without_email\x18\x05 \x01(\rR\x10rowsWithoutEmail\x12.\n" +
+	"\x13pending_first_login\x18\x06 \x01(\rR\x11pendingFirstLogin\x12!\n" +
+	"\fscim_managed\x18\a \x01(\rR\vscimManaged\"\x8d\x01\n" +
 	"\x12ListMembersRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
