@@ -1,7 +1,9 @@
-// Package simulator is a simulated Cursor tenant (team Admin API) for tests,
-// demos and benchmarks. It serves GET /teams/members as described in
-// cursor-api.md §2.1, is deterministic from a seed, scales to 1,000,000
-// members and has switchable faults.
+// Package simulator is a simulated Cursor tenant (team Admin API and SCIM)
+// for tests, demos and benchmarks. It serves GET /teams/members and POST
+// /teams/remove-member as described in cursor-api.md §2.1-2.2 and, when
+// Config.SCIMToken is set, SCIM 2.0 /Users at /scim/v2 (§4). It is
+// deterministic from a seed, scales to 1,000,000 members and has switchable
+// faults.
 package simulator
 
 import (
@@ -11,6 +13,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -312,6 +315,17 @@ func validateConfig(cfg Config) error {
 	if err := validateFaults(cfg.Faults); err != nil {
 		errs = append(errs, err)
 	}
+	if cfg.SCIMToken != "" && cfg.SCIMToken == cfg.APIKey {
+		errs = append(errs, errors.New("SCIMToken must differ from APIKey"))
+	}
+	if strings.ContainsFunc(cfg.SCIMToken, unicode.IsSpace) {
+		errs = append(errs, errors.New("SCIMToken must not contain spaces"))
+	}
+	for _, e := range cfg.SCIMDuplicateUserNames {
+		if !strings.Contains(e, "@") || strings.ToUpper(e) == strings.ToLower(e) {
+			errs = append(errs, fmt.Errorf("SCIMDuplicateUserNames: %q is not an email with letters", e))
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("simulator: invalid config: %w", err)
 	}
@@ -326,13 +340,16 @@ func validateFaults(f Faults) error {
 	if f.ServerErrors < -1 {
 		errs = append(errs, fmt.Errorf("Faults.ServerErrors must be >= -1 (-1 = forever), got %d", f.ServerErrors))
 	}
+	if f.SCIMServerErrors < -1 {
+		errs = append(errs, fmt.Errorf("Faults.SCIMServerErrors must be >= -1 (-1 = forever), got %d", f.SCIMServerErrors))
+	}
 	if f.Delay < 0 {
 		errs = append(errs, fmt.Errorf("Faults.Delay must be >= 0, got %v", f.Delay))
 	}
 	if f.Truncate && f.InvalidJSON {
 		errs = append(errs, errors.New("Faults.Truncate and Faults.InvalidJSON are mutually exclusive"))
 	}
-	for _, v := range []string{f.RetryAfter, f.ServerRetryAfter} {
+	for _, v := range []string{f.RetryAfter, f.ServerRetryAfter, f.SCIMRetryAfter} {
 		if strings.ContainsAny(v, "\r\n") {
 			errs = append(errs, fmt.Errorf("Retry-After value %q contains a line break", v))
 		}

@@ -3,6 +3,7 @@ package simulator
 import (
 	"crypto/subtle"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -19,10 +20,23 @@ type Config struct {
 	BusinessPlan bool    // every Admin API call answers 403 "Enterprise access required"
 	OmitRemoved  bool    // leave removed members out instead of isRemoved:true (forum report F-REM2)
 	Faults       Faults
+
+	// SCIMToken, when set, serves SCIM 2.0 at /scim/v2, which then needs
+	// "Authorization: Bearer <SCIMToken>" (the API key does not work there,
+	// nor the token on /teams/*). Empty: /scim/v2 answers 404.
+	SCIMToken string
+	// AutoFirstLogin makes a SCIM create add the team member at once. By
+	// default the member appears only after FirstLogin (cursor-api.md §4.3).
+	AutoFirstLogin bool
+	// SCIMDuplicateUserNames: the directory holds two SCIM users for each of
+	// these emails, the second's userName differing only in letter case.
+	SCIMDuplicateUserNames []string
 }
 
-// Faults are switchable failure modes of the Admin API routes, applied in
-// the order RateLimited, ServerErrors, (auth, plan), Delay, Truncate/InvalidJSON.
+// Faults are switchable failure modes. The Admin API routes share one set of
+// counters and apply them in the order RateLimited, ServerErrors, (auth,
+// plan), Delay, Truncate/InvalidJSON (the last two only on GET /teams/members).
+// SCIM routes only have SCIMServerErrors, checked before auth.
 type Faults struct {
 	RateLimited      int           // the first N Admin API requests answer 429
 	RetryAfter       string        // Retry-After header on the 429s ("" = none)
@@ -31,6 +45,8 @@ type Faults struct {
 	Delay            time.Duration // sleep before answering; ends early when the client goes away
 	Truncate         bool          // 200 with the full Content-Length but only half the body, then close
 	InvalidJSON      bool          // 200 with a body that is not JSON
+	SCIMServerErrors int           // the next N SCIM requests answer 503 with a SCIM error; -1 = forever
+	SCIMRetryAfter   string        // Retry-After header on those 503s ("" = none)
 }
 
 // Tenant is a simulated Cursor team. It is an http.Handler.
@@ -39,6 +55,12 @@ type Tenant struct {
 	businessPlan bool
 	omitRemoved  bool
 	gen          generator
+	teamSize     int // Config.Members: rows the SCIM directory is derived from
+
+	scimToken      string
+	autoFirstLogin bool
+	scimDupes      []string
+	scimServer     http.Handler // nil when SCIM is off
 
 	mu         sync.Mutex
 	members    []Member
@@ -47,7 +69,9 @@ type Tenant struct {
 	faults     Faults
 	rateLeft   int // 429s still to send
 	serverLeft int // 503s still to send (-1 = 500 forever)
+	scimLeft   int // SCIM 503s still to send (-1 = forever)
 	requests   map[string]int
+	scim       *scimDir // built on first use, see dirLocked
 }
 
 // Canned bodies. The 401 is the live shape seen on /teams/members (F-401);
@@ -67,8 +91,11 @@ var (
 )
 
 const (
-	pathMembers  = "/teams/members"
-	pathRequests = "/_simulator/requests"
+	pathMembers      = "/teams/members"
+	pathRemoveMember = "/teams/remove-member"
+	pathRequests     = "/_simulator/requests"
+	pathFirstLogin   = "/_simulator/first-login"
+	pathSCIM         = "/scim/v2"
 )
 
 // New validates cfg and generates the team. The response body is encoded
@@ -85,7 +112,19 @@ func New(cfg Config) (*Tenant, error) {
 		businessPlan: cfg.BusinessPlan,
 		omitRemoved:  cfg.OmitRemoved,
 		gen:          newGenerator(cfg.Seed, cfg.IDStyle),
+		teamSize:     cfg.Members,
 		requests:     map[string]int{},
+
+		scimToken:      cfg.SCIMToken,
+		autoFirstLogin: cfg.AutoFirstLogin,
+		scimDupes:      append([]string(nil), cfg.SCIMDuplicateUserNames...),
+	}
+	if cfg.SCIMToken != "" {
+		srv, err := newSCIMServer(t)
+		if err != nil {
+			return nil, fmt.Errorf("simulator: %w", err)
+		}
+		t.scimServer = srv
 	}
 	t.members = generate(t.gen, cfg.Members)
 	t.setFaultsLocked(cfg.Faults)
@@ -101,12 +140,31 @@ func (t *Tenant) Members() []Member {
 	return append([]Member(nil), t.members...)
 }
 
-// Requests reports how many requests reached path, including those refused
-// by faults, auth or method checks. /_simulator/ paths are not counted.
-func (t *Tenant) Requests(path string) int {
+// Requests reports how many requests were counted under key, including those
+// refused by faults, auth or method checks. /_simulator/ paths are not counted.
+// Keys:
+//   - outside /scim/v2, the URL path: "/teams/members", "/teams/remove-member";
+//   - under /scim/v2, the method, a space and /scim/v2/<resource> with the id
+//     and anything after it stripped: "GET /scim/v2/Users" counts lists and
+//     reads by id, "POST /scim/v2/Users", "PATCH /scim/v2/Users",
+//     "DELETE /scim/v2/Users", "GET /scim/v2/ServiceProviderConfig".
+func (t *Tenant) Requests(key string) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.requests[path]
+	return t.requests[key]
+}
+
+// requestKey is the key a request is counted under; see Requests.
+func requestKey(method, path string) string {
+	rest, ok := strings.CutPrefix(path, pathSCIM)
+	if !ok || rest != "" && rest[0] != '/' {
+		return path
+	}
+	resource, _, _ := strings.Cut(rest[min(len(rest), 1):], "/")
+	if resource == "" {
+		return method + " " + pathSCIM
+	}
+	return method + " " + pathSCIM + "/" + resource
 }
 
 // SetFaults replaces the faults and restarts the RateLimited and
@@ -124,14 +182,20 @@ func (t *Tenant) setFaultsLocked(f Faults) {
 	t.faults = f
 	t.rateLeft = f.RateLimited
 	t.serverLeft = f.ServerErrors
+	t.scimLeft = f.SCIMServerErrors
 }
 
-// update lets roster-changing handlers (remove-member, SCIM) edit the
-// members under the lock; it drops the cached body.
+// update lets roster-changing code edit the members under the lock; it
+// drops the cached body.
 func (t *Tenant) update(fn func(ms []Member) []Member) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.members = fn(t.members)
+	t.invalidateLocked()
+}
+
+// invalidateLocked drops the cached /teams/members body after a roster change.
+func (t *Tenant) invalidateLocked() {
 	t.body, t.bodyLen = nil, nil
 }
 
@@ -147,22 +211,36 @@ func (t *Tenant) membersBodyLocked() ([]byte, []string) {
 
 func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
-	if path == pathRequests {
+	switch path {
+	case pathRequests:
 		t.serveRequestCounts(w, r)
 		return
+	case pathFirstLogin:
+		t.serveFirstLogin(w, r)
+		return
 	}
+	key := requestKey(r.Method, path)
 	t.mu.Lock()
-	t.requests[path]++
+	t.requests[key]++
 	t.mu.Unlock()
 
-	switch path {
-	case pathMembers:
+	switch {
+	case path == pathMembers:
 		if r.Method != http.MethodGet {
 			w.Header()["Allow"] = []string{http.MethodGet}
 			writeJSON(w, http.StatusMethodNotAllowed, bodyMethodNotAllowed)
 			return
 		}
 		t.serveAdmin(w, r, t.serveMembers)
+	case path == pathRemoveMember:
+		if r.Method != http.MethodPost {
+			w.Header()["Allow"] = []string{http.MethodPost}
+			writeJSON(w, http.StatusMethodNotAllowed, bodyMethodNotAllowed)
+			return
+		}
+		t.serveAdmin(w, r, func(w http.ResponseWriter, _ Faults) { t.serveRemoveMember(w, r) })
+	case key != path: // under /scim/v2
+		t.serveSCIM(w, r)
 	default:
 		writeJSON(w, http.StatusNotFound, bodyNotFound)
 	}

@@ -20,18 +20,28 @@ const (
 	DefaultAPIKey = "crsr_simulated-demo-key"
 	// APIKeyEnv names the variable Main reads the key from; keys never go in argv.
 	APIKeyEnv = "CURSOR_SIMULATOR_API_KEY"
+	// DefaultSCIMToken is the SCIM bearer token when SCIMTokenEnv is unset.
+	DefaultSCIMToken = "scim_simulated-demo-token"
+	// SCIMTokenEnv names the variable Main reads the SCIM token from (with --scim).
+	SCIMTokenEnv = "CURSOR_SIMULATOR_SCIM_TOKEN"
 )
 
 const usageText = `Usage: baton-cursor-plugin simulate [flags]
 
-Serves a simulated Cursor team Admin API (GET /teams/members) on a loopback
-address, deterministic from --seed. Prints the base URL as the only line on
-stdout, then serves until interrupted.
+Serves a simulated Cursor team Admin API (GET /teams/members, POST
+/teams/remove-member) on a loopback address, deterministic from --seed.
+Prints the base URL as the only line on stdout, then serves until interrupted.
 
 The API key is read from $%s (default %q).
 Clients send it as the Basic auth username with an empty password
 (curl -u KEY:) or as a Bearer token.
-GET /_simulator/requests (no auth) returns request counts per path.
+GET /_simulator/requests (no auth) returns request counts per path (per
+method and resource under /scim/v2).
+
+With --scim, SCIM 2.0 /Users is served under <base>/scim/v2 with the bearer
+token from $%s (default %q). SCIM-created users join the team
+after their first login: POST /_simulator/first-login?userName=EMAIL (no auth)
+simulates it, or pass --auto-first-login.
 
 Flags:
 `
@@ -42,13 +52,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), usageText, APIKeyEnv, DefaultAPIKey)
+		fmt.Fprintf(fs.Output(), usageText, APIKeyEnv, DefaultAPIKey, SCIMTokenEnv, DefaultSCIMToken)
 		fs.PrintDefaults()
 	}
 	var (
 		cfg    Config
 		listen string
 		style  string
+		scim   bool
 	)
 	fs.StringVar(&listen, "listen", "127.0.0.1:0", "loopback `address` to listen on (port 0 picks a free port)")
 	fs.IntVar(&cfg.Members, "members", 200, "team size, 0..1000000")
@@ -63,6 +74,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.Faults.Delay, "delay", 0, "wait this `duration` before answering, e.g. 2s")
 	fs.BoolVar(&cfg.Faults.Truncate, "truncate", false, "send 200s whose body is cut in half")
 	fs.BoolVar(&cfg.Faults.InvalidJSON, "invalid-json", false, "send 200s whose body is not JSON")
+	fs.BoolVar(&scim, "scim", false, "serve SCIM 2.0 at <base>/scim/v2 (token from $"+SCIMTokenEnv+")")
+	fs.BoolVar(&cfg.AutoFirstLogin, "auto-first-login", false, "a SCIM create adds the team member at once, not at first login")
+	fs.Func("scim-duplicate", "hold two SCIM users for `EMAIL`, differing only in letter case (repeatable)", func(v string) error {
+		cfg.SCIMDuplicateUserNames = append(cfg.SCIMDuplicateUserNames, v)
+		return nil
+	})
+	fs.IntVar(&cfg.Faults.SCIMServerErrors, "scim-server-errors", 0, "answer the first `N` SCIM requests 503; -1 = forever")
+	fs.StringVar(&cfg.Faults.SCIMRetryAfter, "scim-retry-after", "", "Retry-After header `value` on SCIM 503s (empty = none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,6 +98,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.APIKey == "" {
 		cfg.APIKey = DefaultAPIKey
 		keySource = fmt.Sprintf("the default demo key %q ($%s is unset)", DefaultAPIKey, APIKeyEnv)
+	}
+	tokenSource := "$" + SCIMTokenEnv
+	if scim {
+		cfg.SCIMToken = os.Getenv(SCIMTokenEnv)
+		if cfg.SCIMToken == "" {
+			cfg.SCIMToken = DefaultSCIMToken
+			tokenSource = fmt.Sprintf("the default demo token ($%s is unset)", SCIMTokenEnv)
+		}
 	}
 
 	tenant, err := New(cfg)
@@ -101,9 +128,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
-	fmt.Fprintln(stdout, "http://"+ln.Addr().String())
-	fmt.Fprintf(stderr, "cursor simulator: %d members, seed %d, id style %s; API key from %s\n",
-		cfg.Members, cfg.Seed, tenant.gen.style, keySource)
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintln(stdout, base)
+	scimState := "SCIM off"
+	if scim {
+		scimState = fmt.Sprintf("SCIM at %s%s, token from %s", base, pathSCIM, tokenSource)
+	}
+	fmt.Fprintf(stderr, "cursor simulator: %d members, seed %d, id style %s; API key from %s; %s\n",
+		cfg.Members, cfg.Seed, tenant.gen.style, keySource, scimState)
 
 	select {
 	case err := <-served:

@@ -740,6 +740,9 @@ func TestMainRejectsBadArguments(t *testing.T) {
 		"unexpected":         {"extra"},
 		"flag provided":      {"--api-key", "x"},
 		"ServerErrors must ": {"--server-errors", "-3"},
+		"SCIMServerErrors":   {"--scim", "--scim-server-errors", "-2"},
+		"not an email":       {"--scim-duplicate", "12345"},
+		"-scim-token":        {"--scim-token", "x"},
 	}
 	for want, args := range cases {
 		var stdout, stderr bytes.Buffer
