@@ -10,6 +10,8 @@ type Cursor struct {
 	CursorScimToken       string `mapstructure:"cursor-scim-token"`
 	CursorRemoveUnmanaged bool   `mapstructure:"cursor-remove-unmanaged"`
 	PluginPath            string `mapstructure:"plugin-path"`
+	PluginAddress         string `mapstructure:"plugin-address"`
+	PluginTokenFile       string `mapstructure:"plugin-token-file"`
 }
 
 func (c *Cursor) findFieldByTag(tagValue string) (any, bool) {

@@ -6,19 +6,21 @@ import "github.com/conductorone/baton-sdk/pkg/field"
 
 //go:generate go run ./gen
 
+// DefaultBaseURL is Cursor's Admin API.
+const DefaultBaseURL = "https://api.cursor.com"
+
 var (
 	// APIKeyField is the Cursor team Admin API key.
 	APIKeyField = field.StringField("cursor-api-key",
 		field.WithDisplayName("Cursor Admin API key"),
-		field.WithDescription("Team Admin API key from cursor.com/dashboard → API Keys (starts with crsr_ or key_; Enterprise plan)"),
-		field.WithRequired(true),
+		field.WithDescription("Team Admin API key from cursor.com/dashboard → API Keys (starts with crsr_ or key_; Enterprise plan). Required unless plugin-address names a running sidecar, which then holds the key"),
 		field.WithIsSecret(true),
 	)
 	// BaseURLField points the connector at another Admin API, such as the simulated tenant.
 	BaseURLField = field.StringField("cursor-base-url",
 		field.WithDisplayName("Cursor Admin API base URL"),
 		field.WithDescription("Base URL of the Cursor Admin API"),
-		field.WithDefaultValue("https://api.cursor.com"),
+		field.WithDefaultValue(DefaultBaseURL),
 		field.WithExportTarget(field.ExportTargetCLIOnly),
 	)
 	// SCIMURLField is the tenant's SCIM 2.0 base URL; with the token it turns on provisioning.
@@ -38,6 +40,18 @@ var (
 		field.WithDescription("Also remove members who were not added through SCIM, with the Admin API's remove-member (Enterprise); off by default"),
 		field.WithDefaultValue(false),
 	)
+	// PluginAddressField attaches to a running sidecar instead of starting the plugin.
+	PluginAddressField = field.StringField("plugin-address",
+		field.WithDisplayName("Plugin sidecar address"),
+		field.WithDescription("Use a running `baton-cursor-plugin serve` at this URL (e.g. http://127.0.0.1:8080) instead of starting the plugin; the Cursor settings then live in the sidecar's environment"),
+		field.WithExportTarget(field.ExportTargetCLIOnly),
+	)
+	// PluginTokenFileField holds the sidecar's bearer token.
+	PluginTokenFileField = field.StringField("plugin-token-file",
+		field.WithDisplayName("Plugin sidecar token file"),
+		field.WithDescription("File holding the bearer token the sidecar at plugin-address requires"),
+		field.WithExportTarget(field.ExportTargetCLIOnly),
+	)
 	// PluginPathField overrides where baton-cursor-plugin is found.
 	PluginPathField = field.StringField("plugin-path",
 		field.WithDisplayName("Plugin path"),
@@ -49,10 +63,12 @@ var (
 // Config is the schema baton-sdk builds flags, environment variables and the
 // C1 configuration form from.
 var Config = field.NewConfiguration(
-	[]field.SchemaField{APIKeyField, BaseURLField, SCIMURLField, SCIMTokenField, RemoveUnmanagedField, PluginPathField},
+	[]field.SchemaField{APIKeyField, BaseURLField, SCIMURLField, SCIMTokenField, RemoveUnmanagedField,
+		PluginPathField, PluginAddressField, PluginTokenFileField},
 	field.WithConnectorDisplayName("Cursor"),
 	field.WithConstraints(
 		field.FieldsRequiredTogether(SCIMURLField, SCIMTokenField),
 		field.FieldsDependentOn([]field.SchemaField{RemoveUnmanagedField}, []field.SchemaField{SCIMURLField, SCIMTokenField}),
+		field.FieldsDependentOn([]field.SchemaField{PluginTokenFileField}, []field.SchemaField{PluginAddressField}),
 	),
 )

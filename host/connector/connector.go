@@ -40,6 +40,34 @@ var _ connectorbuilder.ConnectorBuilderV2 = (*Connector)(nil)
 // New builds the connector. It starts nothing: baton-sdk calls New in both its
 // parent and its _connector-service child, and only the child syncs.
 func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connectorbuilder.ConnectorBuilderV2, []connectorbuilder.Opt, error) {
+	if cc.PluginAddress != "" {
+		// Attach mode: the sidecar holds every Cursor setting.
+		for _, s := range []struct {
+			name string
+			set  bool
+		}{
+			{"cursor-api-key", cc.CursorApiKey != ""},
+			{"cursor-base-url", cc.CursorBaseUrl != "" && cc.CursorBaseUrl != config.DefaultBaseURL},
+			{"cursor-scim-url", cc.CursorScimUrl != ""},
+			{"cursor-scim-token", cc.CursorScimToken != ""},
+			{"cursor-remove-unmanaged", cc.CursorRemoveUnmanaged},
+			{"plugin-path", cc.PluginPath != ""},
+		} {
+			if s.set {
+				return nil, nil, status.Errorf(codes.InvalidArgument,
+					"baton-cursor: %s is set, but with plugin-address the Cursor settings live in the sidecar's environment: remove it here", s.name)
+			}
+		}
+		remote, err := pluginproc.NewRemote(cc.PluginAddress, cc.PluginTokenFile)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &Connector{plugin: remote}, nil, nil
+	}
+	if cc.CursorApiKey == "" {
+		return nil, nil, status.Error(codes.InvalidArgument,
+			"baton-cursor: cursor-api-key is not set: set BATON_CURSOR_API_KEY to a team Admin API key from cursor.com/dashboard → API Keys (or use plugin-address to attach to a running sidecar)")
+	}
 	lazy := pluginproc.NewLazy(pluginproc.Options{
 		Path: cc.PluginPath,
 		Settings: &pluginv1.ConfigureRequest{

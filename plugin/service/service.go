@@ -30,6 +30,7 @@ type Server struct {
 
 	mu       sync.Mutex // guards everything below; held across a roster fetch so callers share one
 	settings *settings
+	sidecar  bool // configured from its own environment; Configure from the network is refused
 	roster   rosterCache
 	// seenUnknownRoles makes the "unknown role" warning appear once per process.
 	seenUnknownRoles map[string]bool
@@ -81,13 +82,31 @@ func New(version string, logger hclog.Logger) *Server {
 // Configure stores the settings and checks them with one roster fetch, which
 // the sync that follows reuses.
 func (s *Server) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
+	return s.configure(ctx, req, false)
+}
+
+// ConfigureSidecar configures a sidecar from its own environment. From then
+// on Configure is refused: whoever reaches the port must not be able to point
+// the plugin at other credentials or read them back.
+func (s *Server) ConfigureSidecar(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
+	return s.configure(ctx, req, true)
+}
+
+func (s *Server) configure(ctx context.Context, req *pluginv1.ConfigureRequest, sidecar bool) (*pluginv1.ConfigureResponse, error) {
+	s.mu.Lock()
+	refused := s.sidecar
+	s.mu.Unlock()
+	if refused {
+		return nil, status.Error(codes.PermissionDenied,
+			"this plugin runs as a sidecar and is configured from its own environment; Configure from the network is refused")
+	}
 	set, err := s.buildSettings(req)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.settings = set
+	s.settings, s.sidecar = set, sidecar
 	s.roster = rosterCache{}
 	snap, err := s.rosterLocked(ctx)
 	if err != nil {
@@ -135,6 +154,7 @@ func (s *Server) GetInfo(ctx context.Context, _ *pluginv1.GetInfoRequest) (*plug
 			"the plugin is not configured yet: the host must call Configure first", "")}
 		return resp, nil
 	}
+	resp.Features.Sidecar = s.sidecar
 	resp.Features.Scim = s.settings.scim != nil
 	resp.Features.RemoveUnmanaged = s.settings.removeUnmanaged
 	snap, err := s.rosterLocked(ctx)

@@ -27,6 +27,9 @@ authenticated local gRPC channel (hashicorp/go-plugin, protocol version %d).
 You do not need to run it yourself; install it beside baton-cursor.
 
 Usage:
+  baton-cursor-plugin serve [flags]      serve the plugin as a sidecar (gRPC, gRPC-Web,
+                                         Connect JSON; reflection; health); see serve -h
+  baton-cursor-plugin describe           print what this binary serves, as JSON, without starting it
   baton-cursor-plugin simulate [flags]   run a simulated Cursor tenant on loopback
                                          (for tests and demos; see simulate -h)
   baton-cursor-plugin version            print the version
@@ -49,6 +52,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	switch args[0] {
+	case "serve":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if err := serve(ctx, args[1:], stdout, stderr); err != nil {
+			fmt.Fprintf(stderr, "baton-cursor-plugin serve: %v\n", err)
+			return 2
+		}
+		return 0
+	case "describe":
+		if err := describe(stdout); err != nil {
+			fmt.Fprintf(stderr, "baton-cursor-plugin describe: %v\n", err)
+			return 2
+		}
+		return 0
 	case "simulate":
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
+	"github.com/conductorone/baton-cursor/plugin/server"
+	"github.com/conductorone/baton-cursor/plugin/service"
+)
+
+const serveUsage = `Usage: baton-cursor-plugin serve [flags]
+
+Serves cursor.plugin.v1 on one port for grpcurl, curl, buf curl, other
+go-plugin hosts and baton-cursor --plugin-address. Settings come from the
+environment, with the same names as baton-cursor's:
+  BATON_CURSOR_API_KEY (required), BATON_CURSOR_BASE_URL,
+  BATON_CURSOR_SCIM_URL, BATON_CURSOR_SCIM_TOKEN, BATON_CURSOR_REMOVE_UNMANAGED
+Configure from the network is refused. It listens on loopback unless given a
+token or TLS. The first line on stdout is the base URL.
+
+Flags:
+`
+
+// serve runs the sidecar until ctx ends (SIGINT or SIGTERM).
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, serveUsage); fs.PrintDefaults() }
+	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on (host:port)")
+	tokenFile := fs.String("auth-token-file", "", "file holding a bearer token every call must carry (health excepted)")
+	tlsCert := fs.String("tls-cert", "", "TLS certificate (PEM), with --tls-key")
+	tlsKey := fs.String("tls-key", "", "TLS private key (PEM), with --tls-cert")
+	logLevel := fs.String("log-level", "info", "log level: trace, debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (see serve -h)", fs.Arg(0))
+	}
+	opts := server.SidecarOptions{Listen: *listen, TLSCert: *tlsCert, TLSKey: *tlsKey}
+	if *tokenFile != "" {
+		tok, err := server.ReadTokenFile(*tokenFile)
+		if err != nil {
+			return err
+		}
+		opts.AuthToken = tok
+	}
+	// Refuse an exposed address before touching Cursor.
+	if err := opts.CheckExposure(); err != nil {
+		return err
+	}
+	settings, err := settingsFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	logger := server.NewLogger(*logLevel)
+	opts.Logger = logger
+	opts.Ready = func(base string) { fmt.Fprintln(stdout, base) }
+
+	impl := service.New(version, logger)
+	if _, err := impl.ConfigureSidecar(ctx, settings); err != nil {
+		switch status.Code(err) {
+		case codes.Unavailable, codes.Aborted, codes.DeadlineExceeded:
+			// Cursor may come back; calls will retry. Say so and serve.
+			logger.Warn("Cursor is not reachable yet; serving anyway", "error", err.Error())
+		default:
+			return err
+		}
+	}
+	return server.ServeSidecar(ctx, impl, opts)
+}
+
+// settingsFromEnv reads the sidecar's settings; secrets never come from flags.
+func settingsFromEnv(getenv func(string) string) (*pluginv1.ConfigureRequest, error) {
+	req := &pluginv1.ConfigureRequest{
+		ApiKey:    getenv("BATON_CURSOR_API_KEY"),
+		BaseUrl:   getenv("BATON_CURSOR_BASE_URL"),
+		ScimUrl:   getenv("BATON_CURSOR_SCIM_URL"),
+		ScimToken: getenv("BATON_CURSOR_SCIM_TOKEN"),
+	}
+	if req.ApiKey == "" {
+		return nil, errors.New("BATON_CURSOR_API_KEY is not set: the sidecar reads its Cursor Admin API key from the environment")
+	}
+	if v := getenv("BATON_CURSOR_REMOVE_UNMANAGED"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, fmt.Errorf("BATON_CURSOR_REMOVE_UNMANAGED=%q is not true or false", v)
+		}
+		req.RemoveUnmanaged = b
+	}
+	return req, nil
+}
