@@ -120,17 +120,37 @@ func ServeSidecar(ctx context.Context, impl pluginv1connect.PluginServiceHandler
 }
 
 // bearerAuth requires "Authorization: Bearer <token>", compared in constant
-// time. With no token configured it lets everything through.
-func bearerAuth(token string) connect.UnaryInterceptorFunc {
-	want := []byte("Bearer " + token)
-	return func(next connect.UnaryFunc) connect.UnaryFunc {
-		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-			if token != "" && subtle.ConstantTimeCompare([]byte(req.Header().Get("Authorization")), want) != 1 {
-				return nil, connect.NewError(connect.CodeUnauthenticated,
-					errors.New("this sidecar needs the bearer token from its --auth-token-file (header Authorization: Bearer …)"))
-			}
-			return next(ctx, req)
+// time, on unary and streaming calls (reflection is a stream). With no token
+// configured it lets everything through.
+type bearerAuth string
+
+func (t bearerAuth) check(h http.Header) error {
+	if t == "" || subtle.ConstantTimeCompare([]byte(h.Get("Authorization")), []byte("Bearer "+string(t))) == 1 {
+		return nil
+	}
+	return connect.NewError(connect.CodeUnauthenticated,
+		errors.New("this sidecar needs the bearer token from its --auth-token-file (header Authorization: Bearer …)"))
+}
+
+func (t bearerAuth) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		if err := t.check(req.Header()); err != nil {
+			return nil, err
 		}
+		return next(ctx, req)
+	}
+}
+
+func (t bearerAuth) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (t bearerAuth) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		if err := t.check(conn.RequestHeader()); err != nil {
+			return err
+		}
+		return next(ctx, conn)
 	}
 }
 
