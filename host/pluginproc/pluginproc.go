@@ -90,7 +90,7 @@ func (l *Lazy) start(ctx context.Context) (pluginv1.PluginServiceClient, error) 
 	l.path = path
 	cmd := exec.Command(path)
 	cmd.Env = pluginEnv(os.Environ(), l.opts.Logger)
-	setDeathSignal(cmd)
+	isolate(cmd)
 
 	cfg := handshake.ClientConfig(cmd, newHCLogger(l.opts.Logger))
 	cfg.SkipHostEnv = true // cmd.Env is the filtered environment: no secrets
@@ -103,6 +103,7 @@ func (l *Lazy) start(ctx context.Context) (pluginv1.PluginServiceClient, error) 
 
 	svc, err := handshake.Dispense(l.client)
 	if err != nil {
+		killGroup(cmd)
 		l.client.Kill()
 		return nil, status.Errorf(codes.FailedPrecondition,
 			"baton-cursor: could not start the plugin %s: %s (is it a baton-cursor-plugin of a matching version? `%s version` tells)",

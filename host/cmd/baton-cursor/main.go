@@ -21,6 +21,9 @@ import (
 var version = "dev"
 
 func main() {
+	if needsSupervisor(os.Args[1:]) {
+		os.Exit(supervise(os.Args[1:]))
+	}
 	// The plugin dies with this process on every path: normal return (defer),
 	// SIGINT/SIGTERM (below; baton-sdk only handles SIGINT and SIGTERM would
 	// skip the defer), and os.Exit or SIGKILL (the plugin's parent-death signal

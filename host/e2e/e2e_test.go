@@ -1,0 +1,785 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
+	rs "github.com/conductorone/baton-sdk/pkg/types/resource"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/conductorone/baton-cursor/internal/c1zread"
+	"github.com/conductorone/baton-cursor/internal/simulator"
+)
+
+const membersPath = "/teams/members"
+
+// syncOK runs a one-shot sync against srvURL and reads the c1z back.
+func syncOK(t *testing.T, srvURL string, extra ...string) (*c1zread.Contents, *hostRun, string) {
+	t.Helper()
+	c1z := filepath.Join(t.TempDir(), "out.c1z")
+	r := runHost(t, runOpts{Args: syncArgs(srvURL, c1z, extra...), Key: strPtr(testKey())}, 120*time.Second)
+	if code := r.exitCode(); code != 0 {
+		t.Fatalf("sync exited %d, want 0; output:\n%s", code, tail(r.out.String(), 30))
+	}
+	c, err := c1zread.Read(context.Background(), c1z)
+	if err != nil {
+		t.Fatalf("read %s: %v", c1z, err)
+	}
+	return c, r, c1z
+}
+
+// cursorIDText is the member id as the connector should store it: strings
+// as-is, numbers in decimal.
+func cursorIDText(t *testing.T, id any) string {
+	t.Helper()
+	switch v := id.(type) {
+	case string:
+		return v
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case int:
+		return strconv.Itoa(v)
+	}
+	t.Fatalf("simulator member id of unexpected type %T", id)
+	return ""
+}
+
+func TestSyncWritesEveryMemberAndRole(t *testing.T) {
+	for _, style := range []simulator.IDStyle{simulator.IDStyleString, simulator.IDStyleNumber, simulator.IDStyleMixed} {
+		t.Run(string(style), func(t *testing.T) {
+			tenant, srv := newTenant(t, simulator.Config{Members: 200, Seed: 7, IDStyle: style})
+			c, _, _ := syncOK(t, srv.URL)
+			checkSyncMatchesTenant(t, tenant.Members(), c)
+			if n := tenant.Requests(membersPath); n != 1 {
+				t.Errorf("%s was requested %d times during one sync, want exactly 1", membersPath, n)
+			}
+		})
+	}
+}
+
+// checkSyncMatchesTenant compares the c1z field by field with the roster.
+func checkSyncMatchesTenant(t *testing.T, members []simulator.Member, c *c1zread.Contents) {
+	t.Helper()
+	want := map[string]simulator.Member{}
+	for _, m := range members {
+		key := strings.ToLower(m.Email)
+		if _, dup := want[key]; dup {
+			t.Fatalf("simulator roster repeats email %s; this test assumes unique emails", key)
+		}
+		want[key] = m
+	}
+	var sawRemoved, sawEmptyName, sawCapitals bool
+
+	// Users.
+	users := c.OfType("user")
+	if len(users) != len(want) {
+		t.Errorf("c1z holds %d users, want %d (one per distinct lower-cased email)", len(users), len(want))
+	}
+	seen := map[string]bool{}
+	for _, u := range users {
+		key := u.GetId().GetResource()
+		m, ok := want[key]
+		if !ok {
+			t.Errorf("user %q is not a member of the tenant (ids must be lower-cased emails)", key)
+			continue
+		}
+		if seen[key] {
+			t.Errorf("user %q appears twice", key)
+		}
+		seen[key] = true
+
+		wantName := m.Name
+		if wantName == "" {
+			wantName = m.Email
+			sawEmptyName = true
+		}
+		if m.Email != key {
+			sawCapitals = true
+		}
+		if got := u.GetDisplayName(); got != wantName {
+			t.Errorf("user %s: display name %q, want %q", key, got, wantName)
+		}
+		ut, err := rs.GetUserTrait(u)
+		if err != nil {
+			t.Errorf("user %s: no user trait: %v", key, err)
+			continue
+		}
+		if em := ut.GetEmails(); len(em) != 1 || em[0].GetAddress() != m.Email || !em[0].GetIsPrimary() {
+			t.Errorf("user %s: emails %v, want exactly one primary %q (as Cursor returned it)", key, em, m.Email)
+		}
+		if got := ut.GetLogin(); got != m.Email {
+			t.Errorf("user %s: login %q, want %q", key, got, m.Email)
+		}
+		if got := ut.GetAccountType(); got != v2.UserTrait_ACCOUNT_TYPE_HUMAN {
+			t.Errorf("user %s: account type %v, want HUMAN", key, got)
+		}
+		wantRes, wantTrait := v2.Status_RESOURCE_STATUS_ENABLED, v2.UserTrait_Status_STATUS_ENABLED
+		if m.IsRemoved {
+			sawRemoved = true
+			wantRes, wantTrait = v2.Status_RESOURCE_STATUS_DISABLED, v2.UserTrait_Status_STATUS_DISABLED
+		}
+		if got := u.GetStatus().GetStatus(); got != wantRes {
+			t.Errorf("user %s (removed=%v): resource status %v, want %v", key, m.IsRemoved, got, wantRes)
+		}
+		if got := ut.GetStatus().GetStatus(); got != wantTrait {
+			t.Errorf("user %s (removed=%v): user trait status %v, want %v", key, m.IsRemoved, got, wantTrait)
+		}
+		prof := u.GetProfile().GetFields()
+		if got := prof["cursor_id"].GetStringValue(); got != cursorIDText(t, m.ID) {
+			t.Errorf("user %s: profile cursor_id %q (%v), want %q", key, got, prof["cursor_id"], cursorIDText(t, m.ID))
+		}
+		if got := prof["role"].GetStringValue(); got != m.Role {
+			t.Errorf("user %s: profile role %q, want %q", key, got, m.Role)
+		}
+		if rv, ok := prof["removed"]; !ok || rv.GetBoolValue() != m.IsRemoved {
+			t.Errorf("user %s: profile removed %v, want %v", key, rv, m.IsRemoved)
+		}
+	}
+	if !sawRemoved || !sawEmptyName || !sawCapitals {
+		t.Errorf("roster lacks the variations this test relies on: removed=%v emptyName=%v capitals=%v",
+			sawRemoved, sawEmptyName, sawCapitals)
+	}
+
+	// Roles: the three known ones with their names, plus every other role string.
+	roleIDs := map[string]bool{}
+	for _, m := range members {
+		roleIDs[m.Role] = true
+	}
+	wantRoles := map[string]string{"owner": "Owner", "member": "Member", "free-owner": "Free Owner"}
+	if !roleIDs["billing-admin"] {
+		t.Fatalf("roster has no billing-admin member; this test relies on the simulator's unknown role")
+	}
+	roles := c.OfType("role")
+	gotRoles := map[string]string{}
+	for _, r := range roles {
+		gotRoles[r.GetId().GetResource()] = r.GetDisplayName()
+	}
+	for id, name := range wantRoles {
+		if got, ok := gotRoles[id]; !ok {
+			t.Errorf("role %s missing from the c1z", id)
+		} else if got != name {
+			t.Errorf("role %s: display name %q, want %q", id, got, name)
+		}
+	}
+	if name, ok := gotRoles["billing-admin"]; !ok || name == "" {
+		t.Errorf("unknown role billing-admin missing (or unnamed) in the c1z: %v", gotRoles)
+	}
+	if len(roles) != 4 {
+		t.Errorf("c1z holds roles %v, want exactly owner, member, free-owner, billing-admin", gotRoles)
+	}
+	if other := len(c.Resources) - len(users) - len(roles); other != 0 {
+		t.Errorf("c1z holds %d resources that are neither users nor roles", other)
+	}
+
+	// Entitlements: one per role.
+	ents := map[string]*v2.Entitlement{}
+	for _, e := range c.Entitlements {
+		if _, dup := ents[e.GetId()]; dup {
+			t.Errorf("entitlement %s appears twice", e.GetId())
+		}
+		ents[e.GetId()] = e
+	}
+	for id := range gotRoles {
+		e, ok := ents["role:"+id+":assigned"]
+		if !ok {
+			t.Errorf("no entitlement role:%s:assigned; have %v", id, keys(ents))
+			continue
+		}
+		if got := e.GetResource().GetId().GetResource(); got != id {
+			t.Errorf("entitlement role:%s:assigned belongs to %q", id, got)
+		}
+	}
+	if len(ents) != len(gotRoles) {
+		t.Errorf("c1z holds %d entitlements %v, want one per role (%d)", len(ents), keys(ents), len(gotRoles))
+	}
+
+	// Grants: exactly one per active member, to its role; none for removed members.
+	grantsOf := map[string][]*v2.Grant{}
+	for _, g := range c.Grants {
+		p := g.GetPrincipal().GetId()
+		if p.GetResourceType() != "user" {
+			t.Errorf("grant %s has a %q principal, want user", g.GetId(), p.GetResourceType())
+			continue
+		}
+		grantsOf[p.GetResource()] = append(grantsOf[p.GetResource()], g)
+	}
+	active := 0
+	for key, m := range want {
+		gs := grantsOf[key]
+		if m.IsRemoved {
+			if len(gs) != 0 {
+				t.Errorf("removed member %s has %d grants, want none", key, len(gs))
+			}
+			continue
+		}
+		active++
+		if len(gs) != 1 {
+			t.Errorf("active member %s has %d grants, want exactly 1", key, len(gs))
+			continue
+		}
+		g := gs[0]
+		wantEnt := "role:" + m.Role + ":assigned"
+		if got := g.GetEntitlement().GetId(); got != wantEnt {
+			t.Errorf("member %s: grant of %q, want %q", key, got, wantEnt)
+		}
+		if got, wantID := g.GetId(), wantEnt+":user:"+key; got != wantID {
+			t.Errorf("member %s: grant id %q, want %q", key, got, wantID)
+		}
+	}
+	for key := range grantsOf {
+		if _, ok := want[key]; !ok {
+			t.Errorf("grant to %q, who is not a member", key)
+		}
+	}
+	if len(c.Grants) != active {
+		t.Errorf("c1z holds %d grants, want %d (one per active member)", len(c.Grants), active)
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestSyncCountsAtScale(t *testing.T) {
+	tenant, srv := newTenant(t, simulator.Config{Members: 10_000, Seed: 11})
+	c, _, _ := syncOK(t, srv.URL)
+
+	members := tenant.Members()
+	wantGrants := map[string]int{}
+	removed, active := 0, 0
+	for _, m := range members {
+		if m.IsRemoved {
+			removed++
+			continue
+		}
+		active++
+		wantGrants["role:"+m.Role+":assigned"]++
+	}
+	users := c.OfType("user")
+	if len(users) != len(members) {
+		t.Errorf("users: %d, want %d", len(users), len(members))
+	}
+	disabled := 0
+	for _, u := range users {
+		if u.GetStatus().GetStatus() == v2.Status_RESOURCE_STATUS_DISABLED {
+			disabled++
+		}
+	}
+	if disabled != removed {
+		t.Errorf("disabled users: %d, want %d", disabled, removed)
+	}
+	gotGrants := map[string]int{}
+	for _, g := range c.Grants {
+		gotGrants[g.GetEntitlement().GetId()]++
+	}
+	for ent, n := range wantGrants {
+		if gotGrants[ent] != n {
+			t.Errorf("grants of %s: %d, want %d", ent, gotGrants[ent], n)
+		}
+	}
+	if len(c.Grants) != active {
+		t.Errorf("grants: %d, want %d (active members); per entitlement %v, want %v", len(c.Grants), active, gotGrants, wantGrants)
+	}
+	if n := tenant.Requests(membersPath); n != 1 {
+		t.Errorf("%s was requested %d times for a 10,000-member sync, want exactly 1", membersPath, n)
+	}
+}
+
+// failureCase is a sync that must fail with a clear line.
+type failureCase struct {
+	name     string
+	cfg      simulator.Config
+	key      *string
+	lastLine []string // the last non-empty output line names all of these
+	anyLine  []string // some output line names all of these
+	requests int      // exact /teams/members requests; -1 = not checked
+	limit    time.Duration
+}
+
+func failureCases() []failureCase {
+	bad := "crsr_" + strings.Repeat("0", 64)
+	return []failureCase{
+		{
+			name: "bad key", key: &bad,
+			lastLine: []string{"Cursor rejected the API key", "cursor-api-key"},
+			requests: 1, limit: 60 * time.Second,
+		},
+		{
+			name: "business plan", cfg: simulator.Config{BusinessPlan: true}, key: strPtr(testKey()),
+			anyLine: []string{"Enterprise"}, requests: 1, limit: 60 * time.Second,
+		},
+		{
+			name: "server keeps failing", key: strPtr(testKey()),
+			cfg:      simulator.Config{Faults: simulator.Faults{ServerErrors: -1, ServerRetryAfter: "1"}},
+			anyLine:  []string{"Cursor kept failing"},
+			requests: 6, limit: 60 * time.Second,
+		},
+	}
+}
+
+func TestSyncFailures(t *testing.T) {
+	cases := append(failureCases(),
+		failureCase{name: "empty key", key: strPtr(""), anyLine: []string{"cursor-api-key"}, requests: 0, limit: 60 * time.Second},
+		failureCase{name: "whitespace key", key: strPtr(" \t  "), anyLine: []string{"cursor-api-key"}, requests: 0, limit: 60 * time.Second},
+	)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := tc.cfg
+			cfg.Members = 50
+			tenant, srv := newTenant(t, cfg)
+			c1z := filepath.Join(t.TempDir(), "out.c1z")
+			r := runHost(t, runOpts{Args: syncArgs(srv.URL, c1z), Key: tc.key}, tc.limit)
+			out := r.out.String()
+			if len(tc.anyLine) > 0 {
+				requireFailure(t, r, tc.anyLine...)
+			}
+			if len(tc.lastLine) > 0 {
+				requireFailure(t, r)
+				last := lastLine(out)
+				for _, p := range tc.lastLine {
+					if !strings.Contains(last, p) {
+						t.Errorf("last output line does not name %q:\n%s", p, last)
+					}
+				}
+			}
+			if got := tenant.Requests(membersPath); tc.requests >= 0 && got != tc.requests {
+				t.Errorf("%s requests: %d, want %d", membersPath, got, tc.requests)
+			}
+			requireNoFinishedSync(t, c1z)
+		})
+	}
+}
+
+func TestSyncSucceedsAfterRateLimiting(t *testing.T) {
+	tenant, srv := newTenant(t, simulator.Config{Members: 50, Seed: 3,
+		Faults: simulator.Faults{RateLimited: 2, RetryAfter: "1"}})
+	c, _, _ := syncOK(t, srv.URL)
+	if n := tenant.Requests(membersPath); n != 3 {
+		t.Errorf("%s requests: %d, want 3 (two 429s, then the answer)", membersPath, n)
+	}
+	if got := len(c.OfType("user")); got != 50 {
+		t.Errorf("users after a rate-limited start: %d, want 50", got)
+	}
+}
+
+// secretKey is a realistic, incompressible-looking key: "crsr_" and 64
+// base62 characters from a fixed pseudo-random sequence.
+func secretKey() string {
+	const chars = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	b := []byte("crsr_")
+	x := uint32(0x9E3779B9)
+	for range 64 {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b = append(b, chars[x%62])
+	}
+	return string(b)
+}
+
+// requireNoSecret fails if data holds the key or its last 16 characters.
+func requireNoSecret(t *testing.T, where string, data []byte, key string) {
+	t.Helper()
+	for _, s := range []string{key, key[len(key)-16:]} {
+		if i := bytes.Index(data, []byte(s)); i >= 0 {
+			lo, hi := max(0, i-120), min(len(data), i+len(s)+40)
+			t.Errorf("%s contains the API key (or its last 16 chars) at byte %d: …%q…", where, i, data[lo:hi])
+		}
+	}
+}
+
+func TestSecretsStayOut(t *testing.T) {
+	key := secretKey()
+	if len(key) != 69 {
+		t.Fatalf("secret key has %d chars", len(key))
+	}
+
+	t.Run("good sync", func(t *testing.T) {
+		tenant, srv := newTenant(t, simulator.Config{Members: 50, Seed: 5, APIKey: key,
+			Faults: simulator.Faults{Delay: 2 * time.Second}})
+		c1z := filepath.Join(t.TempDir(), "out.c1z")
+		r := startHost(t, runOpts{Args: syncArgs(srv.URL, c1z, "--log-level", "debug"), Key: &key})
+
+		// While the first fetch is held, look at the plugin process.
+		p := waitForPlugin(t, r, 30*time.Second)
+		cmdline, err := readProcFile(p.pid, "cmdline")
+		if err != nil {
+			t.Fatalf("read plugin cmdline: %v", err)
+		}
+		environ, err := readProcFile(p.pid, "environ")
+		if err != nil {
+			t.Fatalf("read plugin environ: %v", err)
+		}
+		requireNoSecret(t, "the plugin's command line", cmdline, key)
+		requireNoSecret(t, "the plugin's environment", environ, key)
+		if !bytes.Contains(environ, []byte("BATON_CURSOR_PLUGIN_LOG_LEVEL=debug")) {
+			t.Errorf("plugin environment lacks BATON_CURSOR_PLUGIN_LOG_LEVEL=debug (is this the plugin started with --log-level debug?)")
+		}
+		if bytes.Contains(environ, []byte("BATON_CURSOR_API_KEY")) {
+			t.Errorf("plugin environment holds BATON_CURSOR_API_KEY")
+		}
+		// Every process between the host and the plugin: argv only (the host
+		// itself was given the key in its environment by this test).
+		for pid := p.ppid; pid > 1 && pid != r.cmd.Process.Pid; {
+			info, ok := readProc(pid)
+			if !ok {
+				break
+			}
+			requireNoSecret(t, "the command line of host process "+strconv.Itoa(pid), []byte(strings.Join(info.argv, " ")), key)
+			pid = info.ppid
+		}
+
+		r.wait(t, 60*time.Second)
+		if code := r.exitCode(); code != 0 {
+			t.Fatalf("sync exited %d; output:\n%s", code, tail(r.out.String(), 30))
+		}
+		if tenant.Requests(membersPath) != 1 {
+			t.Errorf("%s requests: %d, want 1", membersPath, tenant.Requests(membersPath))
+		}
+		out := r.out.String()
+		requireNoSecret(t, "the debug output", []byte(out), key)
+		if !strings.Contains(out, `"level":"debug"`) {
+			t.Errorf("output has no debug lines; --log-level debug did not take effect")
+		}
+		raw, err := os.ReadFile(c1z)
+		if err != nil {
+			t.Fatal(err)
+		}
+		requireNoSecret(t, "the c1z file", raw, key)
+		// The c1z is compressed, so also search what it holds, decoded.
+		c, err := c1zread.Read(context.Background(), c1z)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dump := dumpContents(t, c)
+		if !bytes.Contains(dump, []byte(strings.ToLower(tenant.Members()[0].Email))) {
+			t.Fatalf("decoded c1z dump does not even hold a member's email; the search below would prove nothing")
+		}
+		requireNoSecret(t, "the c1z contents", dump, key)
+	})
+
+	for _, tc := range failureCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := tc.cfg
+			cfg.Members, cfg.APIKey = 50, key
+			// The bad key case: a near-miss of the real one.
+			wrong := key[:len(key)-1] + "Q"
+			if wrong == key {
+				wrong = key[:len(key)-1] + "R"
+			}
+			k := &key
+			if tc.name == "bad key" {
+				k = &wrong
+			}
+			_, srv := newTenant(t, cfg)
+			c1z := filepath.Join(t.TempDir(), "out.c1z")
+			r := runHost(t, runOpts{Args: syncArgs(srv.URL, c1z, "--log-level", "debug"), Key: k}, tc.limit)
+			if r.exitCode() == 0 {
+				t.Errorf("sync succeeded, want a failure")
+			}
+			out := []byte(r.out.String())
+			requireNoSecret(t, "the debug output", out, *k)
+			if tc.name == "bad key" {
+				requireNoSecret(t, "the debug output", out, key)
+			}
+			if raw, err := os.ReadFile(c1z); err == nil {
+				requireNoSecret(t, "the c1z file", raw, *k)
+			}
+		})
+	}
+}
+
+// dumpContents renders everything a c1z holds as JSON text.
+func dumpContents(t *testing.T, c *c1zread.Contents) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	add := func(m proto.Message) {
+		b, err := protojson.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf.Write(b)
+		buf.WriteByte('\n')
+	}
+	for _, r := range c.Resources {
+		add(r)
+	}
+	for _, e := range c.Entitlements {
+		add(e)
+	}
+	for _, g := range c.Grants {
+		add(g)
+	}
+	return buf.Bytes()
+}
+
+func TestCapabilitiesAndConfigNeedNoConfiguration(t *testing.T) {
+	t.Run("capabilities", func(t *testing.T) {
+		r := runHost(t, runOpts{Args: []string{"capabilities"}}, 60*time.Second)
+		if code := r.exitCode(); code != 0 {
+			t.Fatalf("capabilities exited %d; output:\n%s", code, tail(r.out.String(), 20))
+		}
+		var caps struct {
+			ResourceTypeCapabilities []struct {
+				ResourceType struct {
+					ID string `json:"id"`
+				} `json:"resourceType"`
+				Capabilities []string `json:"capabilities"`
+			} `json:"resourceTypeCapabilities"`
+		}
+		if err := json.Unmarshal([]byte(jsonPart(r.out.String())), &caps); err != nil {
+			t.Fatalf("capabilities output is not JSON: %v\n%s", err, r.out.String())
+		}
+		got := map[string][]string{}
+		for _, rt := range caps.ResourceTypeCapabilities {
+			got[rt.ResourceType.ID] = rt.Capabilities
+		}
+		for _, id := range []string{"user", "role"} {
+			if !slices.Contains(got[id], "CAPABILITY_SYNC") {
+				t.Errorf("resource type %s capabilities %v lack CAPABILITY_SYNC", id, got[id])
+			}
+		}
+		if slices.Contains(got["role"], "CAPABILITY_PROVISION") {
+			t.Errorf("role offers CAPABILITY_PROVISION, but Cursor has no API to change roles: %v", got["role"])
+		}
+		if len(got) != 2 {
+			t.Errorf("capabilities list resource types %v, want exactly user and role", keys(got))
+		}
+	})
+	t.Run("config", func(t *testing.T) {
+		r := runHost(t, runOpts{Args: []string{"config"}}, 60*time.Second)
+		if code := r.exitCode(); code != 0 {
+			t.Fatalf("config exited %d; output:\n%s", code, tail(r.out.String(), 20))
+		}
+		var cfg struct {
+			DisplayName string `json:"displayName"`
+			Fields      []struct {
+				Name     string `json:"name"`
+				IsSecret bool   `json:"isSecret"`
+			} `json:"fields"`
+		}
+		if err := json.Unmarshal([]byte(jsonPart(r.out.String())), &cfg); err != nil {
+			t.Fatalf("config output is not JSON: %v\n%s", err, r.out.String())
+		}
+		if cfg.DisplayName != "Cursor" {
+			t.Errorf("config display name %q, want Cursor", cfg.DisplayName)
+		}
+		found := false
+		for _, f := range cfg.Fields {
+			if f.Name == "cursor-api-key" {
+				found = true
+				if !f.IsSecret {
+					t.Errorf("cursor-api-key is not marked secret in the config schema")
+				}
+			}
+		}
+		if !found {
+			t.Errorf("config schema has no cursor-api-key field")
+		}
+	})
+}
+
+// jsonPart is the output from its first '{' to its last '}' (log lines, if
+// any, go before or after the document).
+func jsonPart(out string) string {
+	i, j := strings.Index(out, "{\n"), strings.LastIndex(out, "}")
+	if i < 0 || j < i {
+		return out
+	}
+	return out[i : j+1]
+}
+
+func TestPluginProblems(t *testing.T) {
+	_, srv := newTenant(t, simulator.Config{Members: 20})
+
+	run := func(t *testing.T, o runOpts) (*hostRun, string) {
+		t.Helper()
+		c1z := filepath.Join(t.TempDir(), "out.c1z")
+		o.Args = append(syncArgs(srv.URL, c1z), o.Args...)
+		o.Key = strPtr(testKey())
+		r := runHost(t, o, 30*time.Second)
+		return r, c1z
+	}
+
+	t.Run("missing plugin path", func(t *testing.T) {
+		t.Parallel()
+		r, c1z := run(t, runOpts{Args: []string{"--plugin-path", "/nonexistent/baton-cursor-plugin"}})
+		requireFailure(t, r, "/nonexistent/baton-cursor-plugin", "no such file")
+		requireNoFinishedSync(t, c1z)
+	})
+	t.Run("host alone, plugin not on PATH", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		alone := filepath.Join(dir, "baton-cursor")
+		copyFile(t, hostBin, alone, 0o755)
+		r, c1z := run(t, runOpts{Bin: alone, PathEnv: t.TempDir()})
+		requireFailure(t, r, "cannot find baton-cursor-plugin")
+		requireNoFinishedSync(t, c1z)
+	})
+	t.Run("plugin not executable", func(t *testing.T) {
+		t.Parallel()
+		p := filepath.Join(t.TempDir(), "baton-cursor-plugin")
+		copyFile(t, pluginBin, p, 0o644)
+		r, c1z := run(t, runOpts{Args: []string{"--plugin-path", p}})
+		requireFailure(t, r, p, "not executable")
+		requireNoFinishedSync(t, c1z)
+	})
+
+	notPlugins := map[string]string{
+		// Exits at once without a handshake.
+		"exits at once": "#!/bin/sh\nexit 0\n",
+		// Prints something that is not a handshake and ends.
+		"prints junk and exits": "#!/bin/sh\necho 'hello, I am not a plugin'\necho 'nor is this' >&2\n",
+		// Prints junk and keeps running; its child holds the output pipe, as
+		// any shell script running a command in the background does.
+		"prints junk and keeps running": "#!/bin/sh\nsleep 120 &\necho 'hello, I am not a plugin'\nwait\n",
+	}
+	for name, script := range notPlugins {
+		t.Run("not a plugin: "+name, func(t *testing.T) {
+			t.Parallel()
+			p := filepath.Join(t.TempDir(), "not-a-plugin.sh")
+			if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			r, c1z := run(t, runOpts{Args: []string{"--plugin-path", p}})
+			requireFailure(t, r, p)
+			requireNoFinishedSync(t, c1z)
+		})
+	}
+	t.Run("not a plugin: /bin/true", func(t *testing.T) {
+		t.Parallel()
+		r, c1z := run(t, runOpts{Args: []string{"--plugin-path", "/bin/true"}})
+		requireFailure(t, r, "/bin/true")
+		requireNoFinishedSync(t, c1z)
+	})
+}
+
+func copyFile(t *testing.T, from, to string, mode os.FileMode) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(to, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPluginKilledMidSync(t *testing.T) {
+	tenant, srv := newTenant(t, simulator.Config{Members: 50, Faults: simulator.Faults{Delay: 30 * time.Second}})
+	c1z := filepath.Join(t.TempDir(), "out.c1z")
+	r := startHost(t, runOpts{Args: syncArgs(srv.URL, c1z), Key: strPtr(testKey())})
+	p := waitForPlugin(t, r, 30*time.Second)
+	// Wait until the plugin's first fetch is being held by the tenant.
+	deadline := time.Now().Add(20 * time.Second)
+	for tenant.Requests(membersPath) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the plugin never asked for %s", membersPath)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := syscall.Kill(p.pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill plugin %d: %v", p.pid, err)
+	}
+	killed := time.Now()
+	r.wait(t, 15*time.Second)
+	if d := time.Since(killed); d > 10*time.Second {
+		t.Errorf("host took %v to exit after its plugin died, want under 10 s", d)
+	}
+	requireFailure(t, r, pluginBin)
+	if _, ok := anyLine(r.out.String(), pluginBin, "exited unexpectedly"); !ok {
+		t.Errorf("no line says the plugin %s exited unexpectedly; output:\n%s", pluginBin, tail(r.out.String(), 20))
+	}
+	requireNoFinishedSync(t, c1z)
+}
+
+func TestHostKilledTakesPluginDown(t *testing.T) {
+	_, srv := newTenant(t, simulator.Config{Members: 50, Faults: simulator.Faults{Delay: 30 * time.Second}})
+	c1z := filepath.Join(t.TempDir(), "out.c1z")
+	r := startHost(t, runOpts{Args: syncArgs(srv.URL, c1z), Key: strPtr(testKey())})
+	p := waitForPlugin(t, r, 30*time.Second)
+
+	parent, ok := readProc(p.ppid)
+	if !ok {
+		t.Fatalf("the plugin's parent %d is gone already", p.ppid)
+	}
+	t.Logf("plugin %d, its parent %d: %q", p.pid, parent.pid, parent.argv)
+	if err := syscall.Kill(r.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill host: %v", err)
+	}
+	if err := syscall.Kill(parent.pid, syscall.SIGKILL); err != nil && parent.pid != r.cmd.Process.Pid {
+		t.Fatalf("kill the plugin's parent %d: %v", parent.pid, err)
+	}
+	killed := time.Now()
+	if !waitGone(p.pid, time.Second) {
+		info, _ := readProc(p.pid)
+		t.Errorf("plugin %d still runs (state %c, parent %d) %v after its host died", p.pid, info.state, info.ppid, time.Since(killed))
+	}
+}
+
+// TestFailedSyncAlwaysExitsNonZero repeats a cheap failing sync (the plugin
+// path does not exist) several times, a few at once, and requires a non-zero
+// exit every time: scripts and schedulers read a zero exit as a good c1z.
+func TestFailedSyncAlwaysExitsNonZero(t *testing.T) {
+	const runs, atOnce = 40, 4
+	missing := "/nonexistent/baton-cursor-plugin"
+	type result struct {
+		code int
+		last string
+	}
+	results := make(chan result, runs)
+	sem := make(chan struct{}, atOnce)
+	dir := t.TempDir()
+	for i := range runs {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			c1z := filepath.Join(dir, "out"+strconv.Itoa(i)+".c1z")
+			cmd := exec.Command(hostBin, syncArgs("http://127.0.0.1:9", c1z, "--plugin-path", missing)...)
+			cmd.Dir = dir
+			cmd.Env = hostEnv(runOpts{Key: strPtr(testKey())})
+			cmd.WaitDelay = 5 * time.Second
+			out, _ := cmd.CombinedOutput()
+			results <- result{cmd.ProcessState.ExitCode(), lastLine(string(out))}
+		}()
+	}
+	zero := 0
+	var example string
+	for range runs {
+		r := <-results
+		if r.code == 0 {
+			zero++
+			example = r.last
+		} else if !strings.Contains(r.last, missing) {
+			t.Errorf("failed sync's last line does not name %s: %s", missing, r.last)
+		}
+	}
+	for i := range runs {
+		requireNoFinishedSync(t, filepath.Join(dir, "out"+strconv.Itoa(i)+".c1z"))
+	}
+	if zero > 0 {
+		t.Errorf("%d of %d failed syncs exited 0 (success) after printing the error; e.g. last line: %s", zero, runs, example)
+	}
+}
