@@ -355,6 +355,9 @@ func checkContentType(h http.Header, what string) error {
 	if err != nil {
 		mt = "unparsable"
 	}
+	if len(mt) > 64 { // the server chooses it; keep the line short (found by FuzzDecodeResponses)
+		mt = mt[:64] + "…"
+	}
 	return internalf("Cursor's SCIM endpoint answered %s with Content-Type %s, not JSON; check cursor-scim-url (BATON_CURSOR_SCIM_URL)", what, mt)
 }
 

@@ -65,9 +65,14 @@ func (s *Server) ListMembers(ctx context.Context, req *pluginv1.ListMembersReque
 	}
 	resp := &pluginv1.ListMembersResponse{Members: page}
 	if i < len(list) && len(page) > 0 {
-		resp.NextPageToken = pageTokenPrefix + base64.RawURLEncoding.EncodeToString([]byte(page[len(page)-1].GetKey()))
+		resp.NextPageToken = pageToken(page[len(page)-1].GetKey())
 	}
 	return resp, nil
+}
+
+// pageToken is the token that resumes a listing after key.
+func pageToken(key string) string {
+	return pageTokenPrefix + base64.RawURLEncoding.EncodeToString([]byte(key))
 }
 
 // parsePageToken returns the last key of the previous page ("" for the first).

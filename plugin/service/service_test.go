@@ -193,7 +193,7 @@ func (f *fakeLister) RemoveMember(context.Context, string) (cursorapi.RemoveResu
 	return cursorapi.RemoveResult{}, errors.New("not scripted")
 }
 
-func newFake(t *testing.T, rosters ...[]cursorapi.Member) (*Server, *fakeLister, *time.Time) {
+func newFake(t testing.TB, rosters ...[]cursorapi.Member) (*Server, *fakeLister, *time.Time) {
 	t.Helper()
 	f := &fakeLister{rosters: rosters}
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
