@@ -5,15 +5,18 @@ package connector
 import (
 	"context"
 	"fmt"
+	"time"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	"github.com/conductorone/baton-sdk/pkg/annotations"
 	"github.com/conductorone/baton-sdk/pkg/cli"
 	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
+	"github.com/conductorone/baton-sdk/pkg/uhttp"
 	"github.com/grpc-ecosystem/go-grpc-middleware/logging/zap/ctxzap"
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
 	"github.com/conductorone/baton-cursor/host/config"
@@ -76,11 +79,25 @@ func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connecto
 			ScimUrl:         cc.CursorScimUrl,
 			ScimToken:       cc.CursorScimToken,
 			RemoveUnmanaged: cc.CursorRemoveUnmanaged,
+			RequestTimeout:  requestTimeout(ctx),
 		},
 		Logger: ctxzap.Extract(ctx),
 	})
 	return &Connector{plugin: lazy}, nil, nil
 }
+
+// requestTimeout passes baton's --http-timeout-seconds on as the limit of one
+// attempt of a Cursor request, when it was changed from baton's default
+// (300 s, too long for one attempt of six); nil leaves the plugin's 60 s.
+func requestTimeout(ctx context.Context) *durationpb.Duration {
+	d, ok := ctx.Value(uhttp.ContextHTTPTimeoutKey).(time.Duration)
+	if !ok || d <= 0 || d == batonDefaultHTTPTimeout {
+		return nil
+	}
+	return durationpb.New(d)
+}
+
+const batonDefaultHTTPTimeout = 300 * time.Second
 
 // Metadata describes the connector. No network: C1 calls it often.
 func (c *Connector) Metadata(context.Context) (*v2.ConnectorMetadata, error) {

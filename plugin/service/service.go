@@ -13,6 +13,7 @@ import (
 
 	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
 	"github.com/conductorone/baton-cursor/internal/cursorapi"
+	"github.com/conductorone/baton-cursor/internal/httpretry"
 	"github.com/conductorone/baton-cursor/internal/scim"
 	"github.com/conductorone/baton-cursor/plugin/handshake"
 )
@@ -116,7 +117,11 @@ func (s *Server) configure(ctx context.Context, req *pluginv1.ConfigureRequest, 
 }
 
 func (s *Server) buildSettings(req *pluginv1.ConfigureRequest) (*settings, error) {
-	admin, err := s.newAdmin(cursorapi.Config{BaseURL: req.GetBaseUrl(), APIKey: req.GetApiKey()})
+	retry := httpretry.Policy{AttemptTimeout: req.GetRequestTimeout().AsDuration()} // 0: the default
+	if d := req.GetRequestTimeout(); d != nil && (!d.IsValid() || retry.AttemptTimeout < 0) {
+		return nil, status.Error(codes.InvalidArgument, "the request timeout must be a positive duration")
+	}
+	admin, err := s.newAdmin(cursorapi.Config{BaseURL: req.GetBaseUrl(), APIKey: req.GetApiKey(), Retry: retry})
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +137,7 @@ func (s *Server) buildSettings(req *pluginv1.ConfigureRequest) (*settings, error
 	case token == "":
 		return nil, status.Error(codes.InvalidArgument, "cursor-scim-url is set but cursor-scim-token is not: set both, or neither for sync-only")
 	default:
-		if set.scim, err = s.newSCIM(scim.Config{BaseURL: url, Token: token}); err != nil {
+		if set.scim, err = s.newSCIM(scim.Config{BaseURL: url, Token: token, Retry: retry}); err != nil {
 			return nil, err
 		}
 	}

@@ -8,9 +8,11 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
 	"github.com/conductorone/baton-cursor/plugin/server"
@@ -23,7 +25,8 @@ Serves cursor.plugin.v1 on one port for grpcurl, curl, buf curl, other
 go-plugin hosts and baton-cursor --plugin-address. Settings come from the
 environment, with the same names as baton-cursor's:
   BATON_CURSOR_API_KEY (required), BATON_CURSOR_BASE_URL,
-  BATON_CURSOR_SCIM_URL, BATON_CURSOR_SCIM_TOKEN, BATON_CURSOR_REMOVE_UNMANAGED
+  BATON_CURSOR_SCIM_URL, BATON_CURSOR_SCIM_TOKEN, BATON_CURSOR_REMOVE_UNMANAGED,
+  BATON_HTTP_TIMEOUT_SECONDS (one attempt of a Cursor request; default 60)
 Configure from the network is refused. It listens on loopback unless given a
 token or TLS. The first line on stdout is the base URL.
 
@@ -92,6 +95,13 @@ func settingsFromEnv(getenv func(string) string) (*pluginv1.ConfigureRequest, er
 	}
 	if req.ApiKey == "" {
 		return nil, errors.New("BATON_CURSOR_API_KEY is not set: the sidecar reads its Cursor Admin API key from the environment")
+	}
+	if v := getenv("BATON_HTTP_TIMEOUT_SECONDS"); v != "" {
+		secs, err := strconv.Atoi(v)
+		if err != nil || secs <= 0 {
+			return nil, fmt.Errorf("BATON_HTTP_TIMEOUT_SECONDS=%q is not a positive number of seconds", v)
+		}
+		req.RequestTimeout = durationpb.New(time.Duration(secs) * time.Second)
 	}
 	if v := getenv("BATON_CURSOR_REMOVE_UNMANAGED"); v != "" {
 		b, err := strconv.ParseBool(v)

@@ -16,6 +16,7 @@ package pluginv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -214,8 +215,11 @@ type ConfigureRequest struct {
 	// When true, Deprovision may remove members who were added in the Cursor
 	// dashboard (not through SCIM) with the Admin API's POST /teams/remove-member.
 	RemoveUnmanaged bool `protobuf:"varint,5,opt,name=remove_unmanaged,json=removeUnmanaged,proto3" json:"remove_unmanaged,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// How long one attempt of a request to Cursor may take, reading the whole
+	// answer included; retries follow Cursor's backoff policy. Unset means 60 s.
+	RequestTimeout *durationpb.Duration `protobuf:"bytes,6,opt,name=request_timeout,json=requestTimeout,proto3" json:"request_timeout,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ConfigureRequest) Reset() {
@@ -281,6 +285,13 @@ func (x *ConfigureRequest) GetRemoveUnmanaged() bool {
 		return x.RemoveUnmanaged
 	}
 	return false
+}
+
+func (x *ConfigureRequest) GetRequestTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.RequestTimeout
+	}
+	return nil
 }
 
 // ConfigureResponse says whether the settings work.
@@ -1317,14 +1328,15 @@ var File_cursor_plugin_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
-	"\x1dcursor/plugin/v1/plugin.proto\x12\x10cursor.plugin.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xab\x01\n" +
+	"\x1dcursor/plugin/v1/plugin.proto\x12\x10cursor.plugin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xef\x01\n" +
 	"\x10ConfigureRequest\x12\x17\n" +
 	"\aapi_key\x18\x01 \x01(\tR\x06apiKey\x12\x19\n" +
 	"\bbase_url\x18\x02 \x01(\tR\abaseUrl\x12\x19\n" +
 	"\bscim_url\x18\x03 \x01(\tR\ascimUrl\x12\x1d\n" +
 	"\n" +
 	"scim_token\x18\x04 \x01(\tR\tscimToken\x12)\n" +
-	"\x10remove_unmanaged\x18\x05 \x01(\bR\x0fremoveUnmanaged\"S\n" +
+	"\x10remove_unmanaged\x18\x05 \x01(\bR\x0fremoveUnmanaged\x12B\n" +
+	"\x0frequest_timeout\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x0erequestTimeout\"S\n" +
 	"\x11ConfigureResponse\x12>\n" +
 	"\vdiagnostics\x18\x01 \x03(\v2\x1c.cursor.plugin.v1.DiagnosticR\vdiagnostics\"\xe4\x01\n" +
 	"\n" +
@@ -1452,37 +1464,39 @@ var file_cursor_plugin_v1_plugin_proto_goTypes = []any{
 	(*ProvisionResponse)(nil),      // 17: cursor.plugin.v1.ProvisionResponse
 	(*DeprovisionRequest)(nil),     // 18: cursor.plugin.v1.DeprovisionRequest
 	(*DeprovisionResponse)(nil),    // 19: cursor.plugin.v1.DeprovisionResponse
-	(*timestamppb.Timestamp)(nil),  // 20: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 20: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),  // 21: google.protobuf.Timestamp
 }
 var file_cursor_plugin_v1_plugin_proto_depIdxs = []int32{
-	5,  // 0: cursor.plugin.v1.ConfigureResponse.diagnostics:type_name -> cursor.plugin.v1.Diagnostic
-	0,  // 1: cursor.plugin.v1.Diagnostic.severity:type_name -> cursor.plugin.v1.Diagnostic.Severity
-	8,  // 2: cursor.plugin.v1.GetInfoResponse.features:type_name -> cursor.plugin.v1.Features
-	9,  // 3: cursor.plugin.v1.GetInfoResponse.team:type_name -> cursor.plugin.v1.Team
-	5,  // 4: cursor.plugin.v1.GetInfoResponse.diagnostics:type_name -> cursor.plugin.v1.Diagnostic
-	20, // 5: cursor.plugin.v1.Team.fetched_at:type_name -> google.protobuf.Timestamp
-	12, // 6: cursor.plugin.v1.ListMembersResponse.members:type_name -> cursor.plugin.v1.Member
-	15, // 7: cursor.plugin.v1.ListRolesResponse.roles:type_name -> cursor.plugin.v1.Role
-	1,  // 8: cursor.plugin.v1.ProvisionResponse.outcome:type_name -> cursor.plugin.v1.ProvisionResponse.Outcome
-	12, // 9: cursor.plugin.v1.ProvisionResponse.member:type_name -> cursor.plugin.v1.Member
-	2,  // 10: cursor.plugin.v1.DeprovisionResponse.path:type_name -> cursor.plugin.v1.DeprovisionResponse.Path
-	3,  // 11: cursor.plugin.v1.PluginService.Configure:input_type -> cursor.plugin.v1.ConfigureRequest
-	6,  // 12: cursor.plugin.v1.PluginService.GetInfo:input_type -> cursor.plugin.v1.GetInfoRequest
-	10, // 13: cursor.plugin.v1.PluginService.ListMembers:input_type -> cursor.plugin.v1.ListMembersRequest
-	13, // 14: cursor.plugin.v1.PluginService.ListRoles:input_type -> cursor.plugin.v1.ListRolesRequest
-	16, // 15: cursor.plugin.v1.PluginService.Provision:input_type -> cursor.plugin.v1.ProvisionRequest
-	18, // 16: cursor.plugin.v1.PluginService.Deprovision:input_type -> cursor.plugin.v1.DeprovisionRequest
-	4,  // 17: cursor.plugin.v1.PluginService.Configure:output_type -> cursor.plugin.v1.ConfigureResponse
-	7,  // 18: cursor.plugin.v1.PluginService.GetInfo:output_type -> cursor.plugin.v1.GetInfoResponse
-	11, // 19: cursor.plugin.v1.PluginService.ListMembers:output_type -> cursor.plugin.v1.ListMembersResponse
-	14, // 20: cursor.plugin.v1.PluginService.ListRoles:output_type -> cursor.plugin.v1.ListRolesResponse
-	17, // 21: cursor.plugin.v1.PluginService.Provision:output_type -> cursor.plugin.v1.ProvisionResponse
-	19, // 22: cursor.plugin.v1.PluginService.Deprovision:output_type -> cursor.plugin.v1.DeprovisionResponse
-	17, // [17:23] is the sub-list for method output_type
-	11, // [11:17] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	20, // 0: cursor.plugin.v1.ConfigureRequest.request_timeout:type_name -> google.protobuf.Duration
+	5,  // 1: cursor.plugin.v1.ConfigureResponse.diagnostics:type_name -> cursor.plugin.v1.Diagnostic
+	0,  // 2: cursor.plugin.v1.Diagnostic.severity:type_name -> cursor.plugin.v1.Diagnostic.Severity
+	8,  // 3: cursor.plugin.v1.GetInfoResponse.features:type_name -> cursor.plugin.v1.Features
+	9,  // 4: cursor.plugin.v1.GetInfoResponse.team:type_name -> cursor.plugin.v1.Team
+	5,  // 5: cursor.plugin.v1.GetInfoResponse.diagnostics:type_name -> cursor.plugin.v1.Diagnostic
+	21, // 6: cursor.plugin.v1.Team.fetched_at:type_name -> google.protobuf.Timestamp
+	12, // 7: cursor.plugin.v1.ListMembersResponse.members:type_name -> cursor.plugin.v1.Member
+	15, // 8: cursor.plugin.v1.ListRolesResponse.roles:type_name -> cursor.plugin.v1.Role
+	1,  // 9: cursor.plugin.v1.ProvisionResponse.outcome:type_name -> cursor.plugin.v1.ProvisionResponse.Outcome
+	12, // 10: cursor.plugin.v1.ProvisionResponse.member:type_name -> cursor.plugin.v1.Member
+	2,  // 11: cursor.plugin.v1.DeprovisionResponse.path:type_name -> cursor.plugin.v1.DeprovisionResponse.Path
+	3,  // 12: cursor.plugin.v1.PluginService.Configure:input_type -> cursor.plugin.v1.ConfigureRequest
+	6,  // 13: cursor.plugin.v1.PluginService.GetInfo:input_type -> cursor.plugin.v1.GetInfoRequest
+	10, // 14: cursor.plugin.v1.PluginService.ListMembers:input_type -> cursor.plugin.v1.ListMembersRequest
+	13, // 15: cursor.plugin.v1.PluginService.ListRoles:input_type -> cursor.plugin.v1.ListRolesRequest
+	16, // 16: cursor.plugin.v1.PluginService.Provision:input_type -> cursor.plugin.v1.ProvisionRequest
+	18, // 17: cursor.plugin.v1.PluginService.Deprovision:input_type -> cursor.plugin.v1.DeprovisionRequest
+	4,  // 18: cursor.plugin.v1.PluginService.Configure:output_type -> cursor.plugin.v1.ConfigureResponse
+	7,  // 19: cursor.plugin.v1.PluginService.GetInfo:output_type -> cursor.plugin.v1.GetInfoResponse
+	11, // 20: cursor.plugin.v1.PluginService.ListMembers:output_type -> cursor.plugin.v1.ListMembersResponse
+	14, // 21: cursor.plugin.v1.PluginService.ListRoles:output_type -> cursor.plugin.v1.ListRolesResponse
+	17, // 22: cursor.plugin.v1.PluginService.Provision:output_type -> cursor.plugin.v1.ProvisionResponse
+	19, // 23: cursor.plugin.v1.PluginService.Deprovision:output_type -> cursor.plugin.v1.DeprovisionResponse
+	18, // [18:24] is the sub-list for method output_type
+	12, // [12:18] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_cursor_plugin_v1_plugin_proto_init() }
