@@ -346,6 +346,9 @@ func validateFaults(f Faults) error {
 	if f.Delay < 0 {
 		errs = append(errs, fmt.Errorf("Faults.Delay must be >= 0, got %v", f.Delay))
 	}
+	if f.DelayedRequests < 0 {
+		errs = append(errs, fmt.Errorf("Faults.DelayedRequests must be >= 0, got %d", f.DelayedRequests))
+	}
 	if f.Truncate && f.InvalidJSON {
 		errs = append(errs, errors.New("Faults.Truncate and Faults.InvalidJSON are mutually exclusive"))
 	}

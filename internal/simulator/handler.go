@@ -43,6 +43,7 @@ type Faults struct {
 	ServerErrors     int           // then the next N answer 503; -1 = every request answers 500 forever
 	ServerRetryAfter string        // Retry-After header on the 5xx answers ("" = none)
 	Delay            time.Duration // sleep before answering; ends early when the client goes away
+	DelayedRequests  int           // with Delay: only the next N requests that reach it are slow (0 = all)
 	Truncate         bool          // 200 with the full Content-Length but only half the body, then close
 	InvalidJSON      bool          // 200 with a body that is not JSON
 	SCIMServerErrors int           // the next N SCIM requests answer 503 with a SCIM error; -1 = forever
@@ -70,6 +71,7 @@ type Tenant struct {
 	rateLeft   int // 429s still to send
 	serverLeft int // 503s still to send (-1 = 500 forever)
 	scimLeft   int // SCIM 503s still to send (-1 = forever)
+	delayLeft  int // slow answers still to send when Faults.DelayedRequests > 0
 	requests   map[string]int
 	scim       *scimDir // built on first use, see dirLocked
 }
@@ -183,6 +185,7 @@ func (t *Tenant) setFaultsLocked(f Faults) {
 	t.rateLeft = f.RateLimited
 	t.serverLeft = f.ServerErrors
 	t.scimLeft = f.SCIMServerErrors
+	t.delayLeft = f.DelayedRequests
 }
 
 // update lets roster-changing code edit the members under the lock; it
@@ -287,7 +290,7 @@ func (t *Tenant) serveAdmin(w http.ResponseWriter, r *http.Request, serve func(h
 		writeJSON(w, http.StatusForbidden, bodyForbidden)
 		return
 	}
-	if f.Delay > 0 {
+	if f.Delay > 0 && t.takeDelay() {
 		timer := time.NewTimer(f.Delay)
 		select {
 		case <-timer.C:
@@ -363,4 +366,18 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// takeDelay reports whether this request is one of the slow ones.
+func (t *Tenant) takeDelay() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case t.faults.DelayedRequests == 0:
+		return true
+	case t.delayLeft > 0:
+		t.delayLeft--
+		return true
+	}
+	return false
 }

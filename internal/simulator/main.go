@@ -72,6 +72,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Faults.ServerErrors, "server-errors", 0, "then answer the next `N` requests 503; -1 = answer 500 forever")
 	fs.StringVar(&cfg.Faults.ServerRetryAfter, "server-retry-after", "", "Retry-After header `value` on 5xx answers (empty = none)")
 	fs.DurationVar(&cfg.Faults.Delay, "delay", 0, "wait this `duration` before answering, e.g. 2s")
+	fs.IntVar(&cfg.Faults.DelayedRequests, "delayed-requests", 0, "with --delay: only the first `N` requests are slow (0 = all)")
 	fs.BoolVar(&cfg.Faults.Truncate, "truncate", false, "send 200s whose body is cut in half")
 	fs.BoolVar(&cfg.Faults.InvalidJSON, "invalid-json", false, "send 200s whose body is not JSON")
 	fs.BoolVar(&scim, "scim", false, "serve SCIM 2.0 at <base>/scim/v2 (token from $"+SCIMTokenEnv+")")

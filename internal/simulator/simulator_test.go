@@ -792,3 +792,29 @@ func BenchmarkNew(b *testing.B) {
 		})
 	}
 }
+
+func TestDelayedRequestsOnlySlowTheFirstOnes(t *testing.T) {
+	tenant, err := New(Config{Members: 20, Seed: 1, APIKey: "k", Faults: Faults{Delay: 300 * time.Millisecond, DelayedRequests: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(tenant)
+	defer srv.Close()
+	took := func() time.Duration {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/teams/members", nil)
+		req.SetBasicAuth("k", "")
+		start := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return time.Since(start)
+	}
+	if d := took(); d < 300*time.Millisecond {
+		t.Errorf("first request took %v, want the 300ms delay", d)
+	}
+	if d := took(); d >= 300*time.Millisecond {
+		t.Errorf("second request took %v, want no delay", d)
+	}
+}
