@@ -7,16 +7,14 @@ package cursorapi
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 	"unicode"
 
 	"github.com/conductorone/baton-cursor/internal/httpretry"
+	"github.com/conductorone/baton-cursor/internal/webapi"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -55,7 +53,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{base: base, key: cfg.APIKey, hc: cfg.HTTPClient, retry: cfg.Retry, userAgent: cfg.UserAgent}
 	if c.hc == nil {
-		c.hc = defaultHTTPClient()
+		c.hc = webapi.NewHTTPClient()
 	}
 	if cfg.OnRetry != nil {
 		c.retry.OnRetry = cfg.OnRetry
@@ -88,41 +86,11 @@ func checkBaseURL(raw string) (string, error) {
 	if raw == "" {
 		return DefaultBaseURL, nil
 	}
-	bad := func(why string) error {
-		return status.Errorf(codes.InvalidArgument, "cursor-base-url %s; expected something like %s", why, DefaultBaseURL)
+	base, why := webapi.BaseURL(raw)
+	if why != "" {
+		return "", status.Errorf(codes.InvalidArgument, "cursor-base-url %s; expected something like %s", why, DefaultBaseURL)
 	}
-	if strings.TrimSpace(raw) != raw {
-		return "", bad("has leading or trailing whitespace")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err // the url.Error text repeats the whole value, which may hold credentials
-		}
-		return "", bad("is not a URL (" + err.Error() + ")")
-	}
-	switch {
-	case u.User != nil:
-		return "", bad("must not contain a user name or password (" + u.Redacted() + ")")
-	case u.Scheme != "http" && u.Scheme != "https":
-		return "", bad("must start with https:// or http:// (got " + raw + ")")
-	case u.Hostname() == "":
-		return "", bad("has no host (got " + raw + ")")
-	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
-		return "", bad("must not have a query or fragment (got " + raw + ")")
-	}
-	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
-}
-
-// defaultHTTPClient bounds each connection phase; the whole attempt,
-// body included, is bounded by httpretry's AttemptTimeout.
-func defaultHTTPClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	t.TLSHandshakeTimeout = 10 * time.Second
-	t.ResponseHeaderTimeout = 60 * time.Second
-	return &http.Client{Transport: t}
+	return base, nil
 }
 
 // do sends method base+path (with a JSON body when body is not nil) with
@@ -148,7 +116,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) (*htt
 		return req, nil
 	})
 	if err != nil {
-		return nil, c.transportError(ctx, err)
+		return nil, webapi.TransportError(ctx, err)
 	}
 	if resp.Status < 200 || resp.Status > 299 {
 		return nil, newAPIError(resp, path, target, c.key)

@@ -1,17 +1,13 @@
 package cursorapi
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/conductorone/baton-cursor/internal/httpretry"
+	"github.com/conductorone/baton-cursor/internal/webapi"
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -38,8 +34,6 @@ type APIError struct {
 	resetAt time.Time // 429 only: when Cursor's per-minute window should allow us again
 }
 
-const maxQuoted = 200 // runes of server text quoted in messages
-
 func newAPIError(resp *httpretry.Response, path, target, key string) *APIError {
 	e := &APIError{Status: resp.Status, Path: path, URL: target, Attempts: resp.Attempts, Elapsed: resp.Elapsed, BodySize: len(resp.Body)}
 	var env struct {
@@ -48,8 +42,8 @@ func newAPIError(resp *httpretry.Response, path, target, key string) *APIError {
 	if err := json.Unmarshal(resp.Body, &env); err != nil {
 		e.notJSON = true
 	}
-	e.Reason, e.Message = quote(env.Error, key), quote(env.Message, key)
-	e.Code, e.Outcome = quote(env.Code, key), quote(env.Outcome, key)
+	e.Reason, e.Message = webapi.ServerText(env.Error, key), webapi.ServerText(env.Message, key)
+	e.Code, e.Outcome = webapi.ServerText(env.Code, key), webapi.ServerText(env.Outcome, key)
 	if resp.Status == http.StatusTooManyRequests {
 		wait, ok := httpretry.RetryAfter(resp.Header, time.Now(), 5*time.Minute)
 		if !ok {
@@ -58,31 +52,6 @@ func newAPIError(resp *httpretry.Response, path, target, key string) *APIError {
 		e.resetAt = time.Now().Add(wait)
 	}
 	return e
-}
-
-// quote returns a JSON string field as safe, single-line text; other JSON types are ignored.
-func quote(raw json.RawMessage, key string) string {
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return ""
-	}
-	if key != "" {
-		s = strings.ReplaceAll(s, key, "[redacted]")
-	}
-	s = strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n' || r == '\r' || r == '\t':
-			return ' '
-		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r): // Cf: bidi overrides and other invisible formatting
-			return -1
-		}
-		return r
-	}, strings.ToValidUTF8(s, "\uFFFD"))
-	s = strings.TrimSpace(s)
-	if utf8.RuneCountInString(s) > maxQuoted {
-		s = string([]rune(s)[:maxQuoted]) + "…"
-	}
-	return s
 }
 
 // summary is "HTTP 403: Enterprise access required", falling back to the
@@ -150,28 +119,4 @@ func (e *APIError) GRPCStatus() *status.Status {
 		}
 	}
 	return st
-}
-
-// statusError is an error with a gRPC code that still unwraps to its cause
-// (so errors.Is(err, context.Canceled) keeps working).
-type statusError struct {
-	code codes.Code
-	err  error
-}
-
-func (e *statusError) Error() string              { return e.err.Error() }
-func (e *statusError) Unwrap() error              { return e.err }
-func (e *statusError) GRPCStatus() *status.Status { return status.New(e.code, e.err.Error()) }
-
-// transportError maps httpretry's failures: the caller's ctx ending is
-// Canceled/DeadlineExceeded, an unreachable Cursor is Unavailable.
-func (c *Client) transportError(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return &statusError{code: status.FromContextError(ctx.Err()).Code(), err: err}
-	}
-	var nerr *httpretry.NetworkError
-	if errors.As(err, &nerr) {
-		return &statusError{code: codes.Unavailable, err: err}
-	}
-	return &statusError{code: codes.Internal, err: err}
 }

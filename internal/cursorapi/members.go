@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
+
+	"github.com/conductorone/baton-cursor/internal/webapi"
 )
 
 // Member is one row of GET /teams/members.
@@ -54,11 +56,11 @@ func decodeMembers(body []byte) ([]Member, error) {
 		}{&wire}
 		err = json.Unmarshal(body, &env)
 		if err == nil && len(wire) == 0 && !hasMemberList(body) {
-			return nil, &statusError{code: codes.Internal, err: fmt.Errorf("Cursor returned a members response without a teamMembers list (%d bytes)", len(body))}
+			return nil, webapi.Errorf(codes.Internal, "Cursor returned a members response without a teamMembers list (%d bytes)", len(body))
 		}
 	}
 	if err != nil {
-		return nil, &statusError{code: codes.Internal, err: describeDecodeError(err, len(body))}
+		return nil, &webapi.Error{Code: codes.Internal, Err: describeDecodeError(err, len(body))}
 	}
 	out := make([]Member, len(wire))
 	for i, w := range wire {

@@ -8,19 +8,16 @@ package scim
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 	"unicode"
 
 	"github.com/conductorone/baton-cursor/internal/httpretry"
+	"github.com/conductorone/baton-cursor/internal/webapi"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 const (
@@ -61,7 +58,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{base: base, token: cfg.Token, hc: cfg.HTTPClient, retry: cfg.Retry, userAgent: cfg.UserAgent}
 	if c.hc == nil {
-		c.hc = defaultHTTPClient()
+		c.hc = webapi.NewHTTPClient()
 	}
 	if cfg.OnRetry != nil {
 		c.retry.OnRetry = cfg.OnRetry
@@ -89,48 +86,12 @@ func checkToken(token string) error {
 // checkBaseURL returns the base without a trailing slash. The token is
 // redacted from messages in case it was pasted into the URL.
 func checkBaseURL(raw, token string) (string, error) {
-	bad := func(why string) error {
+	base, why := webapi.BaseURL(raw)
+	if why != "" {
 		msg := "cursor-scim-url " + why + "; copy the SCIM base URL from the Cursor dashboard's SCIM setup (BATON_CURSOR_SCIM_URL)"
-		return invalidf("%s", strings.ReplaceAll(msg, token, "[redacted]"))
+		return "", invalidf("%s", strings.ReplaceAll(msg, token, "[redacted]"))
 	}
-	if raw == "" {
-		return "", bad("is empty")
-	}
-	if strings.TrimSpace(raw) != raw {
-		return "", bad("has leading or trailing whitespace")
-	}
-	if !strings.Contains(raw, "://") {
-		return "", bad("must start with https:// or http:// (got " + raw + ")")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err // the url.Error text repeats the whole value, which may hold credentials
-		}
-		return "", bad("is not a URL (" + err.Error() + ")")
-	}
-	switch {
-	case u.User != nil:
-		return "", bad("must not contain a user name or password (" + u.Redacted() + ")")
-	case u.Scheme != "http" && u.Scheme != "https":
-		return "", bad("must start with https:// or http:// (got " + raw + ")")
-	case u.Hostname() == "":
-		return "", bad("has no host (got " + raw + ")")
-	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
-		return "", bad("must not have a query or fragment (got " + raw + ")")
-	}
-	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
-}
-
-// defaultHTTPClient bounds each connection phase; the whole attempt,
-// body included, is bounded by httpretry's AttemptTimeout.
-func defaultHTTPClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	t.TLSHandshakeTimeout = 10 * time.Second
-	t.ResponseHeaderTimeout = 60 * time.Second
-	return &http.Client{Transport: t}
+	return base, nil
 }
 
 // call sends method base+path[?query] with retries (POST included: a create
@@ -168,35 +129,15 @@ func (c *Client) call(ctx context.Context, method, path, query string, body []by
 	return resp, nil
 }
 
-// statusError is an error with a gRPC code that still unwraps to its cause
-// (so errors.Is(err, context.Canceled) keeps working).
-type statusError struct {
-	code codes.Code
-	err  error
-}
-
-func (e *statusError) Error() string              { return e.err.Error() }
-func (e *statusError) Unwrap() error              { return e.err }
-func (e *statusError) GRPCStatus() *status.Status { return status.New(e.code, e.err.Error()) }
-
 func internalf(format string, args ...any) error {
-	return &statusError{code: codes.Internal, err: fmt.Errorf(format, args...)}
+	return webapi.Errorf(codes.Internal, format, args...)
 }
 
 func invalidf(format string, args ...any) error {
-	return &statusError{code: codes.InvalidArgument, err: fmt.Errorf(format, args...)}
+	return webapi.Errorf(codes.InvalidArgument, format, args...)
 }
 
-// transportError maps httpretry's failures: the caller's ctx ending is
-// Canceled/DeadlineExceeded, an unreachable endpoint is Unavailable.
+// transportError maps httpretry's failures, saying which SCIM call failed.
 func transportError(ctx context.Context, method, path string, err error) error {
-	err = fmt.Errorf("%s %s on Cursor's SCIM endpoint: %w", method, path, err)
-	if ctx.Err() != nil {
-		return &statusError{code: status.FromContextError(ctx.Err()).Code(), err: err}
-	}
-	var nerr *httpretry.NetworkError
-	if errors.As(err, &nerr) {
-		return &statusError{code: codes.Unavailable, err: err}
-	}
-	return &statusError{code: codes.Internal, err: err}
+	return webapi.TransportError(ctx, fmt.Errorf("%s %s on Cursor's SCIM endpoint: %w", method, path, err))
 }

@@ -7,10 +7,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/conductorone/baton-cursor/internal/httpretry"
+	"github.com/conductorone/baton-cursor/internal/webapi"
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -34,17 +33,15 @@ type Error struct {
 	resetAt time.Time // 429 only
 }
 
-const maxQuoted = 200 // runes of server text quoted in messages
-
 func newError(resp *httpretry.Response, method, path, target, token string) *Error {
 	e := &Error{Status: resp.Status, Method: method, Path: path, Attempts: resp.Attempts, Elapsed: resp.Elapsed, url: target}
 	var env struct {
 		ScimType, Detail, Message json.RawMessage
 	}
 	_ = json.Unmarshal(resp.Body, &env) // anything else (HTML, empty) leaves the fields empty
-	e.ScimType, e.Detail = quote(env.ScimType, token), quote(env.Detail, token)
+	e.ScimType, e.Detail = webapi.ServerText(env.ScimType, token), webapi.ServerText(env.Detail, token)
 	if e.Detail == "" {
-		e.Detail = quote(env.Message, token)
+		e.Detail = webapi.ServerText(env.Message, token)
 	}
 	if resp.Status == http.StatusTooManyRequests {
 		wait, ok := httpretry.RetryAfter(resp.Header, time.Now(), 5*time.Minute)
@@ -54,31 +51,6 @@ func newError(resp *httpretry.Response, method, path, target, token string) *Err
 		e.resetAt = time.Now().Add(wait)
 	}
 	return e
-}
-
-// quote returns a JSON string field as safe, single-line text; other JSON types are ignored.
-func quote(raw json.RawMessage, token string) string {
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return ""
-	}
-	if token != "" {
-		s = strings.ReplaceAll(s, token, "[redacted]")
-	}
-	s = strings.Map(func(r rune) rune {
-		switch {
-		case r == '\n' || r == '\r' || r == '\t':
-			return ' '
-		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r): // Cf: bidi overrides and other invisible formatting
-			return -1
-		}
-		return r
-	}, strings.ToValidUTF8(s, "\uFFFD"))
-	s = strings.TrimSpace(s)
-	if utf8.RuneCountInString(s) > maxQuoted {
-		s = string([]rune(s)[:maxQuoted]) + "…"
-	}
-	return s
 }
 
 // item says whether Path names one user rather than the collection.

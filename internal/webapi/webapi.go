@@ -1,0 +1,126 @@
+// Package webapi holds what Cursor's Admin API client and SCIM client share:
+// the HTTP client, base URL rules, safe quoting of server text, and errors
+// that carry gRPC codes across the plugin boundary.
+package webapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/conductorone/baton-cursor/internal/httpretry"
+)
+
+// NewHTTPClient bounds each connection phase; the whole attempt, body
+// included, is bounded by httpretry's AttemptTimeout.
+func NewHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = 10 * time.Second
+	t.ResponseHeaderTimeout = 60 * time.Second
+	return &http.Client{Transport: t}
+}
+
+// BaseURL checks an API base URL (http or https, a host, no user info, query
+// or fragment) and returns it without a trailing slash. When it is not
+// usable, why says what is wrong, for the caller to prefix with the setting.
+func BaseURL(raw string) (base, why string) {
+	switch {
+	case raw == "":
+		return "", "is empty"
+	case strings.TrimSpace(raw) != raw:
+		return "", "has leading or trailing whitespace"
+	case !strings.Contains(raw, "://"):
+		return "", "must start with https:// or http:// (got " + raw + ")"
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err // the url.Error text repeats the whole value, which may hold credentials
+		}
+		return "", "is not a URL (" + err.Error() + ")"
+	}
+	switch {
+	case u.User != nil:
+		return "", "must not contain a user name or password (" + u.Redacted() + ")"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", "must start with https:// or http:// (got " + raw + ")"
+	case u.Hostname() == "":
+		return "", "has no host (got " + raw + ")"
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return "", "must not have a query or fragment (got " + raw + ")"
+	}
+	return strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), ""
+}
+
+// MaxServerText is how many runes of a server's text a message quotes.
+const MaxServerText = 200
+
+// ServerText returns a JSON string field of a server's answer as safe,
+// single-line text for an error message: secret redacted, control and
+// invisible formatting characters gone, capped. Other JSON types give "".
+func ServerText(raw json.RawMessage, secret string) string {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	if secret != "" {
+		s = strings.ReplaceAll(s, secret, "[redacted]")
+	}
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			return ' '
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r): // Cf: bidi overrides and other invisible formatting
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) > MaxServerText {
+		s = string([]rune(s)[:MaxServerText]) + "…"
+	}
+	return s
+}
+
+// Error is an error with a gRPC code that still unwraps to its cause (so
+// errors.Is(err, context.Canceled) keeps working).
+type Error struct {
+	Code codes.Code
+	Err  error
+}
+
+func (e *Error) Error() string              { return e.Err.Error() }
+func (e *Error) Unwrap() error              { return e.Err }
+func (e *Error) GRPCStatus() *status.Status { return status.New(e.Code, e.Err.Error()) }
+
+// Errorf is fmt.Errorf with a gRPC code.
+func Errorf(code codes.Code, format string, args ...any) error {
+	return &Error{Code: code, Err: fmt.Errorf(format, args...)}
+}
+
+// TransportError maps a failure of httpretry.Do: the caller's ctx ending is
+// Canceled or DeadlineExceeded, an unreachable server is Unavailable, the
+// rest Internal.
+func TransportError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return &Error{Code: status.FromContextError(ctx.Err()).Code(), Err: err}
+	}
+	var nerr *httpretry.NetworkError
+	if errors.As(err, &nerr) {
+		return &Error{Code: codes.Unavailable, Err: err}
+	}
+	return &Error{Code: codes.Internal, Err: err}
+}
