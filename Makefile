@@ -48,4 +48,6 @@ breaking: ## buf breaking against main and along proto/'s history
 ci: lint check-generated breaking test ## what .ci/run runs
 
 bench: build ## Go benchmarks of the hot paths
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 5x ./...
+	$(GO) build -o $(BIN)/baton-cursor-floor ./internal/bench/floor
+	$(GO) run ./internal/bench/run -bin $(BIN) -runs 3 -out BENCHMARKS.md
