@@ -48,9 +48,12 @@ func (s *Server) Provision(ctx context.Context, req *pluginv1.ProvisionRequest) 
 		Active:     true,
 	})
 	if scim.IsConflict(err) { // created by a concurrent or earlier retried request
-		if found, err = set.scim.FindByUserName(ctx, email); err == nil && len(found) > 0 {
+		found, ferr := set.scim.FindByUserName(ctx, email)
+		if ferr == nil && len(found) > 0 {
 			return existing(found), nil
 		}
+		return nil, status.Errorf(codes.AlreadyExists,
+			"%s already exists in Cursor's SCIM directory (HTTP 409), yet a search by userName does not find it; look for it in your identity provider", email)
 	}
 	if err != nil {
 		return nil, err

@@ -299,3 +299,23 @@ func boolWord(b bool, w string) string {
 	}
 	return ""
 }
+
+// searchBlind finds nobody, as a SCIM server whose filter misses a user that
+// still conflicts on create.
+type searchBlind struct{ fakeDirectory }
+
+func (d *searchBlind) FindByUserName(context.Context, string) ([]scim.User, error) { return nil, nil }
+
+func TestProvisionConflictThatSearchCannotFindIsNotASuccess(t *testing.T) {
+	dir := &searchBlind{fakeDirectory{conflict: true}}
+	s := New("test", hclog.NewNullLogger())
+	s.newAdmin = func(cursorapi.Config) (adminAPI, error) { return &fakeAdmin{}, nil }
+	s.newSCIM = func(scim.Config) (directory, error) { return dir, nil }
+	if _, err := s.Configure(context.Background(), &pluginv1.ConfigureRequest{ApiKey: "k", ScimUrl: "https://scim.example", ScimToken: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := s.Provision(context.Background(), &pluginv1.ProvisionRequest{Email: "a@x.test"})
+	if status.Code(err) != codes.AlreadyExists || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("Provision = %v, %v; want AlreadyExists, never a made-up success", resp, err)
+	}
+}
