@@ -6,16 +6,16 @@ import (
 )
 
 var (
-	// userResourceType is a person on the Cursor team; its id is the lower-cased email.
-	userResourceType = v2.ResourceType_builder{
+	// UserResourceType is a person on the Cursor team; its id is the lower-cased email.
+	UserResourceType = v2.ResourceType_builder{
 		Id:          "user",
 		DisplayName: "User",
 		Description: "A member of the Cursor team, keyed by lower-cased email",
 		Traits:      []v2.ResourceType_Trait{v2.ResourceType_TRAIT_USER},
 		Annotations: annotations.New(&v2.SkipEntitlementsAndGrants{}),
 	}.Build()
-	// roleResourceType is a Cursor team role: owner, member, free-owner, or one Cursor added.
-	roleResourceType = v2.ResourceType_builder{
+	// RoleResourceType is a Cursor team role: owner, member, free-owner, or one Cursor added.
+	RoleResourceType = v2.ResourceType_builder{
 		Id:          "role",
 		DisplayName: "Role",
 		Description: "A Cursor team role; each member holds exactly one",

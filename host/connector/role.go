@@ -22,7 +22,7 @@ type roleBuilder struct{ conn *Connector }
 
 var _ connectorbuilder.ResourceSyncerV2 = (*roleBuilder)(nil)
 
-func (b *roleBuilder) ResourceType(context.Context) *v2.ResourceType { return roleResourceType }
+func (b *roleBuilder) ResourceType(context.Context) *v2.ResourceType { return RoleResourceType }
 
 // List returns the whole role catalogue in one page.
 func (b *roleBuilder) List(ctx context.Context, _ *v2.ResourceId, _ rs.SyncOpAttrs) ([]*v2.Resource, *rs.SyncOpResults, error) {
@@ -36,29 +36,18 @@ func (b *roleBuilder) List(ctx context.Context, _ *v2.ResourceId, _ rs.SyncOpAtt
 	}
 	out := make([]*v2.Resource, 0, len(resp.GetRoles()))
 	for _, role := range resp.GetRoles() {
-		r, err := rs.NewRoleResource(role.GetDisplayName(), roleResourceType, role.GetId(),
-			[]rs.RoleTraitOption{rs.WithRoleProfile(map[string]any{
-				"cursor_role":    role.GetId(),
-				"known":          role.GetKnown(),
-				"active_members": int64(role.GetActiveMembers()),
-			})},
-			rs.WithDescription(role.GetDescription()),
-		)
+		r, err := RoleResource(role)
 		if err != nil {
-			return nil, nil, fmt.Errorf("baton-cursor: map role %s: %w", role.GetId(), err)
+			return nil, nil, err
 		}
 		out = append(out, r)
 	}
 	return out, nil, nil
 }
 
-// Entitlements returns the role's one entitlement, grantable to users.
+// Entitlements returns the role's one entitlement.
 func (b *roleBuilder) Entitlements(_ context.Context, r *v2.Resource, _ rs.SyncOpAttrs) ([]*v2.Entitlement, *rs.SyncOpResults, error) {
-	return []*v2.Entitlement{entitlement.NewAssignmentEntitlement(r, assignedEntitlement,
-		entitlement.WithGrantableTo(userResourceType),
-		entitlement.WithDisplayName(r.GetDisplayName()+" role"),
-		entitlement.WithDescription("Holds the Cursor "+r.GetDisplayName()+" role"),
-	)}, nil, nil
+	return []*v2.Entitlement{RoleEntitlement(r)}, nil, nil
 }
 
 // Grants pages through the active members holding the role: one grant each.
@@ -71,14 +60,45 @@ func (b *roleBuilder) Grants(ctx context.Context, r *v2.Resource, opts rs.SyncOp
 		PageSize:  pageSize,
 		PageToken: opts.PageToken.Token,
 		Role:      r.GetId().GetResource(),
+		KeysOnly:  true,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("baton-cursor: list members of role %s: %w", r.GetId().GetResource(), err)
 	}
 	out := make([]*v2.Grant, 0, len(resp.GetMembers()))
 	for _, m := range resp.GetMembers() {
-		out = append(out, grant.NewGrant(r, assignedEntitlement,
-			v2.ResourceId_builder{ResourceType: userResourceType.GetId(), Resource: m.GetKey()}.Build()))
+		out = append(out, RoleGrant(r, m.GetKey()))
 	}
 	return out, &rs.SyncOpResults{NextPageToken: resp.GetNextPageToken()}, nil
+}
+
+// RoleResource maps a Cursor role to a baton role.
+func RoleResource(role *pluginv1.Role) (*v2.Resource, error) {
+	r, err := rs.NewRoleResource(role.GetDisplayName(), RoleResourceType, role.GetId(),
+		[]rs.RoleTraitOption{rs.WithRoleProfile(map[string]any{
+			"cursor_role":    role.GetId(),
+			"known":          role.GetKnown(),
+			"active_members": int64(role.GetActiveMembers()),
+		})},
+		rs.WithDescription(role.GetDescription()),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("baton-cursor: map role %s: %w", role.GetId(), err)
+	}
+	return r, nil
+}
+
+// RoleEntitlement is a role's one entitlement: holding it, grantable to users.
+func RoleEntitlement(r *v2.Resource) *v2.Entitlement {
+	return entitlement.NewAssignmentEntitlement(r, assignedEntitlement,
+		entitlement.WithGrantableTo(UserResourceType),
+		entitlement.WithDisplayName(r.GetDisplayName()+" role"),
+		entitlement.WithDescription("Holds the Cursor "+r.GetDisplayName()+" role"),
+	)
+}
+
+// RoleGrant says the user with this key holds the role.
+func RoleGrant(r *v2.Resource, key string) *v2.Grant {
+	return grant.NewGrant(r, assignedEntitlement,
+		v2.ResourceId_builder{ResourceType: UserResourceType.GetId(), Resource: key}.Build())
 }

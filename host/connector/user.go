@@ -8,6 +8,8 @@ import (
 	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
 	rs "github.com/conductorone/baton-sdk/pkg/types/resource"
 
+	"google.golang.org/protobuf/types/known/structpb"
+
 	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
 )
 
@@ -15,7 +17,7 @@ type userBuilder struct{ conn *Connector }
 
 var _ connectorbuilder.ResourceSyncerV2 = (*userBuilder)(nil)
 
-func (b *userBuilder) ResourceType(context.Context) *v2.ResourceType { return userResourceType }
+func (b *userBuilder) ResourceType(context.Context) *v2.ResourceType { return UserResourceType }
 
 // List pages through every member, removed ones included (they become
 // disabled accounts).
@@ -34,7 +36,7 @@ func (b *userBuilder) List(ctx context.Context, _ *v2.ResourceId, opts rs.SyncOp
 	}
 	out := make([]*v2.Resource, 0, len(resp.GetMembers()))
 	for _, m := range resp.GetMembers() {
-		r, err := userResource(m)
+		r, err := UserResource(m)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -52,7 +54,37 @@ func (b *userBuilder) Grants(context.Context, *v2.Resource, rs.SyncOpAttrs) ([]*
 	return nil, nil, nil
 }
 
-func userResource(m *pluginv1.Member) (*v2.Resource, error) {
+// withProfile sets the user's profile. It builds the struct directly:
+// rs.WithResourceProfile goes through a map[string]any and reflection, a
+// quarter of the allocations of mapping a member.
+func withProfile(m *pluginv1.Member) rs.ResourceOption {
+	return func(r *v2.Resource) error {
+		r.SetProfile(&structpb.Struct{Fields: map[string]*structpb.Value{
+			"email":     structpb.NewStringValue(m.GetEmail()),
+			"cursor_id": structpb.NewStringValue(m.GetCursorId()),
+			"role":      structpb.NewStringValue(m.GetRole()),
+			"removed":   boolValue(m.GetRemoved()),
+			// Meaningful only when SCIM is configured.
+			"scim_managed":        boolValue(m.GetScimManaged()),
+			"pending_first_login": boolValue(m.GetPendingFirstLogin()),
+		}})
+		return nil
+	}
+}
+
+// Profiles are only ever read after they are built, so every profile can
+// share these two values.
+var trueValue, falseValue = structpb.NewBoolValue(true), structpb.NewBoolValue(false)
+
+func boolValue(b bool) *structpb.Value {
+	if b {
+		return trueValue
+	}
+	return falseValue
+}
+
+// UserResource maps a member to a baton user.
+func UserResource(m *pluginv1.Member) (*v2.Resource, error) {
 	name := m.GetName()
 	if name == "" {
 		name = m.GetEmail()
@@ -64,7 +96,7 @@ func userResource(m *pluginv1.Member) (*v2.Resource, error) {
 	case m.GetPendingFirstLogin():
 		details = "created through SCIM; joins the Cursor team at the person's first login"
 	}
-	r, err := rs.NewUserResource(name, userResourceType, m.GetKey(),
+	r, err := rs.NewUserResource(name, UserResourceType, m.GetKey(),
 		[]rs.UserTraitOption{
 			rs.WithEmail(m.GetEmail(), true),
 			rs.WithUserLogin(m.GetEmail()),
@@ -73,15 +105,7 @@ func userResource(m *pluginv1.Member) (*v2.Resource, error) {
 			rs.WithDetailedStatus(traitSt, details), //nolint:staticcheck // see above
 		},
 		rs.WithResourceStatus(st, details),
-		rs.WithResourceProfile(map[string]any{
-			"email":     m.GetEmail(),
-			"cursor_id": m.GetCursorId(),
-			"role":      m.GetRole(),
-			"removed":   m.GetRemoved(),
-			// Meaningful only when SCIM is configured.
-			"scim_managed":        m.GetScimManaged(),
-			"pending_first_login": m.GetPendingFirstLogin(),
-		}),
+		withProfile(m),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("baton-cursor: map member %s: %w", m.GetKey(), err)

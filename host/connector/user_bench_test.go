@@ -40,7 +40,7 @@ func BenchmarkUserResource100k(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, m := range ms {
-			if _, err := userResource(m); err != nil {
+			if _, err := UserResource(m); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -50,7 +50,7 @@ func BenchmarkUserResource100k(b *testing.B) {
 
 func BenchmarkRoleGrants(b *testing.B) {
 	ms := benchMembers(b, 100_000)
-	role, err := rs.NewRoleResource("Member", roleResourceType, "member", nil)
+	role, err := rs.NewRoleResource("Member", RoleResourceType, "member", nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func BenchmarkRoleGrants(b *testing.B) {
 	for b.Loop() {
 		for _, m := range ms {
 			grant.NewGrant(role, assignedEntitlement,
-				v2.ResourceId_builder{ResourceType: userResourceType.GetId(), Resource: m.GetKey()}.Build())
+				v2.ResourceId_builder{ResourceType: UserResourceType.GetId(), Resource: m.GetKey()}.Build())
 		}
 	}
 	reportPerMember(b, len(ms))

@@ -74,7 +74,7 @@ func (b *userBuilder) CreateAccount(ctx context.Context, info *v2.AccountInfo, _
 		return nil, nil, nil, fmt.Errorf("baton-cursor: create account %s: %w", email, err)
 	}
 	ctxzap.Extract(ctx).Info(resp.GetMessage(), zap.String("outcome", resp.GetOutcome().String()))
-	r, err := userResource(resp.GetMember())
+	r, err := UserResource(resp.GetMember())
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -90,7 +90,7 @@ func (b *userBuilder) CreateAccount(ctx context.Context, info *v2.AccountInfo, _
 // Delete removes a Cursor account by email (the user resource id). Removing an
 // absent account succeeds.
 func (b *userBuilder) Delete(ctx context.Context, id *v2.ResourceId, _ *v2.ResourceId) (annotations.Annotations, error) {
-	if id.GetResourceType() != userResourceType.GetId() {
+	if id.GetResourceType() != UserResourceType.GetId() {
 		return nil, status.Errorf(codes.InvalidArgument, "baton-cursor: only users can be deleted, not %q", id.GetResourceType())
 	}
 	svc, err := b.conn.client(ctx)

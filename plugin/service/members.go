@@ -63,6 +63,13 @@ func (s *Server) ListMembers(ctx context.Context, req *pluginv1.ListMembersReque
 			page = append(page, list[i])
 		}
 	}
+	if req.GetKeysOnly() {
+		keys := make([]pluginv1.Member, len(page))
+		for i, m := range page {
+			keys[i].Key = m.GetKey()
+			page[i] = &keys[i]
+		}
+	}
 	resp := &pluginv1.ListMembersResponse{Members: page}
 	if i < len(list) && len(page) > 0 {
 		resp.NextPageToken = pageToken(page[len(page)-1].GetKey())

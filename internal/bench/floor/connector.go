@@ -12,37 +12,18 @@ import (
 	"github.com/conductorone/baton-sdk/pkg/annotations"
 	"github.com/conductorone/baton-sdk/pkg/cli"
 	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
-	"github.com/conductorone/baton-sdk/pkg/types/entitlement"
-	"github.com/conductorone/baton-sdk/pkg/types/grant"
 	rs "github.com/conductorone/baton-sdk/pkg/types/resource"
+
+	"github.com/conductorone/baton-cursor/host/connector"
 )
 
 // pageSize is host/connector's page size.
 const pageSize = 10000
 
-const assignedEntitlement = "assigned"
-
-// The resource types of host/connector/resource_types.go.
-var (
-	userResourceType = v2.ResourceType_builder{
-		Id:          "user",
-		DisplayName: "User",
-		Description: "A member of the Cursor team, keyed by lower-cased email",
-		Traits:      []v2.ResourceType_Trait{v2.ResourceType_TRAIT_USER},
-		Annotations: annotations.New(&v2.SkipEntitlementsAndGrants{}),
-	}.Build()
-	roleResourceType = v2.ResourceType_builder{
-		Id:          "role",
-		DisplayName: "Role",
-		Description: "A Cursor team role; each member holds exactly one",
-		Traits:      []v2.ResourceType_Trait{v2.ResourceType_TRAIT_ROLE},
-	}.Build()
-)
-
-// connector builds the roster on first use: baton-sdk calls newConnector in
+// memConnector builds the roster on first use: baton-sdk calls newConnector in
 // its parent and its _connector-service child, and only the child syncs (as
 // the host starts its plugin only there).
-type connector struct {
+type memConnector struct {
 	members, seed int
 
 	once   sync.Once
@@ -50,17 +31,17 @@ type connector struct {
 	err    error
 }
 
-var _ connectorbuilder.ConnectorBuilderV2 = (*connector)(nil)
+var _ connectorbuilder.ConnectorBuilderV2 = (*memConnector)(nil)
 
 func newConnector(_ context.Context, cfg *Floor, _ *cli.ConnectorOpts) (connectorbuilder.ConnectorBuilderV2, []connectorbuilder.Opt, error) {
-	return &connector{members: cfg.Members, seed: cfg.Seed}, nil, nil
+	return &memConnector{members: cfg.Members, seed: cfg.Seed}, nil, nil
 }
 
 // genLine is printed once the roster is built, so that the benchmark can
 // take the generation, which is not baton work, out of the floor's time.
 const genLine = "floor: roster of %d members generated in %d us\n"
 
-func (c *connector) get() (*roster, error) {
+func (c *memConnector) get() (*roster, error) {
 	c.once.Do(func() {
 		start := time.Now()
 		c.roster, c.err = newRoster(c.members, c.seed)
@@ -69,17 +50,17 @@ func (c *connector) get() (*roster, error) {
 	return c.roster, c.err
 }
 
-func (c *connector) Metadata(context.Context) (*v2.ConnectorMetadata, error) {
+func (c *memConnector) Metadata(context.Context) (*v2.ConnectorMetadata, error) {
 	return v2.ConnectorMetadata_builder{DisplayName: "Cursor (floor)", Description: "baton-cursor's resources from memory"}.Build(), nil
 }
 
 // Validate builds the roster, as the host's Validate starts the plugin, which fetches it.
-func (c *connector) Validate(context.Context) (annotations.Annotations, error) {
+func (c *memConnector) Validate(context.Context) (annotations.Annotations, error) {
 	_, err := c.get()
 	return nil, err
 }
 
-func (c *connector) ResourceSyncers(context.Context) []connectorbuilder.ResourceSyncerV2 {
+func (c *memConnector) ResourceSyncers(context.Context) []connectorbuilder.ResourceSyncerV2 {
 	return []connectorbuilder.ResourceSyncerV2{&userBuilder{c}, &roleBuilder{c}}
 }
 
@@ -100,9 +81,11 @@ func page[T any](list []T, token string) ([]T, string, error) {
 	return list[start:end], next, nil
 }
 
-type userBuilder struct{ c *connector }
+type userBuilder struct{ c *memConnector }
 
-func (b *userBuilder) ResourceType(context.Context) *v2.ResourceType { return userResourceType }
+func (b *userBuilder) ResourceType(context.Context) *v2.ResourceType {
+	return connector.UserResourceType
+}
 
 func (b *userBuilder) List(_ context.Context, _ *v2.ResourceId, opts rs.SyncOpAttrs) ([]*v2.Resource, *rs.SyncOpResults, error) {
 	ro, err := b.c.get()
@@ -115,7 +98,7 @@ func (b *userBuilder) List(_ context.Context, _ *v2.ResourceId, opts rs.SyncOpAt
 	}
 	out := make([]*v2.Resource, 0, len(members))
 	for _, m := range members {
-		r, err := userResource(m)
+		r, err := connector.UserResource(m)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -132,38 +115,11 @@ func (b *userBuilder) Grants(context.Context, *v2.Resource, rs.SyncOpAttrs) ([]*
 	return nil, nil, nil
 }
 
-// userResource is host/connector's userResource for a member without SCIM facts.
-func userResource(m *member) (*v2.Resource, error) {
-	name := m.name
-	if name == "" {
-		name = m.email
-	}
-	st, traitSt, details := v2.Status_RESOURCE_STATUS_ENABLED, v2.UserTrait_Status_STATUS_ENABLED, ""
-	if m.removed {
-		st, traitSt, details = v2.Status_RESOURCE_STATUS_DISABLED, v2.UserTrait_Status_STATUS_DISABLED, "removed from the Cursor team"
-	}
-	return rs.NewUserResource(name, userResourceType, m.key,
-		[]rs.UserTraitOption{
-			rs.WithEmail(m.email, true),
-			rs.WithUserLogin(m.email),
-			rs.WithAccountType(v2.UserTrait_ACCOUNT_TYPE_HUMAN),
-			rs.WithDetailedStatus(traitSt, details), //nolint:staticcheck // as the host does
-		},
-		rs.WithResourceStatus(st, details),
-		rs.WithResourceProfile(map[string]any{
-			"email":               m.email,
-			"cursor_id":           m.cursorID,
-			"role":                m.role,
-			"removed":             m.removed,
-			"scim_managed":        false,
-			"pending_first_login": false,
-		}),
-	)
+type roleBuilder struct{ c *memConnector }
+
+func (b *roleBuilder) ResourceType(context.Context) *v2.ResourceType {
+	return connector.RoleResourceType
 }
-
-type roleBuilder struct{ c *connector }
-
-func (b *roleBuilder) ResourceType(context.Context) *v2.ResourceType { return roleResourceType }
 
 func (b *roleBuilder) List(context.Context, *v2.ResourceId, rs.SyncOpAttrs) ([]*v2.Resource, *rs.SyncOpResults, error) {
 	ro, err := b.c.get()
@@ -172,14 +128,7 @@ func (b *roleBuilder) List(context.Context, *v2.ResourceId, rs.SyncOpAttrs) ([]*
 	}
 	out := make([]*v2.Resource, 0, len(ro.roles))
 	for _, role := range ro.roles {
-		r, err := rs.NewRoleResource(role.name, roleResourceType, role.id,
-			[]rs.RoleTraitOption{rs.WithRoleProfile(map[string]any{
-				"cursor_role":    role.id,
-				"known":          role.known,
-				"active_members": int64(role.active),
-			})},
-			rs.WithDescription(role.description),
-		)
+		r, err := connector.RoleResource(role)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -189,11 +138,7 @@ func (b *roleBuilder) List(context.Context, *v2.ResourceId, rs.SyncOpAttrs) ([]*
 }
 
 func (b *roleBuilder) Entitlements(_ context.Context, r *v2.Resource, _ rs.SyncOpAttrs) ([]*v2.Entitlement, *rs.SyncOpResults, error) {
-	return []*v2.Entitlement{entitlement.NewAssignmentEntitlement(r, assignedEntitlement,
-		entitlement.WithGrantableTo(userResourceType),
-		entitlement.WithDisplayName(r.GetDisplayName()+" role"),
-		entitlement.WithDescription("Holds the Cursor "+r.GetDisplayName()+" role"),
-	)}, nil, nil
+	return []*v2.Entitlement{connector.RoleEntitlement(r)}, nil, nil
 }
 
 func (b *roleBuilder) Grants(_ context.Context, r *v2.Resource, opts rs.SyncOpAttrs) ([]*v2.Grant, *rs.SyncOpResults, error) {
@@ -207,8 +152,7 @@ func (b *roleBuilder) Grants(_ context.Context, r *v2.Resource, opts rs.SyncOpAt
 	}
 	out := make([]*v2.Grant, 0, len(members))
 	for _, m := range members {
-		out = append(out, grant.NewGrant(r, assignedEntitlement,
-			v2.ResourceId_builder{ResourceType: userResourceType.GetId(), Resource: m.key}.Build()))
+		out = append(out, connector.RoleGrant(r, m.GetKey()))
 	}
 	return out, &rs.SyncOpResults{NextPageToken: next}, nil
 }

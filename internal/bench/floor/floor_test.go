@@ -22,7 +22,7 @@ import (
 // -memprofile it also shows the syncer's own allocations.
 func TestSyncInProcess(t *testing.T) {
 	ctx := context.Background()
-	srv, err := connectorbuilder.NewConnector(ctx, &connector{members: 2000, seed: 1})
+	srv, err := connectorbuilder.NewConnector(ctx, &memConnector{members: 2000, seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestSyncInProcess(t *testing.T) {
 	ro, _ := newRoster(2000, 1)
 	active := 0
 	for _, m := range ro.all {
-		if !m.removed {
+		if !m.Removed {
 			active++
 		}
 	}

@@ -28,5 +28,5 @@ var (
 
 func main() {
 	config.RunConnector(context.Background(), "baton-cursor-floor", "dev", schema, newConnector,
-		connectorrunner.WithDefaultCapabilitiesConnectorBuilderV2(&connector{}))
+		connectorrunner.WithDefaultCapabilitiesConnectorBuilderV2(&memConnector{}))
 }

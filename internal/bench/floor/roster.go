@@ -7,32 +7,23 @@ import (
 	"strconv"
 	"strings"
 
+	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
 	"github.com/conductorone/baton-cursor/internal/simulator"
 )
 
-// member is one account, as plugin/service/roster.go shapes a team row.
-type member struct {
-	key, email, name, role, cursorID string
-	removed                          bool
-}
-
-type role struct {
-	id, name, description string
-	known                 bool
-	active                int
-}
-
+// roster is the team shaped as plugin/service/roster.go shapes it, in the
+// contract's types, so the floor maps it with host/connector's own functions.
 type roster struct {
-	all          []*member // sorted by key, removed members included
-	activeByRole map[string][]*member
-	roles        []role
+	all          []*pluginv1.Member // sorted by key, removed members included
+	activeByRole map[string][]*pluginv1.Member
+	roles        []*pluginv1.Role
 }
 
 // Cursor's documented roles, in catalogue order (plugin/service/roles.go).
-var knownRoles = []role{
-	{id: "owner", name: "Owner", description: "Team admin on a paid seat (the Cursor dashboard calls it Admin): manages members, billing, SSO and settings, and uses Cursor."},
-	{id: "member", name: "Member", description: "Uses Cursor on a paid seat; no access to team administration."},
-	{id: "free-owner", name: "Free Owner", description: "Team admin without a seat (the Cursor dashboard calls it Unpaid Admin): manages the team but has no product access."},
+var knownRoles = []*pluginv1.Role{
+	{Id: "owner", DisplayName: "Owner", Description: "Team admin on a paid seat (the Cursor dashboard calls it Admin): manages members, billing, SSO and settings, and uses Cursor."},
+	{Id: "member", DisplayName: "Member", Description: "Uses Cursor on a paid seat; no access to team administration."},
+	{Id: "free-owner", DisplayName: "Free Owner", Description: "Team admin without a seat (the Cursor dashboard calls it Unpaid Admin): manages the team but has no product access."},
 }
 
 const unspecifiedRole = "unspecified"
@@ -46,31 +37,31 @@ func newRoster(members, seed int) (*roster, error) {
 		return nil, err
 	}
 	rows := tenant.Members()
-	all := make([]*member, 0, len(rows))
+	all := make([]*pluginv1.Member, 0, len(rows))
 	for _, r := range rows {
 		email := strings.TrimSpace(r.Email)
 		if email == "" {
 			continue
 		}
-		m := &member{key: strings.ToLower(email), email: email, name: r.Name, role: strings.TrimSpace(r.Role), removed: r.IsRemoved}
-		if m.role == "" {
-			m.role = unspecifiedRole
+		m := &pluginv1.Member{Key: strings.ToLower(email), Email: email, Name: r.Name, Role: strings.TrimSpace(r.Role), Removed: r.IsRemoved}
+		if m.Role == "" {
+			m.Role = unspecifiedRole
 		}
 		switch id := r.ID.(type) {
 		case string:
-			m.cursorID = id
+			m.CursorId = id
 		case int64:
-			m.cursorID = strconv.FormatInt(id, 10)
+			m.CursorId = strconv.FormatInt(id, 10)
 		default:
-			m.cursorID = fmt.Sprint(id)
+			m.CursorId = fmt.Sprint(id)
 		}
 		all = append(all, m)
 	}
-	slices.SortStableFunc(all, func(a, b *member) int { return cmp.Compare(a.key, b.key) })
+	slices.SortStableFunc(all, func(a, b *pluginv1.Member) int { return cmp.Compare(a.Key, b.Key) })
 	kept := all[:0]
 	for _, m := range all {
-		if n := len(kept); n > 0 && kept[n-1].key == m.key {
-			if kept[n-1].removed && !m.removed {
+		if n := len(kept); n > 0 && kept[n-1].Key == m.Key {
+			if kept[n-1].Removed && !m.Removed {
 				kept[n-1] = m
 			}
 			continue
@@ -78,23 +69,23 @@ func newRoster(members, seed int) (*roster, error) {
 		kept = append(kept, m)
 	}
 
-	ro := &roster{all: kept, activeByRole: map[string][]*member{}}
+	ro := &roster{all: kept, activeByRole: map[string][]*pluginv1.Member{}}
 	for _, m := range kept {
-		if !m.removed {
-			ro.activeByRole[m.role] = append(ro.activeByRole[m.role], m)
+		if !m.Removed {
+			ro.activeByRole[m.Role] = append(ro.activeByRole[m.Role], m)
 		}
 	}
 	known := map[string]bool{}
 	for _, k := range knownRoles {
-		known[k.id] = true
-		k.known, k.active = true, len(ro.activeByRole[k.id])
-		ro.roles = append(ro.roles, k)
+		known[k.Id] = true
+		ro.roles = append(ro.roles, &pluginv1.Role{Id: k.Id, DisplayName: k.DisplayName, Description: k.Description,
+			Known: true, ActiveMembers: uint32(len(ro.activeByRole[k.Id]))})
 	}
 	var unknown []string
 	for _, m := range kept {
-		if !known[m.role] {
-			known[m.role] = true
-			unknown = append(unknown, m.role)
+		if !known[m.Role] {
+			known[m.Role] = true
+			unknown = append(unknown, m.Role)
 		}
 	}
 	slices.Sort(unknown)
@@ -103,7 +94,7 @@ func newRoster(members, seed int) (*roster, error) {
 		if r == unspecifiedRole {
 			desc = "Cursor returned these members without a role."
 		}
-		ro.roles = append(ro.roles, role{id: r, name: r, description: desc, active: len(ro.activeByRole[r])})
+		ro.roles = append(ro.roles, &pluginv1.Role{Id: r, DisplayName: r, Description: desc, ActiveMembers: uint32(len(ro.activeByRole[r]))})
 	}
 	return ro, nil
 }

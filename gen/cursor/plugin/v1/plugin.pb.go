@@ -702,8 +702,11 @@ type ListMembersRequest struct {
 	Role string `protobuf:"bytes,3,opt,name=role,proto3" json:"role,omitempty"`
 	// Also return members Cursor reports as removed.
 	IncludeRemoved bool `protobuf:"varint,4,opt,name=include_removed,json=includeRemoved,proto3" json:"include_removed,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Fill in only each member's key: what listing a role's grants needs, at a
+	// fraction of the bytes.
+	KeysOnly      bool `protobuf:"varint,5,opt,name=keys_only,json=keysOnly,proto3" json:"keys_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListMembersRequest) Reset() {
@@ -760,6 +763,13 @@ func (x *ListMembersRequest) GetRole() string {
 func (x *ListMembersRequest) GetIncludeRemoved() bool {
 	if x != nil {
 		return x.IncludeRemoved
+	}
+	return false
+}
+
+func (x *ListMembersRequest) GetKeysOnly() bool {
+	if x != nil {
+		return x.KeysOnly
 	}
 	return false
 }
@@ -1368,13 +1378,14 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x0eduplicate_rows\x18\x04 \x01(\rR\rduplicateRows\x12,\n" +
 	"\x12rows_without_email\x18\x05 \x01(\rR\x10rowsWithoutEmail\x12.\n" +
 	"\x13pending_first_login\x18\x06 \x01(\rR\x11pendingFirstLogin\x12!\n" +
-	"\fscim_managed\x18\a \x01(\rR\vscimManaged\"\x8d\x01\n" +
+	"\fscim_managed\x18\a \x01(\rR\vscimManaged\"\xaa\x01\n" +
 	"\x12ListMembersRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x12\n" +
 	"\x04role\x18\x03 \x01(\tR\x04role\x12'\n" +
-	"\x0finclude_removed\x18\x04 \x01(\bR\x0eincludeRemoved\"q\n" +
+	"\x0finclude_removed\x18\x04 \x01(\bR\x0eincludeRemoved\x12\x1b\n" +
+	"\tkeys_only\x18\x05 \x01(\bR\bkeysOnly\"q\n" +
 	"\x13ListMembersResponse\x122\n" +
 	"\amembers\x18\x01 \x03(\v2\x18.cursor.plugin.v1.MemberR\amembers\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe2\x01\n" +
