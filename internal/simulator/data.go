@@ -349,6 +349,18 @@ func validateFaults(f Faults) error {
 	if f.DelayedRequests < 0 {
 		errs = append(errs, fmt.Errorf("Faults.DelayedRequests must be >= 0, got %d", f.DelayedRequests))
 	}
+	if f.MalformedRequests < 0 {
+		errs = append(errs, fmt.Errorf("Faults.MalformedRequests must be >= 0, got %d", f.MalformedRequests))
+	}
+	if f.MalformedRequests > 0 && !f.Truncate && !f.InvalidJSON {
+		errs = append(errs, errors.New("Faults.MalformedRequests needs Faults.Truncate or Faults.InvalidJSON"))
+	}
+	if f.SCIMSearchMisses < -1 {
+		errs = append(errs, fmt.Errorf("Faults.SCIMSearchMisses must be >= -1 (-1 = forever), got %d", f.SCIMSearchMisses))
+	}
+	if f.SCIMConcurrentDeletes < 0 {
+		errs = append(errs, fmt.Errorf("Faults.SCIMConcurrentDeletes must be >= 0, got %d", f.SCIMConcurrentDeletes))
+	}
 	if f.Truncate && f.InvalidJSON {
 		errs = append(errs, errors.New("Faults.Truncate and Faults.InvalidJSON are mutually exclusive"))
 	}

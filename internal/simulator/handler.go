@@ -36,7 +36,8 @@ type Config struct {
 // Faults are switchable failure modes. The Admin API routes share one set of
 // counters and apply them in the order RateLimited, ServerErrors, (auth,
 // plan), Delay, Truncate/InvalidJSON (the last two only on GET /teams/members).
-// SCIM routes only have SCIMServerErrors, checked before auth.
+// SCIM routes have SCIMServerErrors, checked before auth, and after auth
+// SCIMSearchMisses (searches by userName) and SCIMConcurrentDeletes (DELETE).
 type Faults struct {
 	RateLimited      int           // the first N Admin API requests answer 429
 	RetryAfter       string        // Retry-After header on the 429s ("" = none)
@@ -48,6 +49,17 @@ type Faults struct {
 	InvalidJSON      bool          // 200 with a body that is not JSON
 	SCIMServerErrors int           // the next N SCIM requests answer 503 with a SCIM error; -1 = forever
 	SCIMRetryAfter   string        // Retry-After header on those 503s ("" = none)
+
+	// MalformedRequests, with Truncate or InvalidJSON: only the next N
+	// answers of GET /teams/members that get that far are malformed (0 = all).
+	MalformedRequests int
+	// SCIMSearchMisses: the next N SCIM lists filtered by `userName eq "…"`
+	// answer an empty list, as a lagging replica would; -1 = every one.
+	SCIMSearchMisses int
+	// SCIMConcurrentDeletes: the next N DELETEs of an existing SCIM user lose
+	// a race: the user is deleted (its member marked removed), but the answer
+	// is 404, as if someone else had deleted it a moment before.
+	SCIMConcurrentDeletes int
 }
 
 // Tenant is a simulated Cursor team. It is an http.Handler.
@@ -74,6 +86,10 @@ type Tenant struct {
 	delayLeft  int // slow answers still to send when Faults.DelayedRequests > 0
 	requests   map[string]int
 	scim       *scimDir // built on first use, see dirLocked
+
+	malformedLeft  int // malformed answers still to send when Faults.MalformedRequests > 0
+	searchMissLeft int // SCIM searches by userName still to miss (-1 = forever)
+	deleteRaceLeft int // SCIM DELETEs still to answer 404 after deleting
 }
 
 // Canned bodies. The 401 is the live shape seen on /teams/members (F-401);
@@ -186,6 +202,9 @@ func (t *Tenant) setFaultsLocked(f Faults) {
 	t.serverLeft = f.ServerErrors
 	t.scimLeft = f.SCIMServerErrors
 	t.delayLeft = f.DelayedRequests
+	t.malformedLeft = f.MalformedRequests
+	t.searchMissLeft = f.SCIMSearchMisses
+	t.deleteRaceLeft = f.SCIMConcurrentDeletes
 }
 
 // update lets roster-changing code edit the members under the lock; it
@@ -305,14 +324,15 @@ func (t *Tenant) serveAdmin(w http.ResponseWriter, r *http.Request, serve func(h
 func (t *Tenant) serveMembers(w http.ResponseWriter, f Faults) {
 	t.mu.Lock()
 	body, bodyLen := t.membersBodyLocked()
+	malformed := (f.InvalidJSON || f.Truncate) && t.takeMalformedLocked()
 	t.mu.Unlock()
 
 	h := w.Header()
 	h["Content-Type"] = headerJSON
 	switch {
-	case f.InvalidJSON:
+	case malformed && f.InvalidJSON:
 		writeJSON(w, http.StatusOK, bodyNotJSON)
-	case f.Truncate:
+	case malformed:
 		// Declaring the full length and writing half makes net/http close
 		// the connection: the client sees an unexpected EOF mid-body.
 		h["Content-Length"] = bodyLen
@@ -377,6 +397,19 @@ func (t *Tenant) takeDelay() bool {
 		return true
 	case t.delayLeft > 0:
 		t.delayLeft--
+		return true
+	}
+	return false
+}
+
+// takeMalformedLocked reports whether this members answer is one of the
+// malformed ones.
+func (t *Tenant) takeMalformedLocked() bool {
+	switch {
+	case t.faults.MalformedRequests == 0:
+		return true
+	case t.malformedLeft > 0:
+		t.malformedLeft--
 		return true
 	}
 	return false

@@ -75,6 +75,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Faults.DelayedRequests, "delayed-requests", 0, "with --delay: only the first `N` requests are slow (0 = all)")
 	fs.BoolVar(&cfg.Faults.Truncate, "truncate", false, "send 200s whose body is cut in half")
 	fs.BoolVar(&cfg.Faults.InvalidJSON, "invalid-json", false, "send 200s whose body is not JSON")
+	fs.IntVar(&cfg.Faults.MalformedRequests, "malformed-requests", 0, "with --truncate or --invalid-json: only the first `N` member answers are malformed (0 = all)")
 	fs.BoolVar(&scim, "scim", false, "serve SCIM 2.0 at <base>/scim/v2 (token from $"+SCIMTokenEnv+")")
 	fs.BoolVar(&cfg.AutoFirstLogin, "auto-first-login", false, "a SCIM create adds the team member at once, not at first login")
 	fs.Func("scim-duplicate", "hold two SCIM users for `EMAIL`, differing only in letter case (repeatable)", func(v string) error {
@@ -83,6 +84,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	})
 	fs.IntVar(&cfg.Faults.SCIMServerErrors, "scim-server-errors", 0, "answer the first `N` SCIM requests 503; -1 = forever")
 	fs.StringVar(&cfg.Faults.SCIMRetryAfter, "scim-retry-after", "", "Retry-After header `value` on SCIM 503s (empty = none)")
+	fs.IntVar(&cfg.Faults.SCIMSearchMisses, "scim-search-misses", 0, "answer the first `N` SCIM searches by userName with an empty list; -1 = every one")
+	fs.IntVar(&cfg.Faults.SCIMConcurrentDeletes, "scim-concurrent-deletes", 0, "the first `N` SCIM DELETEs of an existing user delete it but answer 404, as if someone else was first")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -116,6 +116,9 @@ func (h scimUsers) GetAll(_ *http.Request, params scim.ListRequestParams) (scim.
 	if v := params.FilterValidator; v != nil {
 		if userName, ok := userNameEq(v.GetFilter()); ok {
 			list = d.byName[strings.ToLower(userName)] // the common case, without a scan
+			if h.t.takeSearchMissLocked() {
+				list = nil
+			}
 		} else {
 			list = nil
 			for _, u := range d.users {
@@ -164,7 +167,24 @@ func (h scimUsers) Delete(_ *http.Request, id string) error {
 	}
 	t.setActiveLocked(u, false)
 	d.remove(u)
+	if t.deleteRaceLeft > 0 { // Faults.SCIMConcurrentDeletes: someone else was first
+		t.deleteRaceLeft--
+		return notFound(id)
+	}
 	return nil
+}
+
+// takeSearchMissLocked reports whether this search by userName misses
+// (Faults.SCIMSearchMisses).
+func (t *Tenant) takeSearchMissLocked() bool {
+	switch {
+	case t.searchMissLeft == -1:
+		return true
+	case t.searchMissLeft > 0:
+		t.searchMissLeft--
+		return true
+	}
+	return false
 }
 
 // Patch applies "replace" (or "add") of active, with a path or in the
