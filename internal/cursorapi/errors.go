@@ -8,10 +8,8 @@ import (
 
 	"github.com/conductorone/baton-cursor/internal/httpretry"
 	"github.com/conductorone/baton-cursor/internal/webapi"
-	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // APIError is a non-2xx answer from Cursor. The HTTP status is authoritative;
@@ -45,11 +43,7 @@ func newAPIError(resp *httpretry.Response, path, target, key string) *APIError {
 	e.Reason, e.Message = webapi.ServerText(env.Error, key), webapi.ServerText(env.Message, key)
 	e.Code, e.Outcome = webapi.ServerText(env.Code, key), webapi.ServerText(env.Outcome, key)
 	if resp.Status == http.StatusTooManyRequests {
-		wait, ok := httpretry.RetryAfter(resp.Header, time.Now(), 5*time.Minute)
-		if !ok {
-			wait = time.Minute // limits are per team per minute
-		}
-		e.resetAt = time.Now().Add(wait)
+		e.resetAt = webapi.RateLimitReset(resp.Header)
 	}
 	return e
 }
@@ -110,13 +104,7 @@ func (e *APIError) GRPCStatus() *status.Status {
 	code, msg := e.describe()
 	st := status.New(code, msg)
 	if e.Status == http.StatusTooManyRequests {
-		rl := v2.RateLimitDescription_builder{
-			Status:  v2.RateLimitDescription_STATUS_OVERLIMIT,
-			ResetAt: timestamppb.New(e.resetAt),
-		}.Build()
-		if withRL, err := st.WithDetails(rl); err == nil {
-			st = withRL
-		}
+		st = webapi.WithRateLimit(st, e.resetAt)
 	}
 	return st
 }

@@ -10,10 +10,8 @@ import (
 
 	"github.com/conductorone/baton-cursor/internal/httpretry"
 	"github.com/conductorone/baton-cursor/internal/webapi"
-	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // Error is a non-2xx answer from the SCIM endpoint. The HTTP status is
@@ -44,11 +42,7 @@ func newError(resp *httpretry.Response, method, path, target, token string) *Err
 		e.Detail = webapi.ServerText(env.Message, token)
 	}
 	if resp.Status == http.StatusTooManyRequests {
-		wait, ok := httpretry.RetryAfter(resp.Header, time.Now(), 5*time.Minute)
-		if !ok {
-			wait = time.Minute
-		}
-		e.resetAt = time.Now().Add(wait)
+		e.resetAt = webapi.RateLimitReset(resp.Header)
 	}
 	return e
 }
@@ -112,13 +106,7 @@ func (e *Error) GRPCStatus() *status.Status {
 	code, msg := e.describe()
 	st := status.New(code, msg)
 	if e.Status == http.StatusTooManyRequests {
-		rl := v2.RateLimitDescription_builder{
-			Status:  v2.RateLimitDescription_STATUS_OVERLIMIT,
-			ResetAt: timestamppb.New(e.resetAt),
-		}.Build()
-		if withRL, err := st.WithDetails(rl); err == nil {
-			st = withRL
-		}
+		st = webapi.WithRateLimit(st, e.resetAt)
 	}
 	return st
 }

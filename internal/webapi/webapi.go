@@ -16,8 +16,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/conductorone/baton-cursor/internal/httpretry"
 )
@@ -109,6 +111,29 @@ func (e *Error) GRPCStatus() *status.Status { return status.New(e.Code, e.Err.Er
 // Errorf is fmt.Errorf with a gRPC code.
 func Errorf(code codes.Code, format string, args ...any) error {
 	return &Error{Code: code, Err: fmt.Errorf(format, args...)}
+}
+
+// RateLimitReset is when a 429 says to come back: its Retry-After, else a
+// minute (Cursor's limits are per team per minute).
+func RateLimitReset(h http.Header) time.Time {
+	wait, ok := httpretry.RetryAfter(h, time.Now(), 5*time.Minute)
+	if !ok {
+		wait = time.Minute
+	}
+	return time.Now().Add(wait)
+}
+
+// WithRateLimit adds to a 429's status the RateLimitDescription that
+// baton-sdk's retry reads, so a caller waits for the window to reopen.
+func WithRateLimit(st *status.Status, resetAt time.Time) *status.Status {
+	rl := v2.RateLimitDescription_builder{
+		Status:  v2.RateLimitDescription_STATUS_OVERLIMIT,
+		ResetAt: timestamppb.New(resetAt),
+	}.Build()
+	if withRL, err := st.WithDetails(rl); err == nil {
+		return withRL
+	}
+	return st
 }
 
 // TransportError maps a failure of httpretry.Do: the caller's ctx ending is
