@@ -381,18 +381,43 @@ func TestSyncSucceedsAfterRateLimiting(t *testing.T) {
 }
 
 // secretKey is a realistic, incompressible-looking key: "crsr_" and 64
-// base62 characters from a fixed pseudo-random sequence.
-func secretKey() string {
+// base62 characters.
+func secretKey() string { return recognisableSecret("crsr_", 64, 0x9E3779B9) }
+
+// recognisableSecret is prefix and n base62 characters from a fixed
+// pseudo-random sequence (xorshift from seed): easy to search for, and never
+// written into a file as a literal.
+func recognisableSecret(prefix string, n int, seed uint32) string {
 	const chars = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	b := []byte("crsr_")
-	x := uint32(0x9E3779B9)
-	for range 64 {
+	b := []byte(prefix)
+	x := seed
+	for range n {
 		x ^= x << 13
 		x ^= x >> 17
 		x ^= x << 5
 		b = append(b, chars[x%62])
 	}
 	return string(b)
+}
+
+// requireC1ZWithoutSecret fails if the c1z file, or what it holds decoded
+// (the file is compressed), contains the secret.
+func requireC1ZWithoutSecret(t *testing.T, c1z string, tenant *simulator.Tenant, secret string) {
+	t.Helper()
+	raw, err := os.ReadFile(c1z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireNoSecret(t, "the c1z file", raw, secret)
+	c, err := c1zread.Read(context.Background(), c1z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dump := dumpContents(t, c)
+	if !bytes.Contains(dump, []byte(strings.ToLower(tenant.Members()[0].Email))) {
+		t.Fatalf("decoded c1z dump does not even hold a member's email; searching it would prove nothing")
+	}
+	requireNoSecret(t, "the c1z contents", dump, secret)
 }
 
 // requireNoSecret fails if data holds the key or its last 16 characters.
@@ -459,21 +484,7 @@ func TestSecretsStayOut(t *testing.T) {
 		if !strings.Contains(out, `"level":"debug"`) {
 			t.Errorf("output has no debug lines; --log-level debug did not take effect")
 		}
-		raw, err := os.ReadFile(c1z)
-		if err != nil {
-			t.Fatal(err)
-		}
-		requireNoSecret(t, "the c1z file", raw, key)
-		// The c1z is compressed, so also search what it holds, decoded.
-		c, err := c1zread.Read(context.Background(), c1z)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dump := dumpContents(t, c)
-		if !bytes.Contains(dump, []byte(strings.ToLower(tenant.Members()[0].Email))) {
-			t.Fatalf("decoded c1z dump does not even hold a member's email; the search below would prove nothing")
-		}
-		requireNoSecret(t, "the c1z contents", dump, key)
+		requireC1ZWithoutSecret(t, c1z, tenant, key)
 	})
 
 	for _, tc := range failureCases() {

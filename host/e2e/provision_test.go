@@ -40,18 +40,7 @@ const lastAdminText = "At least one admin (owner or free-owner) must remain on t
 // scimTestToken is a recognisable SCIM bearer token, built in code: "scim_"
 // and 48 base62 characters from a fixed pseudo-random sequence (not the API
 // key's sequence, so a leak of one is never mistaken for the other).
-func scimTestToken() string {
-	const chars = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	b := []byte("scim_")
-	x := uint32(0x2545F491)
-	for range 48 {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
-		b = append(b, chars[x%62])
-	}
-	return string(b)
-}
+func scimTestToken() string { return recognisableSecret("scim_", 48, 0x2545F491) }
 
 // newSCIMTenant starts a simulated tenant that serves SCIM with scimTestToken
 // (unless cfg sets another token).
