@@ -38,10 +38,10 @@ func FuzzDecodeMembers(f *testing.F) {
 			}
 			return
 		}
-		// What decoded must be what a JSON decoder sees in the same body.
-		var generic any
-		if json.Unmarshal(body, &generic) != nil {
-			t.Fatalf("decoded %d members from a body encoding/json rejects", len(members))
+		// Only valid JSON decodes. (Not json.Unmarshal into any: that also
+		// rejects numbers beyond float64, such as 1e700, in fields we ignore.)
+		if !json.Valid(body) {
+			t.Fatalf("decoded %d members from a body that is not valid JSON", len(members))
 		}
 	})
 }
