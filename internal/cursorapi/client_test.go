@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,37 +19,17 @@ import (
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/conductorone/baton-cursor/internal/httpretry/retrytest"
 )
 
 // testKey looks like a real key so a leak into any message is easy to spot.
 const testKey = "crsr_SECRETk3yDoNotLeak0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"
 
-// recorder is an injected Wait: it records durations and never sleeps.
-type recorder struct {
-	mu    sync.Mutex
-	waits []time.Duration
-}
+// recorder is the injected clock: it records waits and never sleeps.
+type recorder = retrytest.Clock
 
-func (r *recorder) wait(ctx context.Context, d time.Duration) error {
-	r.mu.Lock()
-	r.waits = append(r.waits, d)
-	r.mu.Unlock()
-	return ctx.Err()
-}
-
-func (r *recorder) got() []time.Duration {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]time.Duration(nil), r.waits...)
-}
-
-func secs(n ...int) []time.Duration {
-	out := make([]time.Duration, len(n))
-	for i, s := range n {
-		out[i] = time.Duration(s) * time.Second
-	}
-	return out
-}
+var secs = retrytest.Seconds
 
 // fake answers request i with handlers[min(i, last)] and counts requests.
 func fake(t *testing.T, handlers ...http.HandlerFunc) (*httptest.Server, *atomic.Int32) {
@@ -78,7 +57,7 @@ const oneMember = `{"teamMembers":[{"id":"user_1","name":"Dana","email":"dana@ex
 
 func newClient(t *testing.T, base string, rec *recorder) *Client {
 	t.Helper()
-	c, err := New(Config{BaseURL: base, APIKey: testKey, Retry: httpretry.Policy{Wait: rec.wait}})
+	c, err := New(Config{BaseURL: base, APIKey: testKey, Retry: httpretry.Policy{Wait: rec.Wait}})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -122,7 +101,7 @@ func TestRequestHeadersAndBasicAuth(t *testing.T) {
 				got = r.Clone(context.Background())
 				io.WriteString(w, oneMember)
 			})
-			c, err := New(Config{BaseURL: srv.URL + "/", APIKey: key, UserAgent: "baton-cursor-plugin/1.2.3", Retry: httpretry.Policy{Wait: (&recorder{}).wait}})
+			c, err := New(Config{BaseURL: srv.URL + "/", APIKey: key, UserAgent: "baton-cursor-plugin/1.2.3", Retry: httpretry.Policy{Wait: (&recorder{}).Wait}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -358,8 +337,8 @@ func TestErrorEnvelopes(t *testing.T) {
 					t.Errorf("Reason/Message/Code/Outcome = %q, want %q", got, want)
 				}
 			}
-			if n.Load() != 1 || len(rec.got()) != 0 {
-				t.Errorf("requests = %d, waits = %v; want 1 request and no retry", n.Load(), rec.got())
+			if n.Load() != 1 || len(rec.Waits()) != 0 {
+				t.Errorf("requests = %d, waits = %v; want 1 request and no retry", n.Load(), rec.Waits())
 			}
 		})
 	}
@@ -372,8 +351,8 @@ func TestRateLimitRetryAfterHonoured(t *testing.T) {
 	if err != nil || len(got) != 1 {
 		t.Fatalf("ListMembers = %v, %v", got, err)
 	}
-	if !reflect.DeepEqual(rec.got(), secs(7)) || n.Load() != 2 {
-		t.Errorf("waits = %v, requests = %d; want [7s] and 2", rec.got(), n.Load())
+	if !reflect.DeepEqual(rec.Waits(), secs(7)) || n.Load() != 2 {
+		t.Errorf("waits = %v, requests = %d; want [7s] and 2", rec.Waits(), n.Load())
 	}
 }
 
@@ -381,7 +360,7 @@ func TestRateLimitWithoutRetryAfterUsesSchedule(t *testing.T) {
 	srv, n := fake(t, reply(429, ``), reply(429, ``), reply(200, oneMember))
 	rec := &recorder{}
 	var hooked []string
-	c, err := New(Config{BaseURL: srv.URL, APIKey: testKey, Retry: httpretry.Policy{Wait: rec.wait},
+	c, err := New(Config{BaseURL: srv.URL, APIKey: testKey, Retry: httpretry.Policy{Wait: rec.Wait},
 		OnRetry: func(attempt int, wait time.Duration, reason string) {
 			hooked = append(hooked, fmt.Sprintf("%d %s %s", attempt, wait, reason))
 		}})
@@ -391,8 +370,8 @@ func TestRateLimitWithoutRetryAfterUsesSchedule(t *testing.T) {
 	if _, err := c.ListMembers(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(rec.got(), secs(1, 2)) || n.Load() != 3 {
-		t.Errorf("waits = %v, requests = %d; want [1s 2s] and 3", rec.got(), n.Load())
+	if !reflect.DeepEqual(rec.Waits(), secs(1, 2)) || n.Load() != 3 {
+		t.Errorf("waits = %v, requests = %d; want [1s 2s] and 3", rec.Waits(), n.Load())
 	}
 	if want := []string{"1 1s HTTP 429", "2 2s HTTP 429"}; !reflect.DeepEqual(hooked, want) {
 		t.Errorf("OnRetry = %q, want %q", hooked, want)
@@ -407,8 +386,8 @@ func TestRateLimitedForever(t *testing.T) {
 	if want := "Cursor kept rate-limiting /teams/members (HTTP 429) after 6 attempts; try again in a minute"; err.Error() != want {
 		t.Errorf("message = %q, want %q", err.Error(), want)
 	}
-	if n.Load() != 6 || !reflect.DeepEqual(rec.got(), secs(1, 2, 4, 8, 16)) {
-		t.Errorf("requests = %d, waits = %v", n.Load(), rec.got())
+	if n.Load() != 6 || !reflect.DeepEqual(rec.Waits(), secs(1, 2, 4, 8, 16)) {
+		t.Errorf("requests = %d, waits = %v", n.Load(), rec.Waits())
 	}
 	var rl *v2.RateLimitDescription
 	for _, d := range status.Convert(err).Details() {
@@ -441,8 +420,8 @@ func TestServerErrorForever(t *testing.T) {
 			if err.Error() != tc.want {
 				t.Errorf("message = %q, want %q", err.Error(), tc.want)
 			}
-			if n.Load() != 6 || !reflect.DeepEqual(rec.got(), secs(1, 2, 4, 8, 16)) {
-				t.Errorf("requests = %d, waits = %v; want 6 and [1s 2s 4s 8s 16s]", n.Load(), rec.got())
+			if n.Load() != 6 || !reflect.DeepEqual(rec.Waits(), secs(1, 2, 4, 8, 16)) {
+				t.Errorf("requests = %d, waits = %v; want 6 and [1s 2s 4s 8s 16s]", n.Load(), rec.Waits())
 			}
 		})
 	}
@@ -458,8 +437,8 @@ func TestNetworkFailureIsUnavailable(t *testing.T) {
 	rec := &recorder{}
 	_, err = newClient(t, "http://"+addr, rec).ListMembers(context.Background())
 	requireCode(t, err, codes.Unavailable, "no answer from "+addr+" after 6 attempts over 31s", "connection refused")
-	if !reflect.DeepEqual(rec.got(), secs(1, 2, 4, 8, 16)) {
-		t.Errorf("waits = %v", rec.got())
+	if !reflect.DeepEqual(rec.Waits(), secs(1, 2, 4, 8, 16)) {
+		t.Errorf("waits = %v", rec.Waits())
 	}
 }
 
@@ -480,8 +459,8 @@ func TestTruncated200IsRetried(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].Email != "dana@example.com" {
 		t.Fatalf("ListMembers = %v, %v", got, err)
 	}
-	if n.Load() != 2 || !reflect.DeepEqual(rec.got(), secs(1)) {
-		t.Errorf("requests = %d, waits = %v; want 2 and [1s]", n.Load(), rec.got())
+	if n.Load() != 2 || !reflect.DeepEqual(rec.Waits(), secs(1)) {
+		t.Errorf("requests = %d, waits = %v; want 2 and [1s]", n.Load(), rec.Waits())
 	}
 }
 

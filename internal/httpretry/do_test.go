@@ -15,34 +15,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/conductorone/baton-cursor/internal/httpretry/retrytest"
 )
 
-// recorder is an injected Wait: it records durations and never sleeps.
-type recorder struct {
-	mu    sync.Mutex
-	waits []time.Duration
-}
+// recorder is the injected clock: it records waits and never sleeps.
+type recorder = retrytest.Clock
 
-func (r *recorder) wait(ctx context.Context, d time.Duration) error {
-	r.mu.Lock()
-	r.waits = append(r.waits, d)
-	r.mu.Unlock()
-	return ctx.Err()
-}
-
-func (r *recorder) got() []time.Duration {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]time.Duration(nil), r.waits...)
-}
-
-func secs(n ...int) []time.Duration {
-	out := make([]time.Duration, len(n))
-	for i, s := range n {
-		out[i] = time.Duration(s) * time.Second
-	}
-	return out
-}
+var secs = retrytest.Seconds
 
 // server answers request i (0-based) with handlers[min(i, last)] and counts requests.
 func server(t *testing.T, handlers ...http.HandlerFunc) (*httptest.Server, *atomic.Int32) {
@@ -76,14 +56,14 @@ func TestDefaultScheduleThenGiveUpWithLastResponse(t *testing.T) {
 	srv, n := server(t, status(503))
 	rec := &recorder{}
 	var hooks []string
-	p := Policy{Wait: rec.wait, OnRetry: func(attempt int, wait time.Duration, reason string) {
+	p := Policy{Wait: rec.Wait, OnRetry: func(attempt int, wait time.Duration, reason string) {
 		hooks = append(hooks, fmt.Sprintf("%d %s %s", attempt, wait, reason))
 	}}
 	resp, err := Do(context.Background(), srv.Client(), p, get(srv.URL))
 	if err != nil {
 		t.Fatalf("Do: %v", err)
 	}
-	if got, want := rec.got(), secs(1, 2, 4, 8, 16); !reflect.DeepEqual(got, want) {
+	if got, want := rec.Waits(), secs(1, 2, 4, 8, 16); !reflect.DeepEqual(got, want) {
 		t.Errorf("waits = %v, want %v", got, want)
 	}
 	if n.Load() != 6 || resp.Attempts != 6 {
@@ -123,11 +103,11 @@ func TestRetryAfterHonoured(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, n := server(t, tc.first, status(200))
 			rec := &recorder{}
-			resp, err := Do(context.Background(), srv.Client(), Policy{Wait: rec.wait}, get(srv.URL))
+			resp, err := Do(context.Background(), srv.Client(), Policy{Wait: rec.Wait}, get(srv.URL))
 			if err != nil || resp.Status != 200 {
 				t.Fatalf("Do = %v, %v; want 200", resp, err)
 			}
-			if got := rec.got(); !reflect.DeepEqual(got, tc.want) {
+			if got := rec.Waits(); !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("waits = %v, want %v", got, tc.want)
 			}
 			if n.Load() != 2 {
@@ -148,14 +128,14 @@ func TestRetryAfterDateWithoutDateHeaderUsesOurClock(t *testing.T) {
 func TestRecoversAfterTwoFailures(t *testing.T) {
 	srv, n := server(t, status(500), status(502), status(200))
 	rec := &recorder{}
-	resp, err := Do(context.Background(), srv.Client(), Policy{Wait: rec.wait}, get(srv.URL))
+	resp, err := Do(context.Background(), srv.Client(), Policy{Wait: rec.Wait}, get(srv.URL))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if resp.Status != 200 || resp.Attempts != 3 || n.Load() != 3 || string(resp.Body) != `{"status":200}` {
 		t.Errorf("got %d after %d attempts (%d requests), body %q", resp.Status, resp.Attempts, n.Load(), resp.Body)
 	}
-	if got, want := rec.got(), secs(1, 2); !reflect.DeepEqual(got, want) {
+	if got, want := rec.Waits(), secs(1, 2); !reflect.DeepEqual(got, want) {
 		t.Errorf("waits = %v, want %v", got, want)
 	}
 }
@@ -165,12 +145,12 @@ func TestOtherStatusesNotRetried(t *testing.T) {
 		t.Run(fmt.Sprint(code), func(t *testing.T) {
 			srv, n := server(t, status(code), status(200))
 			rec := &recorder{}
-			resp, err := Do(context.Background(), srv.Client(), Policy{Wait: rec.wait}, get(srv.URL))
+			resp, err := Do(context.Background(), srv.Client(), Policy{Wait: rec.Wait}, get(srv.URL))
 			if err != nil || resp.Status != code {
 				t.Fatalf("Do = %v, %v; want %d", resp, err, code)
 			}
-			if n.Load() != 1 || len(rec.got()) != 0 {
-				t.Errorf("requests = %d, waits = %v; want 1 request, no waits", n.Load(), rec.got())
+			if n.Load() != 1 || len(rec.Waits()) != 0 {
+				t.Errorf("requests = %d, waits = %v; want 1 request, no waits", n.Load(), rec.Waits())
 			}
 		})
 	}
@@ -189,7 +169,7 @@ func TestNetworkErrorRetriedThenReported(t *testing.T) {
 		calls++
 		return http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/x", nil)
 	}
-	_, err = Do(context.Background(), &http.Client{}, Policy{Wait: rec.wait}, newReq)
+	_, err = Do(context.Background(), &http.Client{}, Policy{Wait: rec.Wait}, newReq)
 	var nerr *NetworkError
 	if !errors.As(err, &nerr) {
 		t.Fatalf("err = %v, want *NetworkError", err)
@@ -197,7 +177,7 @@ func TestNetworkErrorRetriedThenReported(t *testing.T) {
 	if calls != 6 || nerr.Attempts != 6 {
 		t.Errorf("attempts = %d (NetworkError says %d), want 6", calls, nerr.Attempts)
 	}
-	if got, want := rec.got(), secs(1, 2, 4, 8, 16); !reflect.DeepEqual(got, want) {
+	if got, want := rec.Waits(), secs(1, 2, 4, 8, 16); !reflect.DeepEqual(got, want) {
 		t.Errorf("waits = %v, want %v", got, want)
 	}
 	msg := err.Error()
@@ -231,7 +211,7 @@ func TestTransportErrorClassification(t *testing.T) {
 		t.Run(tc.err.Error(), func(t *testing.T) {
 			calls := 0
 			hc := &http.Client{Transport: rt(func(*http.Request) (*http.Response, error) { calls++; return nil, tc.err })}
-			_, err := Do(context.Background(), hc, Policy{Wait: (&recorder{}).wait}, get("http://api.cursor.test/x"))
+			_, err := Do(context.Background(), hc, Policy{Wait: (&recorder{}).Wait}, get("http://api.cursor.test/x"))
 			var nerr *NetworkError
 			if !errors.As(err, &nerr) || calls != tc.tries {
 				t.Errorf("calls = %d, err = %v; want %d calls and a *NetworkError", calls, err, tc.tries)
@@ -253,19 +233,19 @@ func TestAttemptTimeout(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			srv, n := server(t, h, status(200))
 			rec := &recorder{}
-			p := Policy{Wait: rec.wait, AttemptTimeout: 50 * time.Millisecond}
+			p := Policy{Wait: rec.Wait, AttemptTimeout: 50 * time.Millisecond}
 			resp, err := Do(context.Background(), srv.Client(), p, get(srv.URL))
 			if err != nil || resp.Status != 200 {
 				t.Fatalf("Do = %v, %v; want 200 on the second attempt", resp, err)
 			}
-			if n.Load() != 2 || !reflect.DeepEqual(rec.got(), secs(1)) {
-				t.Errorf("requests = %d, waits = %v; want 2 and [1s]", n.Load(), rec.got())
+			if n.Load() != 2 || !reflect.DeepEqual(rec.Waits(), secs(1)) {
+				t.Errorf("requests = %d, waits = %v; want 2 and [1s]", n.Load(), rec.Waits())
 			}
 		})
 	}
 	t.Run("every attempt", func(t *testing.T) {
 		srv, _ := server(t, stall)
-		p := Policy{Wait: (&recorder{}).wait, AttemptTimeout: 50 * time.Millisecond, Backoff: secs(1)}
+		p := Policy{Wait: (&recorder{}).Wait, AttemptTimeout: 50 * time.Millisecond, Backoff: secs(1)}
 		_, err := Do(context.Background(), srv.Client(), p, get(srv.URL))
 		var nerr *NetworkError
 		if !errors.As(err, &nerr) || nerr.Attempts != 2 || !strings.Contains(err.Error(), "within the 50ms attempt timeout") {
@@ -291,7 +271,7 @@ func TestTruncatedBodyRetried(t *testing.T) {
 	srv, n := server(t, truncate, status(200))
 	rec := &recorder{}
 	var reasons []string
-	p := Policy{Wait: rec.wait, OnRetry: func(_ int, _ time.Duration, reason string) { reasons = append(reasons, reason) }}
+	p := Policy{Wait: rec.Wait, OnRetry: func(_ int, _ time.Duration, reason string) { reasons = append(reasons, reason) }}
 	resp, err := Do(context.Background(), srv.Client(), p, get(srv.URL))
 	if err != nil || resp.Status != 200 || string(resp.Body) != `{"status":200}` {
 		t.Fatalf("Do = %v, %v; want the complete second answer", resp, err)
@@ -335,9 +315,9 @@ func TestCancelDuringAttempt(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, n := server(t, func(w http.ResponseWriter, r *http.Request) { cancel(); <-r.Context().Done() })
 	rec := &recorder{}
-	_, err := Do(ctx, srv.Client(), Policy{Wait: rec.wait}, get(srv.URL))
-	if !errors.Is(err, context.Canceled) || n.Load() != 1 || len(rec.got()) != 0 {
-		t.Errorf("err = %v, requests = %d, waits = %v; want Canceled after 1 request, no waits", err, n.Load(), rec.got())
+	_, err := Do(ctx, srv.Client(), Policy{Wait: rec.Wait}, get(srv.URL))
+	if !errors.Is(err, context.Canceled) || n.Load() != 1 || len(rec.Waits()) != 0 {
+		t.Errorf("err = %v, requests = %d, waits = %v; want Canceled after 1 request, no waits", err, n.Load(), rec.Waits())
 	}
 }
 
@@ -359,7 +339,7 @@ func TestNewRequestCalledOncePerAttemptWithFreshBody(t *testing.T) {
 		calls++
 		return http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, strings.NewReader(`{"email":"a@example.com"}`))
 	}
-	if _, err := Do(context.Background(), srv.Client(), Policy{Wait: (&recorder{}).wait}, newReq); err != nil {
+	if _, err := Do(context.Background(), srv.Client(), Policy{Wait: (&recorder{}).Wait}, newReq); err != nil {
 		t.Fatal(err)
 	}
 	if calls != 3 || n.Load() != 3 {
@@ -375,7 +355,7 @@ func TestNewRequestCalledOncePerAttemptWithFreshBody(t *testing.T) {
 func TestNewRequestErrorNotRetried(t *testing.T) {
 	calls := 0
 	boom := errors.New("boom")
-	_, err := Do(context.Background(), http.DefaultClient, Policy{Wait: (&recorder{}).wait},
+	_, err := Do(context.Background(), http.DefaultClient, Policy{Wait: (&recorder{}).Wait},
 		func(context.Context) (*http.Request, error) { calls++; return nil, boom })
 	if !errors.Is(err, boom) || calls != 1 {
 		t.Errorf("err = %v after %d calls; want boom after 1", err, calls)
@@ -384,7 +364,7 @@ func TestNewRequestErrorNotRetried(t *testing.T) {
 
 func TestBodyLimit(t *testing.T) {
 	srv, n := server(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, strings.Repeat("x", 2000)) })
-	_, err := Do(context.Background(), srv.Client(), Policy{Wait: (&recorder{}).wait, MaxBodyBytes: 1000}, get(srv.URL))
+	_, err := Do(context.Background(), srv.Client(), Policy{Wait: (&recorder{}).Wait, MaxBodyBytes: 1000}, get(srv.URL))
 	if err == nil || !strings.Contains(err.Error(), "more than 1000 bytes") || n.Load() != 1 {
 		t.Errorf("err = %v after %d requests; want a size error after 1", err, n.Load())
 	}
@@ -392,7 +372,7 @@ func TestBodyLimit(t *testing.T) {
 
 func TestEmptyBackoffMeansNoRetries(t *testing.T) {
 	srv, n := server(t, status(503))
-	resp, err := Do(context.Background(), srv.Client(), Policy{Backoff: []time.Duration{}, Wait: (&recorder{}).wait}, get(srv.URL))
+	resp, err := Do(context.Background(), srv.Client(), Policy{Backoff: []time.Duration{}, Wait: (&recorder{}).Wait}, get(srv.URL))
 	if err != nil || resp.Status != 503 || n.Load() != 1 {
 		t.Errorf("Do = %v, %v after %d requests; want the 503 after 1", resp, err, n.Load())
 	}

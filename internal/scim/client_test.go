@@ -31,7 +31,7 @@ func TestRequestHeadersAndPaths(t *testing.T) {
 		}
 	})
 	c, err := New(Config{BaseURL: srv.URL + prefix + "/", Token: testToken, UserAgent: "baton-cursor-plugin/1.2.3",
-		Retry: httpretry.Policy{Wait: (&recorder{}).wait}})
+		Retry: httpretry.Policy{Wait: (&recorder{}).Wait}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -495,8 +495,8 @@ func TestCreateRetriedAfter503ThenConflict(t *testing.T) {
 	if len(reqs) != 2 || reqs[0].Method != "POST" || reqs[1].Body != reqs[0].Body || reqs[0].Body == "" {
 		t.Errorf("requests = %+v, want the same POST twice", reqs)
 	}
-	if !reflect.DeepEqual(rec.got(), secs(1)) {
-		t.Errorf("waits = %v, want [1s]", rec.got())
+	if !reflect.DeepEqual(rec.Waits(), secs(1)) {
+		t.Errorf("waits = %v, want [1s]", rec.Waits())
 	}
 }
 
@@ -646,8 +646,8 @@ func TestErrorMapping(t *testing.T) {
 			if IsNotFound(err) != tc.notFound || IsConflict(err) != (tc.status == 409) {
 				t.Errorf("IsNotFound = %v, IsConflict = %v", IsNotFound(err), IsConflict(err))
 			}
-			if log.n() != 1 || len(rec.got()) != 0 {
-				t.Errorf("requests = %d, waits = %v; want 1 request and no retry", log.n(), rec.got())
+			if log.n() != 1 || len(rec.Waits()) != 0 {
+				t.Errorf("requests = %d, waits = %v; want 1 request and no retry", log.n(), rec.Waits())
 			}
 		})
 	}
@@ -661,8 +661,8 @@ func TestServerErrorForever(t *testing.T) {
 	if want := "Cursor's SCIM endpoint kept failing GET /Users/u1 (HTTP 500: boom) after 6 attempts over 31s"; err.Error() != want {
 		t.Errorf("message = %q, want %q", err.Error(), want)
 	}
-	if log.n() != 6 || !reflect.DeepEqual(rec.got(), secs(1, 2, 4, 8, 16)) {
-		t.Errorf("requests = %d, waits = %v; want 6 and [1s 2s 4s 8s 16s]", log.n(), rec.got())
+	if log.n() != 6 || !reflect.DeepEqual(rec.Waits(), secs(1, 2, 4, 8, 16)) {
+		t.Errorf("requests = %d, waits = %v; want 6 and [1s 2s 4s 8s 16s]", log.n(), rec.Waits())
 	}
 	if IsNotFound(err) || IsConflict(err) {
 		t.Error("a 500 is neither not-found nor conflict")
@@ -677,8 +677,8 @@ func TestRateLimitedForever(t *testing.T) {
 	if want := "Cursor's SCIM endpoint kept rate-limiting GET /Users (HTTP 429: slow down) after 6 attempts over 31s; try again in a minute"; err.Error() != want {
 		t.Errorf("message = %q, want %q", err.Error(), want)
 	}
-	if log.n() != 6 || !reflect.DeepEqual(rec.got(), secs(1, 2, 4, 8, 16)) {
-		t.Errorf("requests = %d, waits = %v", log.n(), rec.got())
+	if log.n() != 6 || !reflect.DeepEqual(rec.Waits(), secs(1, 2, 4, 8, 16)) {
+		t.Errorf("requests = %d, waits = %v", log.n(), rec.Waits())
 	}
 	var rl *v2.RateLimitDescription
 	for _, d := range status.Convert(err).Details() {
@@ -695,7 +695,7 @@ func Test503RetryAfterHonoured(t *testing.T) {
 	srv, log := fake(t, reply(503, ``, "Retry-After", "7"), reply(200, userJSON("u1", "a@x.com")))
 	rec := &recorder{}
 	var hooked []string
-	c, err := New(Config{BaseURL: srv.URL + prefix, Token: testToken, Retry: httpretry.Policy{Wait: rec.wait},
+	c, err := New(Config{BaseURL: srv.URL + prefix, Token: testToken, Retry: httpretry.Policy{Wait: rec.Wait},
 		OnRetry: func(attempt int, wait time.Duration, reason string) {
 			hooked = append(hooked, fmt.Sprintf("%d %s %s", attempt, wait, reason))
 		}})
@@ -706,8 +706,8 @@ func Test503RetryAfterHonoured(t *testing.T) {
 	if err != nil || got.ID != "u1" {
 		t.Fatalf("Get = %+v, %v", got, err)
 	}
-	if !reflect.DeepEqual(rec.got(), secs(7)) || log.n() != 2 {
-		t.Errorf("waits = %v, requests = %d; want [7s] and 2", rec.got(), log.n())
+	if !reflect.DeepEqual(rec.Waits(), secs(7)) || log.n() != 2 {
+		t.Errorf("waits = %v, requests = %d; want [7s] and 2", rec.Waits(), log.n())
 	}
 	if want := []string{"1 7s HTTP 503 with Retry-After"}; !reflect.DeepEqual(hooked, want) {
 		t.Errorf("OnRetry = %q, want %q", hooked, want)
@@ -722,14 +722,14 @@ func TestNetworkFailureIsUnavailable(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens any more: connection refused
 	rec := &recorder{}
-	c, err := New(Config{BaseURL: "http://" + addr + prefix, Token: testToken, Retry: httpretry.Policy{Wait: rec.wait}})
+	c, err := New(Config{BaseURL: "http://" + addr + prefix, Token: testToken, Retry: httpretry.Policy{Wait: rec.Wait}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.ListUsers(context.Background())
 	requireCode(t, err, codes.Unavailable, "GET /Users on Cursor's SCIM endpoint", "no answer from "+addr+" after 6 attempts over 31s", "connection refused")
-	if !reflect.DeepEqual(rec.got(), secs(1, 2, 4, 8, 16)) {
-		t.Errorf("waits = %v", rec.got())
+	if !reflect.DeepEqual(rec.Waits(), secs(1, 2, 4, 8, 16)) {
+		t.Errorf("waits = %v", rec.Waits())
 	}
 }
 

@@ -1,7 +1,6 @@
 package scim
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,11 +11,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/conductorone/baton-cursor/internal/httpretry"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/conductorone/baton-cursor/internal/httpretry/retrytest"
 )
 
 // testToken looks like a real token so a leak into any message is easy to spot.
@@ -24,32 +24,10 @@ const testToken = "scim_SECRETt0kenDoNotLeak0123456789abcdefghijklmnopqrstuvwxyz
 
 const prefix = "/scim/v2" // every test client uses a path prefix, as real tenant URLs have
 
-// recorder is an injected Wait: it records durations and never sleeps.
-type recorder struct {
-	mu    sync.Mutex
-	waits []time.Duration
-}
+// recorder is the injected clock: it records waits and never sleeps.
+type recorder = retrytest.Clock
 
-func (r *recorder) wait(ctx context.Context, d time.Duration) error {
-	r.mu.Lock()
-	r.waits = append(r.waits, d)
-	r.mu.Unlock()
-	return ctx.Err()
-}
-
-func (r *recorder) got() []time.Duration {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]time.Duration(nil), r.waits...)
-}
-
-func secs(n ...int) []time.Duration {
-	out := make([]time.Duration, len(n))
-	for i, s := range n {
-		out[i] = time.Duration(s) * time.Second
-	}
-	return out
-}
+var secs = retrytest.Seconds
 
 // seenReq is what the fake server received.
 type seenReq struct {
@@ -118,7 +96,7 @@ func scimError(status, scimType, detail string) string {
 
 func newClient(t *testing.T, srv *httptest.Server, rec *recorder) *Client {
 	t.Helper()
-	c, err := New(Config{BaseURL: srv.URL + prefix, Token: testToken, Retry: httpretry.Policy{Wait: rec.wait}})
+	c, err := New(Config{BaseURL: srv.URL + prefix, Token: testToken, Retry: httpretry.Policy{Wait: rec.Wait}})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
