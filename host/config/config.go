@@ -43,7 +43,7 @@ var (
 	// PluginAddressField attaches to a running sidecar instead of starting the plugin.
 	PluginAddressField = field.StringField("plugin-address",
 		field.WithDisplayName("Plugin sidecar address"),
-		field.WithDescription("Use a running `baton-cursor-plugin serve` at this URL (e.g. http://127.0.0.1:8080) instead of starting the plugin; the Cursor settings then live in the sidecar's environment"),
+		field.WithDescription("Use a running baton-cursor-plugin serve (sidecar) at this URL (e.g. http://127.0.0.1:8080) instead of starting the plugin; the Cursor settings then live in the sidecar's environment"),
 		field.WithExportTarget(field.ExportTargetCLIOnly),
 	)
 	// PluginTokenFileField holds the sidecar's bearer token.
