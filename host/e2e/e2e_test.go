@@ -421,14 +421,48 @@ func requireC1ZWithoutSecret(t *testing.T, c1z string, tenant *simulator.Tenant,
 }
 
 // requireNoSecret fails if data holds the key or its last 16 characters.
-func requireNoSecret(t *testing.T, where string, data []byte, key string) {
+func requireNoSecret(t *testing.T, where string, data []byte, secret string) {
 	t.Helper()
-	for _, s := range []string{key, key[len(key)-16:]} {
+	for _, s := range []string{secret, secret[len(secret)-16:]} {
 		if i := bytes.Index(data, []byte(s)); i >= 0 {
 			lo, hi := max(0, i-120), min(len(data), i+len(s)+40)
-			t.Errorf("%s contains the API key (or its last 16 chars) at byte %d: …%q…", where, i, data[lo:hi])
+			t.Errorf("%s contains the secret %.9s… (or its last 16 chars) at byte %d: …%q…", where, secret, i, data[lo:hi])
 		}
 	}
+}
+
+// requireProcessesWithoutSecrets checks the running plugin's command line and
+// environment, and the command line of every process between the host and
+// it (the host itself was handed the secrets by the test), for the secrets
+// and for envName. It returns the plugin's environment for further checks.
+func requireProcessesWithoutSecrets(t *testing.T, r *hostRun, p procInfo, envName string, secrets ...string) []byte {
+	t.Helper()
+	cmdline, err := readProcFile(p.pid, "cmdline")
+	if err != nil {
+		t.Fatalf("read plugin cmdline: %v", err)
+	}
+	environ, err := readProcFile(p.pid, "environ")
+	if err != nil {
+		t.Fatalf("read plugin environ: %v", err)
+	}
+	for _, s := range secrets {
+		requireNoSecret(t, "the plugin's command line", cmdline, s)
+		requireNoSecret(t, "the plugin's environment", environ, s)
+	}
+	if bytes.Contains(environ, []byte(envName)) {
+		t.Errorf("plugin environment holds %s", envName)
+	}
+	for pid := p.ppid; pid > 1 && pid != r.cmd.Process.Pid; {
+		info, ok := readProc(pid)
+		if !ok {
+			break
+		}
+		for _, s := range secrets {
+			requireNoSecret(t, "the command line of host process "+strconv.Itoa(pid), []byte(strings.Join(info.argv, " ")), s)
+		}
+		pid = info.ppid
+	}
+	return environ
 }
 
 func TestSecretsStayOut(t *testing.T) {
@@ -445,31 +479,9 @@ func TestSecretsStayOut(t *testing.T) {
 
 		// While the first fetch is held, look at the plugin process.
 		p := waitForPlugin(t, r, 30*time.Second)
-		cmdline, err := readProcFile(p.pid, "cmdline")
-		if err != nil {
-			t.Fatalf("read plugin cmdline: %v", err)
-		}
-		environ, err := readProcFile(p.pid, "environ")
-		if err != nil {
-			t.Fatalf("read plugin environ: %v", err)
-		}
-		requireNoSecret(t, "the plugin's command line", cmdline, key)
-		requireNoSecret(t, "the plugin's environment", environ, key)
+		environ := requireProcessesWithoutSecrets(t, r, p, "BATON_CURSOR_API_KEY", key)
 		if !bytes.Contains(environ, []byte("BATON_CURSOR_PLUGIN_LOG_LEVEL=debug")) {
 			t.Errorf("plugin environment lacks BATON_CURSOR_PLUGIN_LOG_LEVEL=debug (is this the plugin started with --log-level debug?)")
-		}
-		if bytes.Contains(environ, []byte("BATON_CURSOR_API_KEY")) {
-			t.Errorf("plugin environment holds BATON_CURSOR_API_KEY")
-		}
-		// Every process between the host and the plugin: argv only (the host
-		// itself was given the key in its environment by this test).
-		for pid := p.ppid; pid > 1 && pid != r.cmd.Process.Pid; {
-			info, ok := readProc(pid)
-			if !ok {
-				break
-			}
-			requireNoSecret(t, "the command line of host process "+strconv.Itoa(pid), []byte(strings.Join(info.argv, " ")), key)
-			pid = info.ppid
 		}
 
 		r.wait(t, 60*time.Second)

@@ -678,25 +678,15 @@ func TestSCIMSyncMarksManagedMembers(t *testing.T) {
 }
 
 // requireNoToken fails if data holds the SCIM token or its last 16 characters.
-func requireNoToken(t *testing.T, where string, data []byte, token string) {
-	t.Helper()
-	for _, s := range []string{token, token[len(token)-16:]} {
-		if i := bytes.Index(data, []byte(s)); i >= 0 {
-			lo, hi := max(0, i-120), min(len(data), i+len(s)+40)
-			t.Errorf("%s contains the SCIM token (or its last 16 chars) at byte %d: …%q…", where, i, data[lo:hi])
-		}
-	}
-}
-
-// requireNoTokenInDir searches every file under dir for the SCIM token.
-func requireNoTokenInDir(t *testing.T, dir, token string) {
+// requireNoSecretInDir searches every file under dir for the secret.
+func requireNoSecretInDir(t *testing.T, dir, token string) {
 	t.Helper()
 	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil
 		}
 		if b, err := os.ReadFile(path); err == nil {
-			requireNoToken(t, "the file "+path, b, token)
+			requireNoSecret(t, "the file "+path, b, token)
 		}
 		return nil
 	})
@@ -741,31 +731,7 @@ func TestSCIMTokenStaysOut(t *testing.T) {
 			r := startHost(t, runOpts{Args: args, Key: strPtr(testKey()), Env: scimEnv(base, tc.tok)})
 
 			p := waitForPlugin(t, r, 30*time.Second)
-			cmdline, err := readProcFile(p.pid, "cmdline")
-			if err != nil {
-				t.Fatalf("read plugin cmdline: %v", err)
-			}
-			environ, err := readProcFile(p.pid, "environ")
-			if err != nil {
-				t.Fatalf("read plugin environ: %v", err)
-			}
-			for _, s := range []string{token, wrong} {
-				requireNoToken(t, "the plugin's command line", cmdline, s)
-				requireNoToken(t, "the plugin's environment", environ, s)
-			}
-			if bytes.Contains(environ, []byte("BATON_CURSOR_SCIM_TOKEN")) {
-				t.Errorf("plugin environment holds BATON_CURSOR_SCIM_TOKEN")
-			}
-			for pid := p.ppid; pid > 1 && pid != r.cmd.Process.Pid; {
-				info, ok := readProc(pid)
-				if !ok {
-					break
-				}
-				for _, s := range []string{token, wrong} {
-					requireNoToken(t, "the command line of host process "+strconv.Itoa(pid), []byte(strings.Join(info.argv, " ")), s)
-				}
-				pid = info.ppid
-			}
+			requireProcessesWithoutSecrets(t, r, p, "BATON_CURSOR_SCIM_TOKEN", token, wrong)
 
 			r.wait(t, 90*time.Second)
 			out := r.out.String()
@@ -778,9 +744,9 @@ func TestSCIMTokenStaysOut(t *testing.T) {
 				t.Errorf("output has no debug lines; --log-level debug did not take effect")
 			}
 			for _, s := range []string{token, wrong} {
-				requireNoToken(t, "the debug output", []byte(out), s)
-				requireNoTokenInDir(t, r.dir, s)
-				requireNoTokenInDir(t, filepath.Dir(c1z), s)
+				requireNoSecret(t, "the debug output", []byte(out), s)
+				requireNoSecretInDir(t, r.dir, s)
+				requireNoSecretInDir(t, filepath.Dir(c1z), s)
 			}
 			switch tc.name {
 			case "create":
@@ -800,7 +766,7 @@ func TestSCIMTokenStaysOut(t *testing.T) {
 				if !bytes.Contains(dump, []byte("scim_managed")) {
 					t.Fatalf("decoded c1z dump holds no scim_managed field; the search below would prove nothing")
 				}
-				requireNoToken(t, "the c1z contents", dump, token)
+				requireNoSecret(t, "the c1z contents", dump, token)
 			case "wrong token":
 				if n := tenant.Requests(keySCIMCreate); n != 0 {
 					t.Errorf("%s requests with a wrong token: %d, want 0", keySCIMCreate, n)
