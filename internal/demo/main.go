@@ -7,11 +7,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,25 +73,12 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", *out, err)
 	}
-	requests, err := memberRequests(baseURL)
+	requests, err := membersRequests(baseURL)
 	if err != nil {
 		return err
 	}
 	printSummary(os.Stdout, c, *members, *out, took, requests)
 	return nil
-}
-
-func memberRequests(baseURL string) (int, error) {
-	resp, err := http.Get(baseURL + "/_simulator/requests")
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var counts map[string]int
-	if err := json.NewDecoder(resp.Body).Decode(&counts); err != nil {
-		return 0, err
-	}
-	return counts["/teams/members"], nil
 }
 
 func printSummary(w io.Writer, c *c1zread.Contents, members int, out string, took time.Duration, requests int) {
@@ -119,4 +104,10 @@ func printSummary(w io.Writer, c *c1zread.Contents, members int, out string, too
 	fmt.Fprintf(w, "  grants:    %d (one per active member)\n", len(c.Grants))
 	fmt.Fprintf(w, "  requests:  %d to GET /teams/members\n", requests)
 	fmt.Fprintf(w, "wrote %s; look inside with: go tool baton resources -f %s\n", out, out)
+}
+
+// membersRequests is how many GET /teams/members the tenant has served.
+func membersRequests(baseURL string) (int, error) {
+	counts, err := simulator.RequestCounts(baseURL)
+	return counts["/teams/members"], err
 }

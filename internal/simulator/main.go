@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -172,4 +173,20 @@ func checkLoopback(addr string) error {
 		return nil
 	}
 	return fmt.Errorf("simulate: refusing to listen on %q: only loopback addresses (127.0.0.1, ::1, localhost) are allowed", addr)
+}
+
+// RequestCounts asks a simulated tenant running at baseURL (for example a
+// `simulate` subprocess) how many requests reached each path, as
+// Tenant.Requests counts them.
+func RequestCounts(baseURL string) (map[string]int, error) {
+	resp, err := http.Get(baseURL + "/_simulator/requests")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var counts map[string]int
+	if err := json.NewDecoder(resp.Body).Decode(&counts); err != nil {
+		return nil, fmt.Errorf("request counts from %s: %w", baseURL, err)
+	}
+	return counts, nil
 }

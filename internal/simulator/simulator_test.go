@@ -818,3 +818,26 @@ func TestDelayedRequestsOnlySlowTheFirstOnes(t *testing.T) {
 		t.Errorf("second request took %v, want no delay", d)
 	}
 }
+
+func TestRequestCountsClient(t *testing.T) {
+	tenant, err := New(Config{Members: 20, Seed: 1, APIKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(tenant)
+	defer srv.Close()
+	for range 2 {
+		resp, err := http.Get(srv.URL + "/teams/members")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	counts, err := RequestCounts(srv.URL)
+	if err != nil || counts["/teams/members"] != 2 {
+		t.Errorf("RequestCounts = %v, %v; want 2 for /teams/members", counts, err)
+	}
+	if _, err := RequestCounts(srv.URL + "/nowhere"); err == nil {
+		t.Error("RequestCounts of a URL that is not a tenant succeeded")
+	}
+}

@@ -10,11 +10,9 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -183,7 +181,7 @@ func runSync(bin string, args, env []string, rootRole, out, url, logPath string)
 	defer log.Close()
 	before := 0
 	if url != "" {
-		if before, err = memberRequests(url); err != nil {
+		if before, err = membersRequests(url); err != nil {
 			return res, err
 		}
 	}
@@ -208,7 +206,7 @@ func runSync(bin string, args, env []string, rootRole, out, url, logPath string)
 		res.gen = time.Duration(us) * time.Microsecond
 	}
 	if url != "" {
-		after, err := memberRequests(url)
+		after, err := membersRequests(url)
 		if err != nil {
 			return res, err
 		}
@@ -250,19 +248,6 @@ func startTenant(n int) (string, func() float64, func(), error) {
 		return "", nil, nil, fmt.Errorf("the simulated tenant did not start: %s", strings.TrimSpace(stderr.String()))
 	}
 	return strings.TrimSpace(line), cpu, stop, nil
-}
-
-func memberRequests(url string) (int, error) {
-	resp, err := http.Get(url + "/_simulator/requests")
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var counts map[string]int
-	if err := json.NewDecoder(resp.Body).Decode(&counts); err != nil {
-		return 0, err
-	}
-	return counts["/teams/members"], nil
 }
 
 func readFile(path string) []byte {
@@ -321,4 +306,10 @@ func median[T int64 | float64 | time.Duration](v []T) T {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// membersRequests is how many GET /teams/members the tenant has served.
+func membersRequests(baseURL string) (int, error) {
+	counts, err := simulator.RequestCounts(baseURL)
+	return counts["/teams/members"], err
 }
