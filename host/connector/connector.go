@@ -61,7 +61,7 @@ func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connecto
 					"baton-cursor: %s is set, but with plugin-address the Cursor settings live in the sidecar's environment: remove it here", s.name)
 			}
 		}
-		remote, err := pluginproc.NewRemote(cc.PluginAddress, cc.PluginTokenFile)
+		remote, err := pluginproc.NewRemote(cc.PluginAddress, cc.PluginTokenFile, ctxzap.Extract(ctx))
 		if err != nil {
 			return nil, nil, err
 		}

@@ -32,6 +32,7 @@ type Server struct {
 	mu       sync.Mutex // guards everything below; held across a roster fetch so callers share one
 	settings *settings
 	sidecar  bool // configured from its own environment; Configure from the network is refused
+	writes   bool // Provision and Deprovision are accepted (a sidecar decides at start)
 	roster   rosterCache
 	// seenUnknownRoles makes the "unknown role" warning appear once per process.
 	seenUnknownRoles map[string]bool
@@ -83,17 +84,19 @@ func New(version string, logger hclog.Logger) *Server {
 // Configure stores the settings and checks them with one roster fetch, which
 // the sync that follows reuses.
 func (s *Server) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
-	return s.configure(ctx, req, false)
+	return s.configure(ctx, req, false, true)
 }
 
 // ConfigureSidecar configures a sidecar from its own environment. From then
 // on Configure is refused: whoever reaches the port must not be able to point
-// the plugin at other credentials or read them back.
-func (s *Server) ConfigureSidecar(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
-	return s.configure(ctx, req, true)
+// the plugin at other credentials or read them back. writes says whether the
+// sidecar accepts Provision and Deprovision (it enforces that itself; GetInfo
+// reports it).
+func (s *Server) ConfigureSidecar(ctx context.Context, req *pluginv1.ConfigureRequest, writes bool) (*pluginv1.ConfigureResponse, error) {
+	return s.configure(ctx, req, true, writes)
 }
 
-func (s *Server) configure(ctx context.Context, req *pluginv1.ConfigureRequest, sidecar bool) (*pluginv1.ConfigureResponse, error) {
+func (s *Server) configure(ctx context.Context, req *pluginv1.ConfigureRequest, sidecar, writes bool) (*pluginv1.ConfigureResponse, error) {
 	s.mu.Lock()
 	refused := s.sidecar
 	s.mu.Unlock()
@@ -107,7 +110,7 @@ func (s *Server) configure(ctx context.Context, req *pluginv1.ConfigureRequest, 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.settings, s.sidecar = set, sidecar
+	s.settings, s.sidecar, s.writes = set, sidecar, writes
 	s.roster = rosterCache{}
 	snap, err := s.rosterLocked(ctx)
 	if err != nil {
@@ -162,6 +165,7 @@ func (s *Server) GetInfo(ctx context.Context, _ *pluginv1.GetInfoRequest) (*plug
 	resp.Features.Sidecar = s.sidecar
 	resp.Features.Scim = s.settings.scim != nil
 	resp.Features.RemoveUnmanaged = s.settings.removeUnmanaged
+	resp.Features.Provisioning = s.writes
 	snap, err := s.rosterLocked(ctx)
 	if err != nil {
 		return nil, err
