@@ -27,12 +27,13 @@ const PluginName = "cursor"
 // protocol version 2, next to 1, so old hosts keep working.
 const ProtocolVersion = 1
 
-// MaxMessageBytes bounds one cursor.plugin.v1 message, request or answer, on
-// every path: go-plugin (whose client already allows this much) and a host
-// attached to a sidecar. A ListMembers page holds up to 10,000 members whose
-// names Cursor does not bound, so a page can pass gRPC's default of 4 MiB
-// (at about 420 bytes a member); the plugin bounds a page by count, so the
-// limit is gRPC's largest.
+// MaxMessageBytes bounds one cursor.plugin.v1 message over gRPC, on every
+// path: go-plugin (whose client already allows this much; the plugin's server
+// is set to match) and a host attached to a sidecar. A ListMembers page holds
+// up to 10,000 members whose names Cursor does not bound, so a page passes
+// gRPC's default 4 MiB at about 420 bytes a member; the plugin bounds pages by
+// count, not bytes, so the limit is gRPC's largest. (A sidecar caps what it
+// reads much lower: requests are small.)
 const MaxMessageBytes = math.MaxInt32
 
 // Config is the go-plugin handshake. The magic cookie only keeps a person from
