@@ -21,6 +21,7 @@ import (
 	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
 	"github.com/conductorone/baton-cursor/host/config"
 	"github.com/conductorone/baton-cursor/host/pluginproc"
+	"github.com/conductorone/baton-cursor/internal/cursorurl"
 )
 
 // pageSize is what the host asks the plugin for per call: a go-plugin call
@@ -50,7 +51,7 @@ func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connecto
 			set  bool
 		}{
 			{"cursor-api-key", cc.CursorApiKey != ""},
-			{"cursor-base-url", cc.CursorBaseUrl != "" && cc.CursorBaseUrl != config.DefaultBaseURL},
+			{"cursor-base-url", cc.CursorBaseUrl != "" && cc.CursorBaseUrl != cursorurl.AdminAPI},
 			{"cursor-scim-url", cc.CursorScimUrl != ""},
 			{"cursor-scim-token", cc.CursorScimToken != ""},
 			{"cursor-remove-unmanaged", cc.CursorRemoveUnmanaged},

@@ -93,7 +93,7 @@ func (l *Lazy) start(ctx context.Context) (pluginv1.PluginServiceClient, error) 
 	isolate(cmd)
 
 	cfg := handshake.ClientConfig(cmd, newHCLogger(l.opts.Logger))
-	cfg.Managed = true     // plugin.CleanupClients kills it on the host's way out
+	cfg.Managed = true // plugin.CleanupClients kills it on the host's way out
 	cfg.StartTimeout = 15 * time.Second
 	cfg.SyncStdout = zapWriter{l.opts.Logger.Named("plugin-stdout")}
 	cfg.SyncStderr = zapWriter{l.opts.Logger.Named("plugin-stderr")}
