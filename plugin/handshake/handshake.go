@@ -87,7 +87,7 @@ func ClientConfig(cmd *exec.Cmd, logger hclog.Logger) *plugin.ClientConfig {
 		HandshakeConfig:  Config,
 		VersionedPlugins: VersionedPlugins(nil),
 		Cmd:              cmd,
-		SkipHostEnv:      true, // go-plugin would otherwise append the host's whole environment to cmd.Env
+		SkipHostEnv:      true,                                   // go-plugin would otherwise append the host's whole environment to cmd.Env
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC}, // nil would mean net/rpc only
 		AutoMTLS:         true,
 		Logger:           logger,
