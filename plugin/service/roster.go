@@ -52,7 +52,7 @@ type pin struct {
 // snapshot is one roster fetch, shaped for paging: members sorted by key, one
 // row per email, with the lists each kind of listing walks precomputed.
 type snapshot struct {
-	id           string // names it in page tokens; unique across plugin processes
+	id           string             // names it in page tokens; unique across plugin processes
 	all          []*pluginv1.Member // every member, removed ones included
 	active       []*pluginv1.Member
 	activeByRole map[string][]*pluginv1.Member
