@@ -5,7 +5,7 @@ BIN     := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build simulator demo test generate lint check-generated breaking ci bench
+.PHONY: build simulator demo test race generate lint check-generated breaking ci bench
 
 build: ## both binaries into bin/
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./host/cmd/baton-cursor ./plugin/cmd/baton-cursor-plugin
@@ -18,6 +18,13 @@ demo: build simulator ## sync a simulated Cursor team through host and plugin in
 
 test: build ## every test: unit, plugin subprocess, end to end
 	$(GO) test -count=1 ./...
+
+# The packages where goroutines meet: the plugin's shared roster fetch and
+# sidecar, the host's plugin client, the retry loop.
+RACE_PKGS := ./plugin/service ./plugin/server ./host/pluginproc ./internal/httpretry
+
+race: ## the race detector on the concurrent packages
+	$(GO) test -race -count=1 $(RACE_PKGS)
 
 generate: ## regenerate gen/ (buf, local plugins) and host/config/conf.gen.go
 	$(BUF) generate
@@ -48,7 +55,7 @@ breaking: ## buf breaking against main and along proto/'s history
 	  fi; \
 	done; echo "buf breaking: no breaking change"
 
-ci: lint check-generated breaking test ## what .ci/run runs
+ci: lint check-generated breaking test race ## what .ci/run runs
 
 bench: build simulator ## Go benchmarks of the hot paths
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 5x ./...

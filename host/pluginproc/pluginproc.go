@@ -41,6 +41,8 @@ type Lazy struct {
 	path   string
 	client *plugin.Client
 	svc    pluginv1.PluginServiceClient
+
+	rateLimited rateLimits
 }
 
 // NewLazy returns a Lazy that has started nothing yet.
@@ -119,11 +121,13 @@ func (l *Lazy) start(ctx context.Context) (pluginv1.PluginServiceClient, error) 
 
 // finalUnavailable rewrites Unavailable answers. From a plugin that died, it
 // becomes one line naming the plugin. From a live plugin it means Cursor kept
-// failing after the plugin's retries (Cursor's documented backoff); it becomes
-// Aborted, because baton-sdk retries Unavailable list calls without limit and
-// the sync would never end.
+// failing after the plugin's retries (Cursor's documented backoff): see
+// rateLimits.final.
 func (l *Lazy) finalUnavailable(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	err := invoker(ctx, method, req, reply, cc, opts...)
+	if err == nil {
+		l.rateLimited.succeeded()
+	}
 	if err == nil || status.Code(err) != codes.Unavailable || ctx.Err() != nil {
 		return err
 	}
@@ -133,7 +137,7 @@ func (l *Lazy) finalUnavailable(ctx context.Context, method string, req, reply a
 			return l.exitedError(method)
 		}
 	}
-	return status.Error(codes.Aborted, status.Convert(err).Message())
+	return l.rateLimited.final(err, "")
 }
 
 func (l *Lazy) exitedError(method string) error {
