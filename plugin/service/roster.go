@@ -105,6 +105,9 @@ func (s *Server) rosterFor(ctx context.Context, syncID string) (*snapshot, error
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if f.set != s.settings { // reconfigured meanwhile: pin nothing of the old settings
+		return snap, nil
+	}
 	return s.pinLocked(syncID, snap), nil // a concurrent call of the same sync may have pinned first
 }
 
