@@ -155,6 +155,7 @@ func (s *Server) pinLocked(syncID string, snap *snapshot) *snapshot {
 		delete(c.pins, oldest)
 	}
 	c.pins[syncID] = &pin{snap: snap, lastUsed: now}
+	s.logger.Debug("pinned a sync to a roster snapshot", "sync_id", syncID, "snapshot", snap.id)
 	return snap
 }
 
