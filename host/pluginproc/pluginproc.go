@@ -171,8 +171,8 @@ func (l *Lazy) start(ctx context.Context) (pluginv1.PluginServiceClient, error) 
 	cfg.StartTimeout = 15 * time.Second
 	cfg.SyncStdout = zapWriter{l.opts.Logger.Named("plugin-stdout")}
 	cfg.SyncStderr = zapWriter{l.opts.Logger.Named("plugin-stderr")}
-	cfg.GRPCDialOptions = []grpc.DialOption{grpc.WithChainUnaryInterceptor(
-		finalUnavailable(path, func() bool { return client.Exited() }, &l.rateLimited))}
+	cfg.GRPCDialOptions = append(cfg.GRPCDialOptions, grpc.WithChainUnaryInterceptor(
+		finalUnavailable(path, func() bool { return client.Exited() }, &l.rateLimited)))
 	client = plugin.NewClient(cfg)
 	l.mu.Lock()
 	l.path, l.client = path, client

@@ -28,12 +28,12 @@ const PluginName = "cursor"
 const ProtocolVersion = 1
 
 // MaxMessageBytes bounds one cursor.plugin.v1 message over gRPC, on every
-// path: go-plugin (whose client already allows this much; the plugin's server
-// is set to match) and a host attached to a sidecar. A ListMembers page holds
-// up to 10,000 members whose names Cursor does not bound, so a page passes
-// gRPC's default 4 MiB at about 420 bytes a member; the plugin bounds pages by
-// count, not bytes, so the limit is gRPC's largest. (A sidecar caps what it
-// reads much lower: requests are small.)
+// path: go-plugin (ClientConfig and the plugin's server) and a host attached
+// to a sidecar. A ListMembers page holds up to 10,000 members whose names
+// Cursor does not bound, so a page passes gRPC's default 4 MiB at about 420
+// bytes a member; the plugin bounds pages by count, not bytes, so the limit
+// is gRPC's largest. (A sidecar caps what it reads much lower: requests are
+// small.)
 const MaxMessageBytes = math.MaxInt32
 
 // Config is the go-plugin handshake. The magic cookie only keeps a person from
@@ -91,6 +91,10 @@ func ClientConfig(cmd *exec.Cmd, logger hclog.Logger) *plugin.ClientConfig {
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC}, // nil would mean net/rpc only
 		AutoMTLS:         true,
 		Logger:           logger,
+		// go-plugin's client allows this much today; saying so keeps the
+		// policy here, where the plugin's server and attach mode read it.
+		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes))},
 	}
 }
 
