@@ -258,3 +258,21 @@ func TestGatewayFailureStopsItsPlugin(t *testing.T) {
 		}
 	}
 }
+
+// TestAttachModeCreateOnAReadOnlySidecar: baton-cursor --plugin-address asks a
+// sidecar started without --allow-provisioning to create an account; the run
+// fails with PermissionDenied (exit 7) naming the flag, and nothing is created.
+func TestAttachModeCreateOnAReadOnlySidecar(t *testing.T) {
+	t.Parallel()
+	tenant, base := newSCIMTenant(t, simulator.Config{Members: 10, Seed: 4})
+	_, sc := scServe(t, append(scSettings(testKey(), base), scimEnv(base, scimTestToken())...), "--listen", "127.0.0.1:0")
+	users := len(tenant.SCIMUsers())
+	r := runHost(t, runOpts{Args: append([]string{"--plugin-address", sc}, createArgs("mallory@example.com", "M", "E")...)}, 60*time.Second)
+	requireFailure(t, r, "--allow-provisioning")
+	if code := r.exitCode(); code != 7 {
+		t.Errorf("exit code %d, want 7 (PermissionDenied)", code)
+	}
+	if got := len(tenant.SCIMUsers()); got != users {
+		t.Errorf("SCIM users %d -> %d; the read-only sidecar created one", users, got)
+	}
+}
