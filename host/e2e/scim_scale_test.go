@@ -2,8 +2,13 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/conductorone/baton-cursor/internal/simulator"
 )
@@ -39,5 +44,43 @@ func TestSyncWithSCIMSamePagedOrNot(t *testing.T) {
 	}
 	if !bytes.Equal(capped, whole) {
 		t.Errorf("the c1z synced in pages of 37 differs from the one synced in pages of 1000 (%d vs %d bytes of resources, entitlements and grants)", len(capped), len(whole))
+	}
+}
+
+// A SCIM server whose second page always holds one user fewer than its
+// totalResults promises: the listing is read twice, then the sync fails
+// (exit 10) saying so, rather than writing a c1z that lacks that user.
+func TestSyncWithSCIMListingShortOfItsTotalFails(t *testing.T) {
+	t.Parallel()
+	token := scimTestToken()
+	tenant, err := simulator.New(simulator.Config{Members: 3000, Seed: 32, APIKey: testKey(), SCIMToken: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/scim/v2/Users" || r.URL.Query().Get("startIndex") != "101" {
+			tenant.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		tenant.ServeHTTP(rec, r)
+		var page map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil {
+			t.Errorf("page at startIndex=101: %v", err)
+		}
+		users, _ := page["Resources"].([]any)
+		page["Resources"] = users[:len(users)-1]
+		w.Header().Set("Content-Type", "application/scim+json")
+		_ = json.NewEncoder(w).Encode(page)
+	}))
+	t.Cleanup(srv.Close)
+	c1z := filepath.Join(t.TempDir(), "out.c1z")
+	r := runHost(t, runOpts{Args: syncArgs(srv.URL, c1z), Key: strPtr(testKey()), Env: scimEnv(srv.URL, token)}, 120*time.Second)
+	fxRequireExit(t, r, exitAborted)
+	requireFailure(t, r, "Cursor's SCIM endpoint listed its users inconsistently twice",
+		"startIndex=101 returned 99 users where 100 were due", "sync again later")
+	requireNoFinishedSync(t, c1z)
+	if n := tenant.Requests(keySCIMList); n < 4 {
+		t.Errorf("SCIM list requests: %d, want the first two pages twice at least", n)
 	}
 }
