@@ -52,17 +52,34 @@ func (s *Server) rosterLocked(ctx context.Context) (*snapshot, error) {
 		return c.snap, nil
 	}
 	start := now
+	// The SCIM directory is listed while the roster downloads: both are
+	// mostly waiting on Cursor.
+	var (
+		users             []scim.User
+		scimErr           error
+		scimDone          = make(chan struct{})
+		scimCtx, stopSCIM = context.WithCancel(ctx)
+	)
+	defer stopSCIM()
+	if dir := s.settings.scim; dir != nil {
+		go func() {
+			defer close(scimDone)
+			users, scimErr = dir.ListUsers(scimCtx)
+		}()
+	} else {
+		close(scimDone)
+	}
 	rows, err := s.settings.admin.ListMembers(ctx)
 	if err != nil {
+		stopSCIM()
+		<-scimDone
 		s.logger.Error("fetching the Cursor roster failed", "error", err.Error())
 		return nil, err
 	}
-	var users []scim.User
-	if s.settings.scim != nil {
-		if users, err = s.settings.scim.ListUsers(ctx); err != nil {
-			s.logger.Error("listing Cursor's SCIM users failed", "error", err.Error())
-			return nil, err
-		}
+	<-scimDone
+	if scimErr != nil {
+		s.logger.Error("listing Cursor's SCIM users failed", "error", scimErr.Error())
+		return nil, scimErr
 	}
 	snap := buildSnapshot(rows, users, start)
 	s.logger.Info("fetched the Cursor roster", "rows", len(rows), "scim_users", len(users), "accounts", len(snap.all),
