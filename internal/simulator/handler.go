@@ -324,8 +324,14 @@ func (t *Tenant) serveAdmin(w http.ResponseWriter, r *http.Request, serve func(h
 		writeJSON(w, http.StatusForbidden, bodyForbidden)
 		return
 	}
-	if f.Delay > 0 && t.takeDelay() && !wait(r, f.Delay) {
-		return // the client gave up; nobody reads an answer
+	if f.Delay > 0 && t.takeDelay() {
+		timer := time.NewTimer(f.Delay)
+		select {
+		case <-timer.C:
+		case <-r.Context().Done():
+			timer.Stop()
+			return // the client gave up; nobody reads an answer
+		}
 	}
 	serve(w, f)
 }
