@@ -315,6 +315,9 @@ func validateConfig(cfg Config) error {
 	if err := validateFaults(cfg.Faults); err != nil {
 		errs = append(errs, err)
 	}
+	if err := validateActivity(cfg); err != nil {
+		errs = append(errs, err)
+	}
 	if cfg.SCIMToken != "" && cfg.SCIMToken == cfg.APIKey {
 		errs = append(errs, errors.New("SCIMToken must differ from APIKey"))
 	}
