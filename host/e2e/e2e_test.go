@@ -179,8 +179,11 @@ func checkSyncMatchesTenant(t *testing.T, members []simulator.Member, c *c1zread
 	if len(roles) != 4 {
 		t.Errorf("c1z holds roles %v, want exactly owner, member, free-owner, billing-admin", gotRoles)
 	}
-	if other := len(c.Resources) - len(users) - len(roles); other != 0 {
-		t.Errorf("c1z holds %d resources that are neither users nor roles", other)
+	if teams := c.OfType("team"); len(teams) != 1 || teams[0].GetId().GetResource() != "team" {
+		t.Errorf("c1z holds team resources %v, want exactly one, id \"team\" (the audit feed's usage target)", teams)
+	}
+	if other := len(c.Resources) - len(users) - len(roles) - 1; other != 0 {
+		t.Errorf("c1z holds %d resources that are neither users, roles nor the team", other)
 	}
 
 	// Entitlements: one per role.

@@ -41,6 +41,8 @@ type snapshot struct {
 	roles        []*pluginv1.Role
 	unknownRoles []string
 	team         *pluginv1.Team
+	// activityDiags says what activity enrichment could not read (activity.go).
+	activityDiags []*pluginv1.Diagnostic
 }
 
 // rosterLocked returns a fresh enough snapshot, fetching one if needed.
@@ -65,6 +67,7 @@ func (s *Server) rosterLocked(ctx context.Context) (*snapshot, error) {
 		}
 	}
 	snap := buildSnapshot(rows, users, start)
+	s.enrich(ctx, snap)
 	s.logger.Info("fetched the Cursor roster", "rows", len(rows), "scim_users", len(users), "accounts", len(snap.all),
 		"duration", s.now().Sub(start).String())
 	for _, r := range snap.unknownRoles {
@@ -202,7 +205,7 @@ func (s *Server) diagnosticsLocked(snap *snapshot) []*pluginv1.Diagnostic {
 		out = append(out, diag(pluginv1.Diagnostic_SEVERITY_WARNING,
 			fmt.Sprintf("%d roster rows have no email and were skipped: accounts are keyed by email", n), ""))
 	}
-	return out
+	return append(out, snap.activityDiags...)
 }
 
 // find returns the account with this key, or nil.
