@@ -27,7 +27,7 @@ func (b *userBuilder) List(ctx context.Context, _ *v2.ResourceId, opts rs.SyncOp
 		return nil, nil, err
 	}
 	resp, err := svc.ListMembers(ctx, &pluginv1.ListMembersRequest{
-		PageSize:       pageSize,
+		PageSize:       userPageSize,
 		PageToken:      opts.PageToken.Token,
 		IncludeRemoved: true,
 	})

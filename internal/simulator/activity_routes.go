@@ -176,40 +176,51 @@ func (t *Tenant) serveAuditLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// The history never changes once built; the work runs outside the lock
+	// on a copy of the members, so concurrent requests overlap.
 	t.mu.Lock()
 	h := t.historyLocked()
-	var matched []wireAuditEvent
-	for _, e := range h.events {
+	members := slices.Clone(t.members)
+	t.mu.Unlock()
+	var matched []int // indexes into h.events
+	for i, e := range h.events {
 		if e.at.Before(start) || e.at.After(end) || (len(types) > 0 && !slices.Contains(types, e.kind)) {
 			continue
 		}
 		actor := ""
 		if e.actor >= 0 {
-			actor = t.members[e.actor].Email
+			actor = members[e.actor].Email
 		}
 		if len(users) > 0 && (actor == "" || !slices.Contains(users, strings.ToLower(actor))) {
 			continue
 		}
-		matched = append(matched, t.wireEventLocked(e, actor))
+		matched = append(matched, i)
 	}
-	t.mu.Unlock()
 
 	total := len(matched)
 	lo, hi := min((page-1)*pageSize, total), min(page*pageSize, total)
 	pages := (total + pageSize - 1) / pageSize
+	events := make([]wireAuditEvent, 0, hi-lo)
+	for _, i := range matched[lo:hi] {
+		e, actor := h.events[i], ""
+		if e.actor >= 0 {
+			actor = members[e.actor].Email
+		}
+		events = append(events, wireEvent(e, actor, members))
+	}
 	body, _ := json.Marshal(struct {
 		Events     []wireAuditEvent `json:"events"`
 		Pagination auditPagination  `json:"pagination"`
 		Params     map[string]int64 `json:"params"`
 	}{
-		Events:     append([]wireAuditEvent{}, matched[lo:hi]...),
+		Events:     events,
 		Pagination: auditPagination{page, pageSize, total, pages, page < pages, page > 1},
 		Params:     map[string]int64{"teamId": 4242, "startDate": start.UnixMilli(), "endDate": end.UnixMilli()},
 	})
 	writeJSON(w, http.StatusOK, body)
 }
 
-func (t *Tenant) wireEventLocked(e auditEvent, actor string) wireAuditEvent {
+func wireEvent(e auditEvent, actor string, members []Member) wireAuditEvent {
 	out := wireAuditEvent{
 		EventID: e.id, Timestamp: e.at.UTC().Format("2006-01-02T15:04:05.000Z"), IPAddress: e.ip,
 		UserEmail: actor, EventType: e.kind, EventData: map[string]any{},
@@ -218,11 +229,11 @@ func (t *Tenant) wireEventLocked(e auditEvent, actor string) wireAuditEvent {
 	case "login":
 		out.EventData = map[string]any{"ip_address": e.ip, "user_agent": "Cursor/2.1.0"}
 	case "add_user":
-		out.EventData = map[string]any{"email": t.members[e.target].Email, "method": "manual"}
+		out.EventData = map[string]any{"email": members[e.target].Email, "method": "manual"}
 	case "remove_user":
-		out.EventData = map[string]any{"email": t.members[e.target].Email}
+		out.EventData = map[string]any{"email": members[e.target].Email}
 	case "update_user_role":
-		out.EventData = map[string]any{"email": t.members[e.target].Email, "oldRole": "member", "newRole": t.members[e.target].Role}
+		out.EventData = map[string]any{"email": members[e.target].Email, "oldRole": "member", "newRole": members[e.target].Role}
 	case "team_settings":
 		out.EventData = map[string]any{"setting_name": "privacy_mode", "old_value": false, "new_value": true}
 	}
@@ -488,9 +499,12 @@ func (t *Tenant) serveSpend(w http.ResponseWriter, r *http.Request) {
 	search := strings.ToLower(req.SearchTerm)
 
 	t.mu.Lock()
-	rows := make([]wireSpendRow, 0, len(t.members))
-	for i := range t.members {
-		m := &t.members[i]
+	members := slices.Clone(t.members)
+	cycle := t.historyLocked().today
+	t.mu.Unlock()
+	rows := make([]wireSpendRow, 0, len(members))
+	for i := range members {
+		m := &members[i]
 		if m.IsRemoved || search != "" && !strings.Contains(strings.ToLower(m.Email+" "+m.Name), search) {
 			continue
 		}
@@ -502,8 +516,6 @@ func (t *Tenant) serveSpend(w http.ResponseWriter, r *http.Request) {
 		}
 		rows = append(rows, row)
 	}
-	cycle := t.historyLocked().today
-	t.mu.Unlock()
 
 	desc := req.SortDirection != "asc"
 	slices.SortStableFunc(rows, func(a, b wireSpendRow) int {
@@ -512,7 +524,7 @@ func (t *Tenant) serveSpend(w http.ResponseWriter, r *http.Request) {
 			c = cmp.Compare(a.SpendCents, b.SpendCents)
 		}
 		if c == 0 {
-			c = strings.Compare(strings.ToLower(a.Email), strings.ToLower(b.Email))
+			c = strings.Compare(a.Email, b.Email)
 		}
 		if desc {
 			return -c

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -72,8 +73,10 @@ func activityDays(req *pluginv1.ConfigureRequest) (int, error) {
 	return d, nil
 }
 
-// enrichment is what one pass read, keyed by member key.
+// enrichment is what one pass read, keyed by member key. Its parts run
+// concurrently; mu guards the request budget and the messages.
 type enrichment struct {
+	mu       sync.Mutex
 	requests int
 	missing  []string // what could not be read, and why
 	notes    []string // read in part, by design
@@ -108,13 +111,16 @@ func (s *Server) enrich(ctx context.Context, snap *snapshot) {
 	start := end.Add(-time.Duration(days) * 24 * time.Hour)
 	e := &enrichment{}
 
+	// The three parts are independent: read them side by side.
+	var wg sync.WaitGroup
 	if n := len(snap.active); n > usageMaxMembers {
-		e.missing = append(e.missing, fmt.Sprintf("daily usage (active days, last_active_day): not read for a team of %d active members (more than %d); Cursor answers it in one response of a row per active member-day", n, usageMaxMembers))
+		e.miss(fmt.Sprintf("daily usage (active days, last_active_day): not read for a team of %d active members (more than %d); Cursor answers it in one response of a row per active member-day", n, usageMaxMembers))
 	} else {
-		e.readUsage(ctx, api, start, end)
+		wg.Go(func() { e.readUsage(ctx, api, start, end) })
 	}
-	e.readLogins(ctx, api, start, end)
-	e.readSpend(ctx, api, len(snap.active))
+	wg.Go(func() { e.readLogins(ctx, api, start, end) })
+	wg.Go(func() { e.readSpend(ctx, api) })
+	wg.Wait()
 
 	applyActivity(snap, e, days, start)
 	snap.activityDiags = e.diagnostics()
@@ -123,21 +129,33 @@ func (s *Server) enrich(ctx context.Context, snap *snapshot) {
 		"missing", len(e.missing), "duration", s.now().Sub(began).String())
 }
 
+func (e *enrichment) miss(why string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.missing = append(e.missing, why)
+}
+
 // call spends one request of the budget on fn; false means stop this part.
 func (e *enrichment) call(what string, fn func() error) bool {
-	if e.stopped {
+	e.mu.Lock()
+	switch {
+	case e.stopped:
+		e.mu.Unlock()
 		return false
-	}
-	if e.requests >= enrichBudget {
+	case e.requests >= enrichBudget:
 		e.missing = append(e.missing, what+": the budget of "+fmt.Sprint(enrichBudget)+" requests per sync ran out")
+		e.mu.Unlock()
 		return false
 	}
 	e.requests++
+	e.mu.Unlock()
 	err := fn()
 	if err == nil {
 		return true
 	}
 	var apiErr *cursorapi.APIError
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	switch {
 	case errors.As(err, &apiErr) && apiErr.Status == http.StatusTooManyRequests:
 		e.stopped = true
@@ -194,6 +212,8 @@ func (e *enrichment) readLogins(ctx context.Context, api activityAPI, start, end
 			if pages == loginPagesMax {
 				// Newest first: everything from oldest on was read.
 				e.loginsKnown, e.loginsSince = true, oldest
+				e.mu.Lock()
+				defer e.mu.Unlock()
 				e.notes = append(e.notes, fmt.Sprintf("login events were read back to %s only (%d pages of %d, the newest); earlier activity shows through daily usage", oldest.UTC().Format(time.RFC3339), loginPagesMax, cursorapi.MaxAuditPageSize))
 				return
 			}
@@ -226,7 +246,7 @@ func (e *enrichment) readLogins(ctx context.Context, api activityAPI, start, end
 	e.loginsKnown, e.loginsSince = true, start
 }
 
-func (e *enrichment) readSpend(ctx context.Context, api activityAPI, members int) {
+func (e *enrichment) readSpend(ctx context.Context, api activityAPI) {
 	e.spend = map[string]cursorapi.Spend{}
 	for page := 1; ; page++ {
 		var p cursorapi.SpendPage
@@ -235,7 +255,7 @@ func (e *enrichment) readSpend(ctx context.Context, api activityAPI, members int
 			return err
 		}) {
 			if len(e.spend) > 0 {
-				e.missing[len(e.missing)-1] += fmt.Sprintf(" (spend was read for the %d largest spenders only)", len(e.spend))
+				e.miss(fmt.Sprintf("spend was read for the %d largest spenders only, the rest show spend_unknown", len(e.spend)))
 			}
 			return
 		}
