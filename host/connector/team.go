@@ -28,6 +28,10 @@ func teamResource() (*v2.Resource, error) {
 
 type teamBuilder struct{}
 
+// TeamSyncer lists the one team resource; it needs no plugin (the floor of
+// the benchmarks uses it too).
+func TeamSyncer() connectorbuilder.ResourceSyncerV2 { return &teamBuilder{} }
+
 var _ connectorbuilder.ResourceSyncerV2 = (*teamBuilder)(nil)
 
 func (b *teamBuilder) ResourceType(context.Context) *v2.ResourceType { return TeamResourceType }

@@ -219,7 +219,6 @@ func TestEnrichmentFailuresDegradeToTheRosterAndAWarning(t *testing.T) {
 	}
 }
 
-
 // runFeed runs the one-shot event feed and parses the events it prints.
 func runFeed(t *testing.T, srvURL string, since time.Time) []*v2.Event {
 	t.Helper()
