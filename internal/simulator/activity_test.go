@@ -232,3 +232,17 @@ func TestActivityRoutesShareTheTeamRateLimitAndHaveTheirOwnFaults(t *testing.T) 
 		t.Errorf("Forbidden must leave the roster alone: HTTP %d", code)
 	}
 }
+
+func TestUsageRowsEncodeAsEncodingJSONWould(t *testing.T) {
+	m, e := "m", ".go"
+	for _, r := range []wireUsageRow{
+		{UserID: 7, Day: "2026-01-02", Date: 1767312000000, Email: "a@b.example", IsActive: &trueBool, TotalLinesAdded: 3, MostUsedModel: &m, TabMostUsedExtension: &e},
+		{UserID: 8, Day: "2026-01-03", Date: 1767398400000, IsActive: &falseBool},
+		{UserID: 9, Day: "2026-01-04", Date: 1767484800000, Email: `q"uote@x.example`},
+	} {
+		want, _ := json.Marshal(r)
+		if got := appendUsageRow(nil, &r); string(got) != string(want) {
+			t.Errorf("hand-encoded row\n%s\nencoding/json\n%s", got, want)
+		}
+	}
+}

@@ -111,15 +111,19 @@ func (s *Server) enrich(ctx context.Context, snap *snapshot) {
 	start := end.Add(-time.Duration(days) * 24 * time.Hour)
 	e := &enrichment{}
 
-	// The three parts are independent: read them side by side.
+	// The three parts are independent: read them side by side. Spend, the
+	// one that grows with the team, gets what usage and logins leave.
+	windows := (days + 29) / 30
+	spendPages := enrichBudget - loginPagesMax - windows
 	var wg sync.WaitGroup
 	if n := len(snap.active); n > usageMaxMembers {
+		spendPages += windows
 		e.miss(fmt.Sprintf("daily usage (active days, last_active_day): not read for a team of %d active members (more than %d); Cursor answers it in one response of a row per active member-day", n, usageMaxMembers))
 	} else {
 		wg.Go(func() { e.readUsage(ctx, api, start, end) })
 	}
 	wg.Go(func() { e.readLogins(ctx, api, start, end) })
-	wg.Go(func() { e.readSpend(ctx, api) })
+	wg.Go(func() { e.readSpend(ctx, api, spendPages) })
 	wg.Wait()
 
 	applyActivity(snap, e, days, start)
@@ -246,30 +250,60 @@ func (e *enrichment) readLogins(ctx context.Context, api activityAPI, start, end
 	e.loginsKnown, e.loginsSince = true, start
 }
 
-func (e *enrichment) readSpend(ctx context.Context, api activityAPI) {
+// readSpend reads page 1, then the rest of the pages it may spend (maxPages
+// in all) four at a time: a 10,000-member team is ten pages.
+func (e *enrichment) readSpend(ctx context.Context, api activityAPI, maxPages int) {
 	e.spend = map[string]cursorapi.Spend{}
-	for page := 1; ; page++ {
-		var p cursorapi.SpendPage
-		if !e.call("spend (spend_cents, fast_premium_requests, spend limit)", func() (err error) {
-			p, err = api.SpendByAmount(ctx, page, spendPageSize)
-			return err
-		}) {
-			if len(e.spend) > 0 {
-				e.miss(fmt.Sprintf("spend was read for the %d largest spenders only, the rest show spend_unknown", len(e.spend)))
+	total, ok := e.spendPage(ctx, api, 1)
+	if !ok {
+		return
+	}
+	var wg sync.WaitGroup
+	inFlight := make(chan struct{}, 4)
+	read := 1
+	for page := 2; page <= min(total, maxPages); page++ {
+		wg.Go(func() {
+			inFlight <- struct{}{}
+			defer func() { <-inFlight }()
+			if _, ok := e.spendPage(ctx, api, page); ok {
+				e.mu.Lock()
+				read++
+				e.mu.Unlock()
 			}
-			return
-		}
+		})
+	}
+	wg.Wait()
+	switch {
+	case read >= total:
+		e.spendKnown = true
+	case total > maxPages:
+		e.miss(fmt.Sprintf("spend (spend_cents, fast_premium_requests, spend limit): %d pages of %d members are more than the request budget allows; read for the %d largest spenders, the rest show spend_unknown",
+			total, spendPageSize, len(e.spend)))
+	default:
+		e.miss(fmt.Sprintf("spend was read for %d members only, the rest show spend_unknown", len(e.spend)))
+	}
+}
+
+// spendPage reads one page of spend into e.spend and returns the page count.
+func (e *enrichment) spendPage(ctx context.Context, api activityAPI, page int) (int, bool) {
+	var p cursorapi.SpendPage
+	if !e.call("spend (spend_cents, fast_premium_requests, spend limit)", func() (err error) {
+		p, err = api.SpendByAmount(ctx, page, spendPageSize)
+		return err
+	}) {
+		return 0, false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !p.CycleStart.IsZero() {
 		e.cycleStart = p.CycleStart
-		for _, r := range p.Rows {
-			if key := strings.ToLower(strings.TrimSpace(r.Email)); key != "" {
-				e.spend[key] = r
-			}
-		}
-		if page >= p.TotalPages || len(p.Rows) == 0 {
-			e.spendKnown = true
-			return
+	}
+	for _, r := range p.Rows {
+		if key := strings.ToLower(strings.TrimSpace(r.Email)); key != "" {
+			e.spend[key] = r
 		}
 	}
+	return max(p.TotalPages, 1), true
 }
 
 // applyActivity gives every member an Activity. Members with nothing read

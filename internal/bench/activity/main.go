@@ -32,7 +32,8 @@ const key = "crsr_bench-activity-key"
 
 type result struct {
 	wall      time.Duration
-	requests  int // audit + usage + spend
+	cpu       time.Duration // user+system of the host's process tree (wait4 counts reaped descendants)
+	requests  int           // audit + usage + spend
 	perRoute  string
 	limited   int // 429s the team limit sent, any route
 	warning   bool
@@ -45,8 +46,9 @@ func main() {
 	fmt.Fprintf(&b, "\n## Activity enrichment (internal/bench/activity)\n\n")
 	fmt.Fprintf(&b, "- date: %s; %d sync(s) per cell, median; a fresh simulated tenant per sync with Cursor's limit of 20 Admin API requests a minute (all routes together)\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), *runs)
+	fmt.Fprintf(&b, "- load average at the start: %s (wall times on a shared machine vary with it; CPU time of the sync's processes less so; the simulated tenant's own work runs in this program and is in neither)\n", loadAvg())
 	fmt.Fprintf(&b, "- on: the default `cursor-activity-days` 30; off: `--cursor-activity-days 0`. Budget (issue 12): at 10,000 members at most 20 enrichment requests and on ≤ 2x off; at 100,000 at most 120 or degrade\n\n")
-	fmt.Fprintf(&b, "| members | off wall (s) | on wall (s) | on/off | enrichment requests | audit / usage / spend | 429s | degraded (WARNING) |\n| ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |\n")
+	fmt.Fprintf(&b, "| members | off wall (s) | on wall (s) | wall on/off | off CPU (s) | on CPU (s) | CPU on/off | enrichment requests | audit / usage / spend | 429s | degraded (WARNING) |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |\n")
 	for _, s := range strings.Split(*sizesFlag, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
@@ -61,8 +63,9 @@ func main() {
 		if err != nil {
 			fail(err)
 		}
-		fmt.Fprintf(&b, "| %d | %.3f | %.3f | %.2f | %d | %s | %d | %v |\n", n, off.wall.Seconds(), on.wall.Seconds(),
-			on.wall.Seconds()/off.wall.Seconds(), on.requests, on.perRoute, on.limited, on.warning)
+		fmt.Fprintf(&b, "| %d | %.3f | %.3f | %.2f | %.2f | %.2f | %.2f | %d | %s | %d | %v |\n", n, off.wall.Seconds(), on.wall.Seconds(),
+			on.wall.Seconds()/off.wall.Seconds(), off.cpu.Seconds(), on.cpu.Seconds(), on.cpu.Seconds()/off.cpu.Seconds(),
+			on.requests, on.perRoute, on.limited, on.warning)
 	}
 	fmt.Print(b.String())
 	if *appendTo != "" {
@@ -118,8 +121,16 @@ func syncOnce(n int, days string) (result, error) {
 	}
 	a, u, s := tenant.Requests("/teams/audit-logs"), tenant.Requests("/teams/daily-usage-data"), tenant.Requests("/teams/spend")
 	return result{
-		wall: wall, requests: a + u + s, perRoute: fmt.Sprintf("%d / %d / %d", a, u, s),
+		wall: wall, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), requests: a + u + s, perRoute: fmt.Sprintf("%d / %d / %d", a, u, s),
 		limited: strings.Count(string(out), "HTTP 429"), warning: strings.Contains(string(out), "member activity is incomplete"),
 		rosterGet: tenant.Requests("/teams/members"),
 	}, nil
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
 }
