@@ -42,9 +42,11 @@ func (f *auditFeed) ListEvents(ctx context.Context, earliest *timestamppb.Timest
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	// Pages of 500 whatever the caller's page size: Cursor's largest, and
+	// each page is one of the team's 20 requests a minute.
 	req := &pluginv1.ListAuditEventsRequest{StartTime: earliest}
 	if tok != nil {
-		req.Cursor, req.PageSize = tok.Cursor, int32(min(tok.Size, 500))
+		req.Cursor = tok.Cursor
 	}
 	resp, err := svc.ListAuditEvents(ctx, req)
 	if err != nil {

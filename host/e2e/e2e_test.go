@@ -587,8 +587,11 @@ func TestCapabilitiesAndConfigNeedNoConfiguration(t *testing.T) {
 		if slices.Contains(got["role"], "CAPABILITY_PROVISION") {
 			t.Errorf("role offers CAPABILITY_PROVISION, but Cursor has no API to change roles: %v", got["role"])
 		}
-		if len(got) != 2 {
-			t.Errorf("capabilities list resource types %v, want exactly user and role", keys(got))
+		if len(got) != 3 || got["team"] == nil {
+			t.Errorf("capabilities list resource types %v, want exactly user, role and team", keys(got))
+		}
+		if !strings.Contains(r.out.String(), "CAPABILITY_EVENT_FEED_V2") {
+			t.Errorf("capabilities do not offer the audit event feed (CAPABILITY_EVENT_FEED_V2):\n%s", r.out.String())
 		}
 	})
 	t.Run("config", func(t *testing.T) {

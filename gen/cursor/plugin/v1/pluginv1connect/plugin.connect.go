@@ -62,8 +62,8 @@ const (
 type PluginServiceClient interface {
 	// Configure hands the plugin its settings and secrets over the host's mTLS
 	// channel (never argv or files). The plugin checks them with one call to Cursor
-	// (the roster fetch that the next sync then reuses) and answers with
-	// diagnostics. Errors: InvalidArgument (a setting is malformed),
+	// (the roster fetch that the next sync then reuses), reads member activity
+	// within its request budget (see Activity), and answers with diagnostics. Errors: InvalidArgument (a setting is malformed),
 	// Unauthenticated (Cursor rejected the key), PermissionDenied (the team's plan
 	// has no Admin API), Unavailable (Cursor unreachable after retries). A sidecar
 	// is configured from its own environment and refuses Configure from the network.
@@ -232,8 +232,8 @@ func (c *pluginServiceClient) ListAuditEvents(ctx context.Context, req *v1.ListA
 type PluginServiceHandler interface {
 	// Configure hands the plugin its settings and secrets over the host's mTLS
 	// channel (never argv or files). The plugin checks them with one call to Cursor
-	// (the roster fetch that the next sync then reuses) and answers with
-	// diagnostics. Errors: InvalidArgument (a setting is malformed),
+	// (the roster fetch that the next sync then reuses), reads member activity
+	// within its request budget (see Activity), and answers with diagnostics. Errors: InvalidArgument (a setting is malformed),
 	// Unauthenticated (Cursor rejected the key), PermissionDenied (the team's plan
 	// has no Admin API), Unavailable (Cursor unreachable after retries). A sidecar
 	// is configured from its own environment and refuses Configure from the network.
