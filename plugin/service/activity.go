@@ -99,8 +99,8 @@ type usageFacts struct {
 
 // enrich attaches activity to every member of snap, which is not yet
 // published. It never fails: what it cannot read becomes a WARNING diagnostic.
-func (s *Server) enrich(ctx context.Context, snap *snapshot) {
-	api, days := s.settings.activity, s.settings.activityDays
+func (s *Server) enrich(ctx context.Context, set *settings, snap *snapshot) {
+	api, days := set.activity, set.activityDays
 	if api == nil || days == 0 {
 		return
 	}
