@@ -21,10 +21,9 @@ import (
 )
 
 const (
-	mediaType   = "application/scim+json"
-	userSchema  = "urn:ietf:params:scim:schemas:core:2.0:User"
-	patchSchema = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-	usersPath   = "/Users"
+	mediaType  = "application/scim+json"
+	userSchema = "urn:ietf:params:scim:schemas:core:2.0:User"
+	usersPath  = "/Users"
 )
 
 // Config configures a Client. BaseURL and Token are required.

@@ -44,8 +44,6 @@ func TestRequestHeadersAndPaths(t *testing.T) {
 		{"GET", prefix + "/Users", false, func() error { _, err := c.FindByUserName(ctx, "a@example.com"); return err }},
 		{"GET", prefix + "/Users", false, func() error { _, err := c.ListUsers(ctx); return err }},
 		{"POST", prefix + "/Users", true, func() error { _, err := c.Create(ctx, User{UserName: "a@example.com"}); return err }},
-		{"GET", prefix + "/Users/id1", false, func() error { _, err := c.Get(ctx, "id1"); return err }},
-		{"PATCH", prefix + "/Users/id1", true, func() error { _, err := c.SetActive(ctx, "id1", false); return err }},
 		{"DELETE", prefix + "/Users/id1", false, func() error { return c.Delete(ctx, "id1") }},
 	}
 	for i, tc := range calls {
@@ -234,11 +232,7 @@ func TestUserNameValidatedBeforeAnyRequest(t *testing.T) {
 		requireCode(t, err, codes.InvalidArgument, "userName")
 	}
 	for _, id := range []string{"", ".", ".."} {
-		_, err := c.Get(context.Background(), id)
-		requireCode(t, err, codes.InvalidArgument, "id")
 		requireCode(t, c.Delete(context.Background(), id), codes.InvalidArgument, "id")
-		_, err = c.SetActive(context.Background(), id, false)
-		requireCode(t, err, codes.InvalidArgument, "id")
 	}
 	if log.n() != 0 {
 		t.Errorf("requests = %d, want 0", log.n())
@@ -500,18 +494,13 @@ func TestCreateRetriedAfter503ThenConflict(t *testing.T) {
 	}
 }
 
-func TestGetEscapesIDAndDecodes(t *testing.T) {
-	srv, log := fake(t, reply(200, userJSON("a/b c?", "a@x.com")))
-	got, err := newClient(t, srv, &recorder{}).Get(context.Background(), "a/b c?")
-	if err != nil {
+func TestDeleteEscapesID(t *testing.T) {
+	srv, log := fake(t, reply(204, ``))
+	if err := newClient(t, srv, &recorder{}).Delete(context.Background(), "a/b c?"); err != nil {
 		t.Fatal(err)
 	}
 	if p := log.last(t).EscapedPath; p != prefix+"/Users/a%2Fb%20c%3F" {
 		t.Errorf("path = %q", p)
-	}
-	want := User{ID: "a/b c?", UserName: "a@x.com", Active: true, GivenName: "G", FamilyName: "F", Emails: []Email{{Value: "a@x.com", Primary: true, Type: "work"}}}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("user = %+v, want %+v", got, want)
 	}
 }
 
@@ -532,49 +521,11 @@ func TestDelete(t *testing.T) {
 	}
 }
 
-func TestSetActivePatchBody(t *testing.T) {
-	for _, active := range []bool{false, true} {
-		t.Run(fmt.Sprint(active), func(t *testing.T) {
-			answer := strings.Replace(userJSON("u1", "a@x.com"), `"active":true`, fmt.Sprintf(`"active":%v`, active), 1)
-			srv, log := fake(t, reply(200, answer))
-			got, err := newClient(t, srv, &recorder{}).SetActive(context.Background(), "u1", active)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":%v}]}`, active)
-			r := log.last(t)
-			if r.Method != "PATCH" || r.EscapedPath != prefix+"/Users/u1" || r.Body != want {
-				t.Errorf("request = %s %s %s\nwant PATCH %s/Users/u1 %s", r.Method, r.EscapedPath, r.Body, prefix, want)
-			}
-			if got.ID != "u1" || got.Active != active || log.n() != 1 {
-				t.Errorf("user = %+v after %d requests", got, log.n())
-			}
-		})
-	}
-}
-
-func TestSetActive204ReadsTheUserBack(t *testing.T) {
-	answer := strings.Replace(userJSON("u1", "a@x.com"), `"active":true`, `"active":false`, 1)
-	srv, log := fake(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }, reply(200, answer))
-	got, err := newClient(t, srv, &recorder{}).SetActive(context.Background(), "u1", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reqs := log.all()
-	if len(reqs) != 2 || reqs[0].Method != "PATCH" || reqs[1].Method != "GET" || reqs[1].EscapedPath != prefix+"/Users/u1" {
-		t.Errorf("requests = %+v, want PATCH then GET", reqs)
-	}
-	if got.ID != "u1" || got.Active {
-		t.Errorf("user = %+v, want u1 inactive", got)
-	}
-}
-
 func TestErrorMapping(t *testing.T) {
 	long := strings.Repeat("x", 300)
 	list := func(c *Client) error { _, err := c.ListUsers(context.Background()); return err }
 	find := func(c *Client) error { _, err := c.FindByUserName(context.Background(), "a@x.com"); return err }
-	get := func(c *Client) error { _, err := c.Get(context.Background(), "u1"); return err }
-	patch := func(c *Client) error { _, err := c.SetActive(context.Background(), "u1", false); return err }
+	del := func(c *Client) error { return c.Delete(context.Background(), "u1") }
 	cases := []struct {
 		name     string
 		status   int
@@ -591,26 +542,26 @@ func TestErrorMapping(t *testing.T) {
 	}{
 		{name: "401", status: 401, body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"401"}`, call: list, code: codes.Unauthenticated,
 			msg: "Cursor's SCIM endpoint rejected the token (HTTP 401); check cursor-scim-token (BATON_CURSOR_SCIM_TOKEN): generate it in the Cursor dashboard's SCIM setup"},
-		{name: "401 numeric status and detail", status: 401, body: `{"status":401,"detail":"Invalid bearer token"}`, call: get, code: codes.Unauthenticated,
-			parts: []string{"(HTTP 401: Invalid bearer token)", "cursor-scim-token"}, detail: "Invalid bearer token", method: "GET", path: "/Users/u1"},
+		{name: "401 numeric status and detail", status: 401, body: `{"status":401,"detail":"Invalid bearer token"}`, call: del, code: codes.Unauthenticated,
+			parts: []string{"(HTTP 401: Invalid bearer token)", "cursor-scim-token"}, detail: "Invalid bearer token", method: "DELETE", path: "/Users/u1"},
 		{name: "403", status: 403, body: scimError("403", "", "SCIM is not enabled"), call: find, code: codes.PermissionDenied,
 			msg: "Cursor's SCIM endpoint refused GET /Users (HTTP 403: SCIM is not enabled): SCIM needs a Cursor Enterprise plan and an active SSO connection, and cursor-scim-token must be the token of this endpoint"},
 		{name: "404 collection", status: 404, body: `<html>Not Found</html>`, call: list, code: codes.FailedPrecondition,
 			msg: "no SCIM endpoint at {URL}/scim/v2/Users (HTTP 404); check cursor-scim-url (BATON_CURSOR_SCIM_URL): copy the SCIM base URL from the Cursor dashboard's SCIM setup"},
 		{name: "404 collection on find", status: 404, body: ``, call: find, code: codes.FailedPrecondition, parts: []string{"no SCIM endpoint at {URL}/scim/v2/Users", "cursor-scim-url"}},
-		{name: "404 item", status: 404, body: scimError("404", "", "User u1 not found"), call: get, code: codes.NotFound,
+		{name: "404 item", status: 404, body: scimError("404", "", "User u1 not found"), call: del, code: codes.NotFound,
 			msg: "Cursor's SCIM endpoint has no user at /Users/u1 (HTTP 404: User u1 not found)", notFound: true},
-		{name: "404 item on patch", status: 404, body: ``, call: patch, code: codes.NotFound, notFound: true, method: "PATCH", path: "/Users/u1"},
-		{name: "409 patch", status: 409, body: scimError("409", "uniqueness", ""), call: patch, code: codes.AlreadyExists, parts: []string{"PATCH /Users/u1", "HTTP 409 uniqueness"}, scimType: "uniqueness"},
+		{name: "404 item without a body", status: 404, body: ``, call: del, code: codes.NotFound, notFound: true, method: "DELETE", path: "/Users/u1"},
+		{name: "409 delete", status: 409, body: scimError("409", "uniqueness", ""), call: del, code: codes.AlreadyExists, parts: []string{"DELETE /Users/u1", "HTTP 409 uniqueness"}, scimType: "uniqueness"},
 		{name: "400 invalidFilter", status: 400, body: scimError("400", "invalidFilter", "Unsupported filter"), call: find, code: codes.InvalidArgument,
 			msg: "Cursor's SCIM endpoint rejected GET /Users (HTTP 400 invalidFilter: Unsupported filter)", scimType: "invalidFilter", detail: "Unsupported filter", method: "GET", path: "/Users"},
-		{name: "400 invalidValue on patch", status: 400, body: scimError("400", "invalidValue", "active must be boolean"), call: patch, code: codes.InvalidArgument,
-			parts: []string{"PATCH /Users/u1 (HTTP 400 invalidValue: active must be boolean)"}},
+		{name: "400 invalidValue on delete", status: 400, body: scimError("400", "invalidValue", "bad id"), call: del, code: codes.InvalidArgument,
+			parts: []string{"DELETE /Users/u1 (HTTP 400 invalidValue: bad id)"}},
 		{name: "HTTP status wins over body status", status: 400, body: scimError("500", "invalidSyntax", "bad"), call: list, code: codes.InvalidArgument, parts: []string{"HTTP 400 invalidSyntax: bad"}},
 		{name: "non-standard message field", status: 400, body: `{"message":"missing userName"}`, call: list, code: codes.InvalidArgument, parts: []string{"(HTTP 400: missing userName)"}},
-		{name: "501", status: 501, body: scimError("501", "", "PATCH not supported"), call: patch, code: codes.Unimplemented,
-			msg: "Cursor's SCIM endpoint does not support PATCH /Users/u1 (HTTP 501: PATCH not supported)"},
-		{name: "405", status: 405, body: ``, call: patch, code: codes.FailedPrecondition, parts: []string{"rejected PATCH /Users/u1 (HTTP 405)"}},
+		{name: "501", status: 501, body: scimError("501", "", "DELETE not supported"), call: del, code: codes.Unimplemented,
+			msg: "Cursor's SCIM endpoint does not support DELETE /Users/u1 (HTTP 501: DELETE not supported)"},
+		{name: "405", status: 405, body: ``, call: del, code: codes.FailedPrecondition, parts: []string{"rejected DELETE /Users/u1 (HTTP 405)"}},
 		{name: "control characters and length", status: 400, body: `{"detail":"bad\u001b[31m\nthing\u202e ` + long + `"}`, call: list, code: codes.InvalidArgument,
 			parts: []string{"(HTTP 400: bad[31m thing " + strings.Repeat("x", 200-len("bad[31m thing ")) + "…)"}},
 		{name: "server echoes the token", status: 401, body: scimError("401", "", "token "+testToken+" is revoked"), call: list, code: codes.Unauthenticated,
@@ -656,9 +607,9 @@ func TestErrorMapping(t *testing.T) {
 func TestServerErrorForever(t *testing.T) {
 	srv, log := fake(t, reply(500, scimError("500", "", "boom")))
 	rec := &recorder{}
-	_, err := newClient(t, srv, rec).Get(context.Background(), "u1")
+	err := newClient(t, srv, rec).Delete(context.Background(), "u1")
 	requireCode(t, err, codes.Unavailable)
-	if want := "Cursor's SCIM endpoint kept failing GET /Users/u1 (HTTP 500: boom) after 6 attempts over 31s"; err.Error() != want {
+	if want := "Cursor's SCIM endpoint kept failing DELETE /Users/u1 (HTTP 500: boom) after 6 attempts over 31s"; err.Error() != want {
 		t.Errorf("message = %q, want %q", err.Error(), want)
 	}
 	if log.n() != 6 || !reflect.DeepEqual(rec.Waits(), secs(1, 2, 4, 8, 16)) {
@@ -692,7 +643,7 @@ func TestRateLimitedForever(t *testing.T) {
 }
 
 func Test503RetryAfterHonoured(t *testing.T) {
-	srv, log := fake(t, reply(503, ``, "Retry-After", "7"), reply(200, userJSON("u1", "a@x.com")))
+	srv, log := fake(t, reply(503, ``, "Retry-After", "7"), reply(204, ``))
 	rec := &recorder{}
 	var hooked []string
 	c, err := New(Config{BaseURL: srv.URL + prefix, Token: testToken, Retry: httpretry.Policy{Wait: rec.Wait},
@@ -702,9 +653,8 @@ func Test503RetryAfterHonoured(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := c.Get(context.Background(), "u1")
-	if err != nil || got.ID != "u1" {
-		t.Fatalf("Get = %+v, %v", got, err)
+	if err := c.Delete(context.Background(), "u1"); err != nil {
+		t.Fatalf("Delete: %v", err)
 	}
 	if !reflect.DeepEqual(rec.Waits(), secs(7)) || log.n() != 2 {
 		t.Errorf("waits = %v, requests = %d; want [7s] and 2", rec.Waits(), log.n())

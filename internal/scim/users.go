@@ -101,19 +101,6 @@ func (c *Client) Create(ctx context.Context, u User) (User, error) {
 	return got, nil
 }
 
-// Get returns one user; a missing one is an error for which IsNotFound is true.
-func (c *Client) Get(ctx context.Context, id string) (User, error) {
-	path, err := userPath(id)
-	if err != nil {
-		return User{}, err
-	}
-	resp, err := c.call(ctx, http.MethodGet, path, "", nil)
-	if err != nil {
-		return User{}, err
-	}
-	return decodeUser(resp.Header, resp.Body, "GET "+path)
-}
-
 // Delete deletes one user (the server answers 204). A missing user is an
 // error for which IsNotFound is true.
 func (c *Client) Delete(ctx context.Context, id string) error {
@@ -123,31 +110,6 @@ func (c *Client) Delete(ctx context.Context, id string) error {
 	}
 	_, err = c.call(ctx, http.MethodDelete, path, "", nil)
 	return err
-}
-
-// SetActive PATCHes "active" with a PatchOp replace and returns the user as
-// the server reports it. A server answering 204 without a body is asked with
-// a GET.
-func (c *Client) SetActive(ctx context.Context, id string, active bool) (User, error) {
-	path, err := userPath(id)
-	if err != nil {
-		return User{}, err
-	}
-	b, err := json.Marshal(patchBody{
-		Schemas:    []string{patchSchema},
-		Operations: []patchOp{{Op: "replace", Path: "active", Value: active}},
-	})
-	if err != nil {
-		return User{}, internalf("encoding the SCIM patch: %w", err)
-	}
-	resp, err := c.call(ctx, http.MethodPatch, path, "", b)
-	if err != nil {
-		return User{}, err
-	}
-	if resp.Status == http.StatusNoContent || len(strings.TrimSpace(string(resp.Body))) == 0 {
-		return c.Get(ctx, id)
-	}
-	return decodeUser(resp.Header, resp.Body, "PATCH "+path)
 }
 
 // list pages through /Users with startIndex and count=100, optionally filtered.
@@ -288,17 +250,6 @@ type emailOut struct {
 	Value   string `json:"value"`
 	Primary bool   `json:"primary"`
 	Type    string `json:"type,omitempty"`
-}
-
-type patchBody struct {
-	Schemas    []string  `json:"schemas"`
-	Operations []patchOp `json:"Operations"`
-}
-
-type patchOp struct {
-	Op    string `json:"op"`
-	Path  string `json:"path"`
-	Value bool   `json:"value"`
 }
 
 // flexBool accepts true/false, null (false) and the strings "true"/"false" in any case.

@@ -337,14 +337,7 @@ func addSCIM(all []*pluginv1.Member, users []scim.User, team *pluginv1.Team) []*
 			}
 			continue
 		}
-		all = append(all, &pluginv1.Member{
-			Key:               key,
-			Email:             strings.TrimSpace(u.UserName),
-			Name:              strings.TrimSpace(u.GivenName + " " + u.FamilyName),
-			ScimManaged:       true,
-			PendingFirstLogin: u.Active,
-			Removed:           !u.Active, // deactivated before it ever joined
-		})
+		all = append(all, scimAccount(u))
 		pending++
 	}
 	if pending > 0 {
