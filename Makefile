@@ -61,3 +61,4 @@ bench: build simulator ## Go benchmarks of the hot paths
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 5x ./...
 	$(GO) build -o $(BIN)/baton-cursor-floor ./internal/bench/floor
 	$(GO) run ./internal/bench/run -bin $(BIN) -runs 3 -out BENCHMARKS.md
+	$(GO) run ./internal/bench/activity -bin $(BIN) -runs 2 -append BENCHMARKS.md

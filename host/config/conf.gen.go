@@ -9,6 +9,7 @@ type Cursor struct {
 	CursorScimUrl         string `mapstructure:"cursor-scim-url"`
 	CursorScimToken       string `mapstructure:"cursor-scim-token"`
 	CursorRemoveUnmanaged bool   `mapstructure:"cursor-remove-unmanaged"`
+	CursorActivityDays    int    `mapstructure:"cursor-activity-days"`
 	PluginPath            string `mapstructure:"plugin-path"`
 	PluginAddress         string `mapstructure:"plugin-address"`
 	PluginTokenFile       string `mapstructure:"plugin-token-file"`

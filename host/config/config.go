@@ -41,6 +41,12 @@ var (
 		field.WithDescription("Also remove members who were not added through SCIM, with the Admin API's remove-member (Enterprise); off by default"),
 		field.WithDefaultValue(false),
 	)
+	// ActivityDaysField is the lookback window of member activity (last login, active days).
+	ActivityDaysField = field.IntField("cursor-activity-days",
+		field.WithDisplayName("Activity lookback (days)"),
+		field.WithDescription("Days of Cursor audit log and daily usage read for each member's last activity, active days and spend, 0 to 90; 0 turns activity and spend off"),
+		field.WithDefaultValue(30),
+	)
 	// PluginAddressField attaches to a running sidecar instead of starting the plugin.
 	PluginAddressField = field.StringField("plugin-address",
 		field.WithDisplayName("Plugin sidecar address"),
@@ -64,7 +70,7 @@ var (
 // Config is the schema baton-sdk builds flags, environment variables and the
 // C1 configuration form from.
 var Config = field.NewConfiguration(
-	[]field.SchemaField{APIKeyField, BaseURLField, SCIMURLField, SCIMTokenField, RemoveUnmanagedField,
+	[]field.SchemaField{APIKeyField, BaseURLField, SCIMURLField, SCIMTokenField, RemoveUnmanagedField, ActivityDaysField,
 		PluginPathField, PluginAddressField, PluginTokenFileField},
 	field.WithConnectorDisplayName("Cursor"),
 	field.WithConstraints(

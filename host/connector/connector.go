@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
@@ -55,6 +56,7 @@ func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connecto
 			{"cursor-scim-url", cc.CursorScimUrl != ""},
 			{"cursor-scim-token", cc.CursorScimToken != ""},
 			{"cursor-remove-unmanaged", cc.CursorRemoveUnmanaged},
+			{"cursor-activity-days", cc.CursorActivityDays != defaultActivityDays},
 			{"plugin-path", cc.PluginPath != ""},
 		} {
 			if s.set {
@@ -72,6 +74,10 @@ func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connecto
 		return nil, nil, status.Error(codes.InvalidArgument,
 			"baton-cursor: cursor-api-key is not set: set BATON_CURSOR_API_KEY to a team Admin API key from cursor.com/dashboard → API Keys (or use plugin-address to attach to a running sidecar)")
 	}
+	if d := cc.CursorActivityDays; d < 0 || d > maxActivityDays {
+		return nil, nil, status.Errorf(codes.InvalidArgument,
+			"baton-cursor: cursor-activity-days is %d: set it between 0 (activity off) and %d", d, maxActivityDays)
+	}
 	lazy := pluginproc.NewLazy(pluginproc.Options{
 		Path: cc.PluginPath,
 		Settings: &pluginv1.ConfigureRequest{
@@ -81,6 +87,7 @@ func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connecto
 			ScimToken:       cc.CursorScimToken,
 			RemoveUnmanaged: cc.CursorRemoveUnmanaged,
 			RequestTimeout:  requestTimeout(ctx),
+			ActivityDays:    proto.Uint32(uint32(cc.CursorActivityDays)),
 		},
 		Logger: ctxzap.Extract(ctx),
 	})
@@ -145,6 +152,7 @@ func (c *Connector) ResourceSyncers(context.Context) []connectorbuilder.Resource
 	return []connectorbuilder.ResourceSyncerV2{
 		&userBuilder{conn: c},
 		&roleBuilder{conn: c},
+		&teamBuilder{},
 	}
 }
 

@@ -27,7 +27,7 @@ func (b *userBuilder) List(ctx context.Context, _ *v2.ResourceId, opts rs.SyncOp
 		return nil, nil, err
 	}
 	resp, err := svc.ListMembers(ctx, &pluginv1.ListMembersRequest{
-		PageSize:       pageSize,
+		PageSize:       userPageSize,
 		PageToken:      opts.PageToken.Token,
 		IncludeRemoved: true,
 		SyncId:         opts.SyncID, // one roster snapshot for the whole sync
@@ -60,7 +60,7 @@ func (b *userBuilder) Grants(context.Context, *v2.Resource, rs.SyncOpAttrs) ([]*
 // quarter of the allocations of mapping a member.
 func withProfile(m *pluginv1.Member) rs.ResourceOption {
 	return func(r *v2.Resource) error {
-		r.SetProfile(&structpb.Struct{Fields: map[string]*structpb.Value{
+		fields := map[string]*structpb.Value{
 			"email":     structpb.NewStringValue(m.GetEmail()),
 			"cursor_id": structpb.NewStringValue(m.GetCursorId()),
 			"role":      structpb.NewStringValue(m.GetRole()),
@@ -68,7 +68,9 @@ func withProfile(m *pluginv1.Member) rs.ResourceOption {
 			// Meaningful only when SCIM is configured.
 			"scim_managed":        boolValue(m.GetScimManaged()),
 			"pending_first_login": boolValue(m.GetPendingFirstLogin()),
-		}})
+		}
+		addActivity(fields, m.GetActivity())
+		r.SetProfile(&structpb.Struct{Fields: fields})
 		return nil
 	}
 }
@@ -97,14 +99,17 @@ func UserResource(m *pluginv1.Member) (*v2.Resource, error) {
 	case m.GetPendingFirstLogin():
 		details = "created through SCIM; joins the Cursor team at the person's first login"
 	}
-	r, err := rs.NewUserResource(name, UserResourceType, m.GetKey(),
-		[]rs.UserTraitOption{
-			rs.WithEmail(m.GetEmail(), true),
-			rs.WithUserLogin(m.GetEmail()),
-			rs.WithAccountType(v2.UserTrait_ACCOUNT_TYPE_HUMAN),
-			// The trait's status would otherwise default to enabled for a removed member.
-			rs.WithDetailedStatus(traitSt, details), //nolint:staticcheck // see above
-		},
+	traits := []rs.UserTraitOption{
+		rs.WithEmail(m.GetEmail(), true),
+		rs.WithUserLogin(m.GetEmail()),
+		rs.WithAccountType(v2.UserTrait_ACCOUNT_TYPE_HUMAN),
+		// The trait's status would otherwise default to enabled for a removed member.
+		rs.WithDetailedStatus(traitSt, details), //nolint:staticcheck // see above
+	}
+	if last := lastActivity(m); !last.IsZero() {
+		traits = append(traits, rs.WithLastLogin(last))
+	}
+	r, err := rs.NewUserResource(name, UserResourceType, m.GetKey(), traits,
 		rs.WithResourceStatus(st, details),
 		withProfile(m),
 	)

@@ -179,8 +179,11 @@ func checkSyncMatchesTenant(t *testing.T, members []simulator.Member, c *c1zread
 	if len(roles) != 4 {
 		t.Errorf("c1z holds roles %v, want exactly owner, member, free-owner, billing-admin", gotRoles)
 	}
-	if other := len(c.Resources) - len(users) - len(roles); other != 0 {
-		t.Errorf("c1z holds %d resources that are neither users nor roles", other)
+	if teams := c.OfType("team"); len(teams) != 1 || teams[0].GetId().GetResource() != "team" {
+		t.Errorf("c1z holds team resources %v, want exactly one, id \"team\" (the audit feed's usage target)", teams)
+	}
+	if other := len(c.Resources) - len(users) - len(roles) - 1; other != 0 {
+		t.Errorf("c1z holds %d resources that are neither users, roles nor the team", other)
 	}
 
 	// Entitlements: one per role.
@@ -584,8 +587,11 @@ func TestCapabilitiesAndConfigNeedNoConfiguration(t *testing.T) {
 		if slices.Contains(got["role"], "CAPABILITY_PROVISION") {
 			t.Errorf("role offers CAPABILITY_PROVISION, but Cursor has no API to change roles: %v", got["role"])
 		}
-		if len(got) != 2 {
-			t.Errorf("capabilities list resource types %v, want exactly user and role", keys(got))
+		if len(got) != 3 || got["team"] == nil {
+			t.Errorf("capabilities list resource types %v, want exactly user, role and team", keys(got))
+		}
+		if !strings.Contains(r.out.String(), "CAPABILITY_EVENT_FEED_V2") {
+			t.Errorf("capabilities do not offer the audit event feed (CAPABILITY_EVENT_FEED_V2):\n%s", r.out.String())
 		}
 	})
 	t.Run("config", func(t *testing.T) {

@@ -997,7 +997,7 @@ func TestDescribe(t *testing.T) {
 		t.Errorf("services %v, want [%s]", d.Services, scService)
 	}
 	var want []string
-	for _, m := range []string{"Configure", "GetInfo", "ListMembers", "ListRoles", "Provision", "Deprovision"} {
+	for _, m := range []string{"Configure", "GetInfo", "ListMembers", "ListRoles", "Provision", "Deprovision", "ListAuditEvents"} {
 		want = append(want, "/"+scService+"/"+m)
 	}
 	got := slices.Clone(d.RPCs)

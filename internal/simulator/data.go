@@ -1,6 +1,7 @@
 // Package simulator is a simulated Cursor tenant (team Admin API and SCIM)
 // for tests, demos and benchmarks. It serves GET /teams/members and POST
-// /teams/remove-member as described in cursor-api.md §2.1-2.2 and, when
+// /teams/remove-member as described in cursor-api.md §2.1-2.2, the activity
+// routes of §2.4-2.6 (activity.go) and, when
 // Config.SCIMToken is set, SCIM 2.0 /Users at /scim/v2 (§4). It is
 // deterministic from a seed, scales to 1,000,000 members and has switchable
 // faults.
@@ -313,6 +314,9 @@ func validateConfig(cfg Config) error {
 		errs = append(errs, fmt.Errorf("IDStyle must be %q, %q or %q, got %q", IDStyleString, IDStyleNumber, IDStyleMixed, cfg.IDStyle))
 	}
 	if err := validateFaults(cfg.Faults); err != nil {
+		errs = append(errs, err)
+	}
+	if err := validateActivity(cfg); err != nil {
 		errs = append(errs, err)
 	}
 	if cfg.SCIMToken != "" && cfg.SCIMToken == cfg.APIKey {

@@ -35,6 +35,15 @@ type Config struct {
 	// SCIMMaxResults caps the users one SCIM list page holds: a larger count
 	// is lowered to it, as RFC 7644 §3.4.2.4 allows. 0 means 100.
 	SCIMMaxResults int
+
+	// ActivityNow is when the activity history (activity.go) ends; zero
+	// means the time of the first activity request.
+	ActivityNow time.Time
+	// RateLimitPerMinute > 0 answers 429 to Admin API requests past this
+	// many in a clock minute, every route counted together (Cursor: 20).
+	RateLimitPerMinute int
+	// ActivityFaults are faults of the audit, daily usage and spend routes.
+	ActivityFaults ActivityFaults
 }
 
 // Faults are switchable failure modes. Latency comes first on every route.
@@ -100,6 +109,15 @@ type Tenant struct {
 	malformedLeft  int // malformed answers still to send when Faults.MalformedRequests > 0
 	searchMissLeft int // SCIM searches by userName still to miss (-1 = forever)
 	deleteRaceLeft int // SCIM DELETEs still to answer 404 after deleting
+
+	activityNow    time.Time
+	history        *activityHistory // built on first use, see historyLocked
+	activityFaults ActivityFaults
+	actRateLeft    int // activity 429s still to send
+	actServerLeft  int // activity 503s still to send (-1 = 500 forever)
+	ratePerMinute  int
+	rateMinute     time.Time // the clock minute rateUsed counts
+	rateUsed       int
 }
 
 // Canned bodies. The 401 is the live shape seen on /teams/members (F-401);
@@ -147,6 +165,12 @@ func New(cfg Config) (*Tenant, error) {
 		autoFirstLogin: cfg.AutoFirstLogin,
 		scimDupes:      append([]string(nil), cfg.SCIMDuplicateUserNames...),
 		scimMaxResults: cmp.Or(cfg.SCIMMaxResults, defaultSCIMMaxResults),
+
+		activityNow:    cfg.ActivityNow,
+		activityFaults: cfg.ActivityFaults,
+		actRateLeft:    cfg.ActivityFaults.RateLimited,
+		actServerLeft:  cfg.ActivityFaults.ServerErrors,
+		ratePerMinute:  cfg.RateLimitPerMinute,
 	}
 	if cfg.SCIMToken != "" {
 		srv, err := newSCIMServer(t)
@@ -276,6 +300,8 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		t.serveAdmin(w, r, func(w http.ResponseWriter, _ Faults) { t.serveRemoveMember(w, r) })
+	case isActivityPath(path):
+		t.serveActivity(w, r)
 	case key != path: // under /scim/v2
 		t.serveSCIM(w, r)
 	default:
@@ -287,6 +313,9 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // rate limit (a per-team limiter sits in front of the app, so before auth),
 // server errors, auth, plan, delay. Then serve answers.
 func (t *Tenant) serveAdmin(w http.ResponseWriter, r *http.Request, serve func(http.ResponseWriter, Faults)) {
+	if t.rateLimited(w) {
+		return
+	}
 	t.mu.Lock()
 	f := t.faults
 	status := 0

@@ -30,7 +30,8 @@ const (
 const usageText = `Usage: cursor-simulator [flags]
 
 Serves a simulated Cursor team Admin API (GET /teams/members, POST
-/teams/remove-member) on a loopback address, deterministic from --seed.
+/teams/remove-member, GET /teams/audit-logs, POST /teams/daily-usage-data,
+POST /teams/spend) on a loopback address, deterministic from --seed.
 Prints the base URL as the only line on stdout, then serves until interrupted.
 
 The API key is read from $%s (default %q).
@@ -89,6 +90,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.Faults.SCIMRetryAfter, "scim-retry-after", "", "Retry-After header `value` on SCIM 503s (empty = none)")
 	fs.IntVar(&cfg.Faults.SCIMSearchMisses, "scim-search-misses", 0, "answer the first `N` SCIM searches by userName with an empty list; -1 = every one")
 	fs.IntVar(&cfg.Faults.SCIMConcurrentDeletes, "scim-concurrent-deletes", 0, "the first `N` SCIM DELETEs of an existing user delete it but answer 404, as if someone else was first")
+	fs.IntVar(&cfg.RateLimitPerMinute, "rate-limit-per-minute", 0, "answer 429 past `N` Admin API requests in a clock minute, all routes together (Cursor: 20; 0 = no limit)")
+	fs.BoolVar(&cfg.ActivityFaults.Forbidden, "activity-forbidden", false, "answer 403 on the audit log, daily usage and spend routes (a key without their scope)")
+	fs.IntVar(&cfg.ActivityFaults.ServerErrors, "activity-server-errors", 0, "answer the next `N` activity requests 503; -1 = 500 forever")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

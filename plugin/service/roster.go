@@ -59,6 +59,8 @@ type snapshot struct {
 	roles        []*pluginv1.Role
 	unknownRoles []string
 	team         *pluginv1.Team
+	// activityDiags says what activity enrichment could not read (activity.go).
+	activityDiags []*pluginv1.Diagnostic
 }
 
 // rosterFetch is one GET /teams/members (and SCIM listing) that concurrent
@@ -263,6 +265,7 @@ func (s *Server) fetchRoster(ctx context.Context, set *settings) (*snapshot, err
 		return nil, scimErr
 	}
 	snap := buildSnapshot(rows, users, start)
+	s.enrich(ctx, set, snap)
 	s.logger.Info("fetched the Cursor roster", "rows", len(rows), "scim_users", len(users), "accounts", len(snap.all),
 		"duration", s.now().Sub(start).String())
 	return snap, nil
@@ -386,7 +389,7 @@ func diagnostics(set *settings, snap *snapshot) []*pluginv1.Diagnostic {
 		out = append(out, diag(pluginv1.Diagnostic_SEVERITY_WARNING,
 			fmt.Sprintf("%d roster rows have no email and were skipped: accounts are keyed by email", n), ""))
 	}
-	return out
+	return append(out, snap.activityDiags...)
 }
 
 // find returns the account with this key, or nil.

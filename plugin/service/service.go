@@ -58,6 +58,8 @@ type settings struct {
 	admin           adminAPI
 	scim            directory // nil: sync-only
 	removeUnmanaged bool
+	activity        activityAPI // nil: activity enrichment and the audit feed are off
+	activityDays    int
 }
 
 // New returns an unconfigured Server; the host calls Configure before anything else.
@@ -131,6 +133,10 @@ func (s *Server) buildSettings(req *pluginv1.ConfigureRequest) (*settings, error
 		return nil, err
 	}
 	set := &settings{admin: admin, removeUnmanaged: req.GetRemoveUnmanaged()}
+	if set.activityDays, err = activityDays(req); err != nil {
+		return nil, err
+	}
+	set.activity = activityClient(admin)
 	switch url, token := req.GetScimUrl(), req.GetScimToken(); {
 	case url == "" && token == "":
 		if set.removeUnmanaged {

@@ -61,7 +61,7 @@ func (c *memConnector) Validate(context.Context) (annotations.Annotations, error
 }
 
 func (c *memConnector) ResourceSyncers(context.Context) []connectorbuilder.ResourceSyncerV2 {
-	return []connectorbuilder.ResourceSyncerV2{&userBuilder{c}, &roleBuilder{c}}
+	return []connectorbuilder.ResourceSyncerV2{&userBuilder{c}, &roleBuilder{c}, connector.TeamSyncer()}
 }
 
 // page cuts list[offset:offset+pageSize]; the token is the next offset.

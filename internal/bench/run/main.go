@@ -136,7 +136,9 @@ func benchSize(n int, dir string) (sizeResult, error) {
 	}
 	defer stopTenant()
 	oursOut, floorOut := filepath.Join(dir, "ours.c1z"), filepath.Join(dir, "floor.c1z")
-	oursArgs := []string{"--cursor-base-url", url, "-f", oursOut}
+	// Activity off: this compares the roster path with the floor; the cost
+	// of activity is measured by internal/bench/activity.
+	oursArgs := []string{"--cursor-base-url", url, "--cursor-activity-days", "0", "-f", oursOut}
 	oursEnv := append(os.Environ(), "BATON_CURSOR_API_KEY="+simulator.DefaultAPIKey)
 	floorArgs := []string{"--members", strconv.Itoa(n), "--seed", strconv.Itoa(*seed), "-f", floorOut}
 	// Interleaved, so that whatever else the machine does hits both alike.

@@ -30,3 +30,26 @@ func TestRunByHandExplainsItself(t *testing.T) {
 		t.Errorf("version: exit %d, stdout %q", code, stdout.String())
 	}
 }
+
+func TestSidecarReadsActivityDaysFromTheEnvironment(t *testing.T) {
+	env := func(days string) func(string) string {
+		return func(k string) string {
+			switch k {
+			case "BATON_CURSOR_API_KEY":
+				return "crsr_x"
+			case "BATON_CURSOR_ACTIVITY_DAYS":
+				return days
+			}
+			return ""
+		}
+	}
+	if req, err := settingsFromEnv(env("")); err != nil || req.ActivityDays != nil {
+		t.Errorf("unset: %v, %v; want the plugin's default (field unset)", req.GetActivityDays(), err)
+	}
+	if req, err := settingsFromEnv(env("0")); err != nil || req.ActivityDays == nil || req.GetActivityDays() != 0 {
+		t.Errorf("0: %v, %v; want 0 (off)", req.GetActivityDays(), err)
+	}
+	if _, err := settingsFromEnv(env("thirty")); err == nil || !strings.Contains(err.Error(), "BATON_CURSOR_ACTIVITY_DAYS") {
+		t.Errorf("not a number: %v, want an error naming the variable", err)
+	}
+}

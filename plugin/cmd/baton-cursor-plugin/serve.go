@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
@@ -27,6 +28,7 @@ go-plugin hosts and baton-cursor --plugin-address. Settings come from the
 environment, with the same names as baton-cursor's:
   BATON_CURSOR_API_KEY (required), BATON_CURSOR_BASE_URL,
   BATON_CURSOR_SCIM_URL, BATON_CURSOR_SCIM_TOKEN, BATON_CURSOR_REMOVE_UNMANAGED,
+  BATON_CURSOR_ACTIVITY_DAYS (default 30; 0 turns activity off),
   BATON_HTTP_TIMEOUT_SECONDS (one attempt of a Cursor request; default 60)
 Configure from the network is refused. It listens on loopback unless given a
 token. It never creates or removes accounts unless started with
@@ -109,6 +111,13 @@ func settingsFromEnv(getenv func(string) string) (*pluginv1.ConfigureRequest, er
 			return nil, fmt.Errorf("BATON_HTTP_TIMEOUT_SECONDS=%q is not a positive number of seconds", v)
 		}
 		req.RequestTimeout = durationpb.New(time.Duration(secs) * time.Second)
+	}
+	if v := getenv("BATON_CURSOR_ACTIVITY_DAYS"); v != "" {
+		days, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("BATON_CURSOR_ACTIVITY_DAYS=%q is not a number of days (0 turns activity off)", v)
+		}
+		req.ActivityDays = proto.Uint32(uint32(days))
 	}
 	if v := getenv("BATON_CURSOR_REMOVE_UNMANAGED"); v != "" {
 		b, err := strconv.ParseBool(v)

@@ -137,7 +137,7 @@ func (x ProvisionResponse_Outcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ProvisionResponse_Outcome.Descriptor instead.
 func (ProvisionResponse_Outcome) EnumDescriptor() ([]byte, []int) {
-	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{14, 0}
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{18, 0}
 }
 
 // Path names what removed the account.
@@ -194,7 +194,7 @@ func (x DeprovisionResponse_Path) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DeprovisionResponse_Path.Descriptor instead.
 func (DeprovisionResponse_Path) EnumDescriptor() ([]byte, []int) {
-	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{16, 0}
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{20, 0}
 }
 
 // ConfigureRequest carries every setting the plugin needs. Secret fields are
@@ -218,8 +218,12 @@ type ConfigureRequest struct {
 	// How long one attempt of a request to Cursor may take, reading the whole
 	// answer included; retries follow Cursor's backoff policy. Unset means 60 s.
 	RequestTimeout *durationpb.Duration `protobuf:"bytes,6,opt,name=request_timeout,json=requestTimeout,proto3" json:"request_timeout,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// How many days back activity and login facts are read for each member
+	// (Cursor's audit log and daily usage), 0 to 90. 0 turns activity and spend
+	// enrichment off. Unset means 30.
+	ActivityDays  *uint32 `protobuf:"varint,7,opt,name=activity_days,json=activityDays,proto3,oneof" json:"activity_days,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConfigureRequest) Reset() {
@@ -292,6 +296,13 @@ func (x *ConfigureRequest) GetRequestTimeout() *durationpb.Duration {
 		return x.RequestTimeout
 	}
 	return nil
+}
+
+func (x *ConfigureRequest) GetActivityDays() uint32 {
+	if x != nil && x.ActivityDays != nil {
+		return *x.ActivityDays
+	}
+	return 0
 }
 
 // ConfigureResponse says whether the settings work.
@@ -871,8 +882,11 @@ type Member struct {
 	ScimManaged bool `protobuf:"varint,7,opt,name=scim_managed,json=scimManaged,proto3" json:"scim_managed,omitempty"`
 	// True for a SCIM user who has not logged in yet, so is not a team member yet.
 	PendingFirstLogin bool `protobuf:"varint,8,opt,name=pending_first_login,json=pendingFirstLogin,proto3" json:"pending_first_login,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Activity and spend from the sync's enrichment; unset when enrichment is
+	// off (activity_days 0) and in keys-only pages.
+	Activity      *Activity `protobuf:"bytes,9,opt,name=activity,proto3" json:"activity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Member) Reset() {
@@ -961,6 +975,396 @@ func (x *Member) GetPendingFirstLogin() bool {
 	return false
 }
 
+func (x *Member) GetActivity() *Activity {
+	if x != nil {
+		return x.Activity
+	}
+	return nil
+}
+
+// Activity is what Cursor says about one member's use of their seat, read
+// once per roster snapshot within a request budget. Each part says whether it
+// was read: data that could not be fetched is never reported as "no activity".
+type Activity struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The lookback window in days (activity_days).
+	WindowDays uint32 `protobuf:"varint,1,opt,name=window_days,json=windowDays,proto3" json:"window_days,omitempty"`
+	// True when the daily usage of the whole window was read.
+	UsageKnown bool `protobuf:"varint,2,opt,name=usage_known,json=usageKnown,proto3" json:"usage_known,omitempty"`
+	// Days in the window with isActive usage. Meaningful when usage_known.
+	ActiveDays uint32 `protobuf:"varint,3,opt,name=active_days,json=activeDays,proto3" json:"active_days,omitempty"`
+	// The latest active usage day in the window, YYYY-MM-DD (UTC); empty when none.
+	LastActiveDay string `protobuf:"bytes,4,opt,name=last_active_day,json=lastActiveDay,proto3" json:"last_active_day,omitempty"`
+	// True when login events were read (back to logins_read_since).
+	LoginsKnown bool `protobuf:"varint,5,opt,name=logins_known,json=loginsKnown,proto3" json:"logins_known,omitempty"`
+	// Login events were read from this time on; the window's start when the
+	// whole window was read, later when the request budget ran out first.
+	LoginsReadSince *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=logins_read_since,json=loginsReadSince,proto3" json:"logins_read_since,omitempty"`
+	// The latest login event read; unset when none.
+	LastLogin *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=last_login,json=lastLogin,proto3" json:"last_login,omitempty"`
+	// The later of last_login and the start (00:00 UTC) of last_active_day;
+	// unset when neither is known.
+	LastActivity *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_activity,json=lastActivity,proto3" json:"last_activity,omitempty"`
+	// True when this member's current-cycle spend was read.
+	SpendKnown bool `protobuf:"varint,9,opt,name=spend_known,json=spendKnown,proto3" json:"spend_known,omitempty"`
+	// Current-cycle spend in cents (fractional, as Cursor reports it).
+	SpendCents float64 `protobuf:"fixed64,10,opt,name=spend_cents,json=spendCents,proto3" json:"spend_cents,omitempty"`
+	// Current-cycle fast premium requests.
+	FastPremiumRequests uint32 `protobuf:"varint,11,opt,name=fast_premium_requests,json=fastPremiumRequests,proto3" json:"fast_premium_requests,omitempty"`
+	// The member's effective monthly spend limit in dollars; unset when Cursor
+	// returns none.
+	SpendLimitDollars *float64 `protobuf:"fixed64,12,opt,name=spend_limit_dollars,json=spendLimitDollars,proto3,oneof" json:"spend_limit_dollars,omitempty"`
+	// When the current billing cycle started; unset when spend is unknown.
+	CycleStart    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=cycle_start,json=cycleStart,proto3" json:"cycle_start,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Activity) Reset() {
+	*x = Activity{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Activity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Activity) ProtoMessage() {}
+
+func (x *Activity) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Activity.ProtoReflect.Descriptor instead.
+func (*Activity) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Activity) GetWindowDays() uint32 {
+	if x != nil {
+		return x.WindowDays
+	}
+	return 0
+}
+
+func (x *Activity) GetUsageKnown() bool {
+	if x != nil {
+		return x.UsageKnown
+	}
+	return false
+}
+
+func (x *Activity) GetActiveDays() uint32 {
+	if x != nil {
+		return x.ActiveDays
+	}
+	return 0
+}
+
+func (x *Activity) GetLastActiveDay() string {
+	if x != nil {
+		return x.LastActiveDay
+	}
+	return ""
+}
+
+func (x *Activity) GetLoginsKnown() bool {
+	if x != nil {
+		return x.LoginsKnown
+	}
+	return false
+}
+
+func (x *Activity) GetLoginsReadSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LoginsReadSince
+	}
+	return nil
+}
+
+func (x *Activity) GetLastLogin() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastLogin
+	}
+	return nil
+}
+
+func (x *Activity) GetLastActivity() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastActivity
+	}
+	return nil
+}
+
+func (x *Activity) GetSpendKnown() bool {
+	if x != nil {
+		return x.SpendKnown
+	}
+	return false
+}
+
+func (x *Activity) GetSpendCents() float64 {
+	if x != nil {
+		return x.SpendCents
+	}
+	return 0
+}
+
+func (x *Activity) GetFastPremiumRequests() uint32 {
+	if x != nil {
+		return x.FastPremiumRequests
+	}
+	return 0
+}
+
+func (x *Activity) GetSpendLimitDollars() float64 {
+	if x != nil && x.SpendLimitDollars != nil {
+		return *x.SpendLimitDollars
+	}
+	return 0
+}
+
+func (x *Activity) GetCycleStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CycleStart
+	}
+	return nil
+}
+
+// ListAuditEventsRequest asks for one page of audit events.
+type ListAuditEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Where a new listing starts; ignored when cursor is set. Unset means 7 days
+	// ago.
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// The next_cursor of the previous page; empty starts a listing at start_time.
+	// Opaque.
+	Cursor string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// At most this many events; 0 or more than 500 means 500.
+	PageSize      int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsRequest) Reset() {
+	*x = ListAuditEventsRequest{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsRequest) ProtoMessage() {}
+
+func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListAuditEventsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *ListAuditEventsRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+// ListAuditEventsResponse is one page of audit events.
+type ListAuditEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Events of the types login, add_user, remove_user and update_user_role.
+	Events []*AuditEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// Resumes the listing; never empty. Kept after the last page, it returns
+	// newer events on a later call.
+	NextCursor string `protobuf:"bytes,2,opt,name=next_cursor,json=nextCursor,proto3" json:"next_cursor,omitempty"`
+	// True when more pages are ready now; false when the listing has caught up.
+	HasMore bool `protobuf:"varint,3,opt,name=has_more,json=hasMore,proto3" json:"has_more,omitempty"`
+	// Events of this page that named no user and were left out (Cursor drops
+	// the email of users who were later removed).
+	SkippedWithoutEmail uint32 `protobuf:"varint,4,opt,name=skipped_without_email,json=skippedWithoutEmail,proto3" json:"skipped_without_email,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsResponse) Reset() {
+	*x = ListAuditEventsResponse{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsResponse) ProtoMessage() {}
+
+func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListAuditEventsResponse) GetEvents() []*AuditEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *ListAuditEventsResponse) GetNextCursor() string {
+	if x != nil {
+		return x.NextCursor
+	}
+	return ""
+}
+
+func (x *ListAuditEventsResponse) GetHasMore() bool {
+	if x != nil {
+		return x.HasMore
+	}
+	return false
+}
+
+func (x *ListAuditEventsResponse) GetSkippedWithoutEmail() uint32 {
+	if x != nil {
+		return x.SkippedWithoutEmail
+	}
+	return 0
+}
+
+// AuditEvent is one audit log event.
+type AuditEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Cursor's event_id (for example `evt_…`): stable, so repeats dedupe.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// When it happened.
+	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	// Cursor's event_type: login, add_user, remove_user or update_user_role.
+	Type string `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	// The lower-cased email of the actor (user_email).
+	ActorKey string `protobuf:"bytes,4,opt,name=actor_key,json=actorKey,proto3" json:"actor_key,omitempty"`
+	// The lower-cased email of the member the event is about (event_data.email);
+	// for a login, the actor.
+	SubjectKey    string `protobuf:"bytes,5,opt,name=subject_key,json=subjectKey,proto3" json:"subject_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditEvent) Reset() {
+	*x = AuditEvent{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditEvent) ProtoMessage() {}
+
+func (x *AuditEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditEvent.ProtoReflect.Descriptor instead.
+func (*AuditEvent) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *AuditEvent) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetOccurredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredAt
+	}
+	return nil
+}
+
+func (x *AuditEvent) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetActorKey() string {
+	if x != nil {
+		return x.ActorKey
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetSubjectKey() string {
+	if x != nil {
+		return x.SubjectKey
+	}
+	return ""
+}
+
 // ListRolesRequest asks for the role catalogue.
 type ListRolesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -972,7 +1376,7 @@ type ListRolesRequest struct {
 
 func (x *ListRolesRequest) Reset() {
 	*x = ListRolesRequest{}
-	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -984,7 +1388,7 @@ func (x *ListRolesRequest) String() string {
 func (*ListRolesRequest) ProtoMessage() {}
 
 func (x *ListRolesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -997,7 +1401,7 @@ func (x *ListRolesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRolesRequest.ProtoReflect.Descriptor instead.
 func (*ListRolesRequest) Descriptor() ([]byte, []int) {
-	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListRolesRequest) GetSyncId() string {
@@ -1018,7 +1422,7 @@ type ListRolesResponse struct {
 
 func (x *ListRolesResponse) Reset() {
 	*x = ListRolesResponse{}
-	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1030,7 +1434,7 @@ func (x *ListRolesResponse) String() string {
 func (*ListRolesResponse) ProtoMessage() {}
 
 func (x *ListRolesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1043,7 +1447,7 @@ func (x *ListRolesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRolesResponse.ProtoReflect.Descriptor instead.
 func (*ListRolesResponse) Descriptor() ([]byte, []int) {
-	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListRolesResponse) GetRoles() []*Role {
@@ -1072,7 +1476,7 @@ type Role struct {
 
 func (x *Role) Reset() {
 	*x = Role{}
-	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1084,7 +1488,7 @@ func (x *Role) String() string {
 func (*Role) ProtoMessage() {}
 
 func (x *Role) ProtoReflect() protoreflect.Message {
-	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1097,7 +1501,7 @@ func (x *Role) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Role.ProtoReflect.Descriptor instead.
 func (*Role) Descriptor() ([]byte, []int) {
-	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Role) GetId() string {
@@ -1150,7 +1554,7 @@ type ProvisionRequest struct {
 
 func (x *ProvisionRequest) Reset() {
 	*x = ProvisionRequest{}
-	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1162,7 +1566,7 @@ func (x *ProvisionRequest) String() string {
 func (*ProvisionRequest) ProtoMessage() {}
 
 func (x *ProvisionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1175,7 +1579,7 @@ func (x *ProvisionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvisionRequest.ProtoReflect.Descriptor instead.
 func (*ProvisionRequest) Descriptor() ([]byte, []int) {
-	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ProvisionRequest) GetEmail() string {
@@ -1215,7 +1619,7 @@ type ProvisionResponse struct {
 
 func (x *ProvisionResponse) Reset() {
 	*x = ProvisionResponse{}
-	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1227,7 +1631,7 @@ func (x *ProvisionResponse) String() string {
 func (*ProvisionResponse) ProtoMessage() {}
 
 func (x *ProvisionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1240,7 +1644,7 @@ func (x *ProvisionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvisionResponse.ProtoReflect.Descriptor instead.
 func (*ProvisionResponse) Descriptor() ([]byte, []int) {
-	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ProvisionResponse) GetOutcome() ProvisionResponse_Outcome {
@@ -1275,7 +1679,7 @@ type DeprovisionRequest struct {
 
 func (x *DeprovisionRequest) Reset() {
 	*x = DeprovisionRequest{}
-	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1287,7 +1691,7 @@ func (x *DeprovisionRequest) String() string {
 func (*DeprovisionRequest) ProtoMessage() {}
 
 func (x *DeprovisionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1300,7 +1704,7 @@ func (x *DeprovisionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeprovisionRequest.ProtoReflect.Descriptor instead.
 func (*DeprovisionRequest) Descriptor() ([]byte, []int) {
-	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DeprovisionRequest) GetEmail() string {
@@ -1323,7 +1727,7 @@ type DeprovisionResponse struct {
 
 func (x *DeprovisionResponse) Reset() {
 	*x = DeprovisionResponse{}
-	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1335,7 +1739,7 @@ func (x *DeprovisionResponse) String() string {
 func (*DeprovisionResponse) ProtoMessage() {}
 
 func (x *DeprovisionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1348,7 +1752,7 @@ func (x *DeprovisionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeprovisionResponse.ProtoReflect.Descriptor instead.
 func (*DeprovisionResponse) Descriptor() ([]byte, []int) {
-	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DeprovisionResponse) GetPath() DeprovisionResponse_Path {
@@ -1369,7 +1773,7 @@ var File_cursor_plugin_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
-	"\x1dcursor/plugin/v1/plugin.proto\x12\x10cursor.plugin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xef\x01\n" +
+	"\x1dcursor/plugin/v1/plugin.proto\x12\x10cursor.plugin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xab\x02\n" +
 	"\x10ConfigureRequest\x12\x17\n" +
 	"\aapi_key\x18\x01 \x01(\tR\x06apiKey\x12\x19\n" +
 	"\bbase_url\x18\x02 \x01(\tR\abaseUrl\x12\x19\n" +
@@ -1377,7 +1781,9 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
 	"scim_token\x18\x04 \x01(\tR\tscimToken\x12)\n" +
 	"\x10remove_unmanaged\x18\x05 \x01(\bR\x0fremoveUnmanaged\x12B\n" +
-	"\x0frequest_timeout\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x0erequestTimeout\"S\n" +
+	"\x0frequest_timeout\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x0erequestTimeout\x12(\n" +
+	"\ractivity_days\x18\a \x01(\rH\x00R\factivityDays\x88\x01\x01B\x10\n" +
+	"\x0e_activity_days\"S\n" +
 	"\x11ConfigureResponse\x12>\n" +
 	"\vdiagnostics\x18\x01 \x03(\v2\x1c.cursor.plugin.v1.DiagnosticR\vdiagnostics\"\xe4\x01\n" +
 	"\n" +
@@ -1421,7 +1827,7 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\async_id\x18\x06 \x01(\tR\x06syncId\"q\n" +
 	"\x13ListMembersResponse\x122\n" +
 	"\amembers\x18\x01 \x03(\v2\x18.cursor.plugin.v1.MemberR\amembers\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe2\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9a\x02\n" +
 	"\x06Member\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x12\n" +
@@ -1430,7 +1836,51 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\aremoved\x18\x05 \x01(\bR\aremoved\x12\x1b\n" +
 	"\tcursor_id\x18\x06 \x01(\tR\bcursorId\x12!\n" +
 	"\fscim_managed\x18\a \x01(\bR\vscimManaged\x12.\n" +
-	"\x13pending_first_login\x18\b \x01(\bR\x11pendingFirstLogin\"+\n" +
+	"\x13pending_first_login\x18\b \x01(\bR\x11pendingFirstLogin\x126\n" +
+	"\bactivity\x18\t \x01(\v2\x1a.cursor.plugin.v1.ActivityR\bactivity\"\xfc\x04\n" +
+	"\bActivity\x12\x1f\n" +
+	"\vwindow_days\x18\x01 \x01(\rR\n" +
+	"windowDays\x12\x1f\n" +
+	"\vusage_known\x18\x02 \x01(\bR\n" +
+	"usageKnown\x12\x1f\n" +
+	"\vactive_days\x18\x03 \x01(\rR\n" +
+	"activeDays\x12&\n" +
+	"\x0flast_active_day\x18\x04 \x01(\tR\rlastActiveDay\x12!\n" +
+	"\flogins_known\x18\x05 \x01(\bR\vloginsKnown\x12F\n" +
+	"\x11logins_read_since\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x0floginsReadSince\x129\n" +
+	"\n" +
+	"last_login\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tlastLogin\x12?\n" +
+	"\rlast_activity\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\flastActivity\x12\x1f\n" +
+	"\vspend_known\x18\t \x01(\bR\n" +
+	"spendKnown\x12\x1f\n" +
+	"\vspend_cents\x18\n" +
+	" \x01(\x01R\n" +
+	"spendCents\x122\n" +
+	"\x15fast_premium_requests\x18\v \x01(\rR\x13fastPremiumRequests\x123\n" +
+	"\x13spend_limit_dollars\x18\f \x01(\x01H\x00R\x11spendLimitDollars\x88\x01\x01\x12;\n" +
+	"\vcycle_start\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"cycleStartB\x16\n" +
+	"\x14_spend_limit_dollars\"\x88\x01\n" +
+	"\x16ListAuditEventsRequest\x129\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x12\x16\n" +
+	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\"\xbf\x01\n" +
+	"\x17ListAuditEventsResponse\x124\n" +
+	"\x06events\x18\x01 \x03(\v2\x1c.cursor.plugin.v1.AuditEventR\x06events\x12\x1f\n" +
+	"\vnext_cursor\x18\x02 \x01(\tR\n" +
+	"nextCursor\x12\x19\n" +
+	"\bhas_more\x18\x03 \x01(\bR\ahasMore\x122\n" +
+	"\x15skipped_without_email\x18\x04 \x01(\rR\x13skippedWithoutEmail\"\xab\x01\n" +
+	"\n" +
+	"AuditEvent\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12;\n" +
+	"\voccurred_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"occurredAt\x12\x12\n" +
+	"\x04type\x18\x03 \x01(\tR\x04type\x12\x1b\n" +
+	"\tactor_key\x18\x04 \x01(\tR\bactorKey\x12\x1f\n" +
+	"\vsubject_key\x18\x05 \x01(\tR\n" +
+	"subjectKey\"+\n" +
 	"\x10ListRolesRequest\x12\x17\n" +
 	"\async_id\x18\x01 \x01(\tR\x06syncId\"A\n" +
 	"\x11ListRolesResponse\x12,\n" +
@@ -1464,14 +1914,15 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x10PATH_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10PATH_SCIM_DELETE\x10\x01\x12\x19\n" +
 	"\x15PATH_ADMIN_API_REMOVE\x10\x02\x12\x17\n" +
-	"\x13PATH_ALREADY_ABSENT\x10\x032\xa5\x04\n" +
+	"\x13PATH_ALREADY_ABSENT\x10\x032\x8f\x05\n" +
 	"\rPluginService\x12V\n" +
 	"\tConfigure\x12\".cursor.plugin.v1.ConfigureRequest\x1a#.cursor.plugin.v1.ConfigureResponse\"\x00\x12P\n" +
 	"\aGetInfo\x12 .cursor.plugin.v1.GetInfoRequest\x1a!.cursor.plugin.v1.GetInfoResponse\"\x00\x12\\\n" +
 	"\vListMembers\x12$.cursor.plugin.v1.ListMembersRequest\x1a%.cursor.plugin.v1.ListMembersResponse\"\x00\x12V\n" +
 	"\tListRoles\x12\".cursor.plugin.v1.ListRolesRequest\x1a#.cursor.plugin.v1.ListRolesResponse\"\x00\x12V\n" +
 	"\tProvision\x12\".cursor.plugin.v1.ProvisionRequest\x1a#.cursor.plugin.v1.ProvisionResponse\"\x00\x12\\\n" +
-	"\vDeprovision\x12$.cursor.plugin.v1.DeprovisionRequest\x1a%.cursor.plugin.v1.DeprovisionResponse\"\x00B\xc9\x01\n" +
+	"\vDeprovision\x12$.cursor.plugin.v1.DeprovisionRequest\x1a%.cursor.plugin.v1.DeprovisionResponse\"\x00\x12h\n" +
+	"\x0fListAuditEvents\x12(.cursor.plugin.v1.ListAuditEventsRequest\x1a).cursor.plugin.v1.ListAuditEventsResponse\"\x00B\xc9\x01\n" +
 	"\x14com.cursor.plugin.v1B\vPluginProtoP\x01ZBgithub.com/conductorone/baton-cursor/gen/cursor/plugin/v1;pluginv1\xa2\x02\x03CPX\xaa\x02\x10Cursor.Plugin.V1\xca\x02\x10Cursor\\Plugin\\V1\xe2\x02\x1cCursor\\Plugin\\V1\\GPBMetadata\xea\x02\x12Cursor::Plugin::V1b\x06proto3"
 
 var (
@@ -1487,61 +1938,75 @@ func file_cursor_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_cursor_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_cursor_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_cursor_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_cursor_plugin_v1_plugin_proto_goTypes = []any{
-	(Diagnostic_Severity)(0),       // 0: cursor.plugin.v1.Diagnostic.Severity
-	(ProvisionResponse_Outcome)(0), // 1: cursor.plugin.v1.ProvisionResponse.Outcome
-	(DeprovisionResponse_Path)(0),  // 2: cursor.plugin.v1.DeprovisionResponse.Path
-	(*ConfigureRequest)(nil),       // 3: cursor.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),      // 4: cursor.plugin.v1.ConfigureResponse
-	(*Diagnostic)(nil),             // 5: cursor.plugin.v1.Diagnostic
-	(*GetInfoRequest)(nil),         // 6: cursor.plugin.v1.GetInfoRequest
-	(*GetInfoResponse)(nil),        // 7: cursor.plugin.v1.GetInfoResponse
-	(*Features)(nil),               // 8: cursor.plugin.v1.Features
-	(*Team)(nil),                   // 9: cursor.plugin.v1.Team
-	(*ListMembersRequest)(nil),     // 10: cursor.plugin.v1.ListMembersRequest
-	(*ListMembersResponse)(nil),    // 11: cursor.plugin.v1.ListMembersResponse
-	(*Member)(nil),                 // 12: cursor.plugin.v1.Member
-	(*ListRolesRequest)(nil),       // 13: cursor.plugin.v1.ListRolesRequest
-	(*ListRolesResponse)(nil),      // 14: cursor.plugin.v1.ListRolesResponse
-	(*Role)(nil),                   // 15: cursor.plugin.v1.Role
-	(*ProvisionRequest)(nil),       // 16: cursor.plugin.v1.ProvisionRequest
-	(*ProvisionResponse)(nil),      // 17: cursor.plugin.v1.ProvisionResponse
-	(*DeprovisionRequest)(nil),     // 18: cursor.plugin.v1.DeprovisionRequest
-	(*DeprovisionResponse)(nil),    // 19: cursor.plugin.v1.DeprovisionResponse
-	(*durationpb.Duration)(nil),    // 20: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),  // 21: google.protobuf.Timestamp
+	(Diagnostic_Severity)(0),        // 0: cursor.plugin.v1.Diagnostic.Severity
+	(ProvisionResponse_Outcome)(0),  // 1: cursor.plugin.v1.ProvisionResponse.Outcome
+	(DeprovisionResponse_Path)(0),   // 2: cursor.plugin.v1.DeprovisionResponse.Path
+	(*ConfigureRequest)(nil),        // 3: cursor.plugin.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),       // 4: cursor.plugin.v1.ConfigureResponse
+	(*Diagnostic)(nil),              // 5: cursor.plugin.v1.Diagnostic
+	(*GetInfoRequest)(nil),          // 6: cursor.plugin.v1.GetInfoRequest
+	(*GetInfoResponse)(nil),         // 7: cursor.plugin.v1.GetInfoResponse
+	(*Features)(nil),                // 8: cursor.plugin.v1.Features
+	(*Team)(nil),                    // 9: cursor.plugin.v1.Team
+	(*ListMembersRequest)(nil),      // 10: cursor.plugin.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),     // 11: cursor.plugin.v1.ListMembersResponse
+	(*Member)(nil),                  // 12: cursor.plugin.v1.Member
+	(*Activity)(nil),                // 13: cursor.plugin.v1.Activity
+	(*ListAuditEventsRequest)(nil),  // 14: cursor.plugin.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil), // 15: cursor.plugin.v1.ListAuditEventsResponse
+	(*AuditEvent)(nil),              // 16: cursor.plugin.v1.AuditEvent
+	(*ListRolesRequest)(nil),        // 17: cursor.plugin.v1.ListRolesRequest
+	(*ListRolesResponse)(nil),       // 18: cursor.plugin.v1.ListRolesResponse
+	(*Role)(nil),                    // 19: cursor.plugin.v1.Role
+	(*ProvisionRequest)(nil),        // 20: cursor.plugin.v1.ProvisionRequest
+	(*ProvisionResponse)(nil),       // 21: cursor.plugin.v1.ProvisionResponse
+	(*DeprovisionRequest)(nil),      // 22: cursor.plugin.v1.DeprovisionRequest
+	(*DeprovisionResponse)(nil),     // 23: cursor.plugin.v1.DeprovisionResponse
+	(*durationpb.Duration)(nil),     // 24: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),   // 25: google.protobuf.Timestamp
 }
 var file_cursor_plugin_v1_plugin_proto_depIdxs = []int32{
-	20, // 0: cursor.plugin.v1.ConfigureRequest.request_timeout:type_name -> google.protobuf.Duration
+	24, // 0: cursor.plugin.v1.ConfigureRequest.request_timeout:type_name -> google.protobuf.Duration
 	5,  // 1: cursor.plugin.v1.ConfigureResponse.diagnostics:type_name -> cursor.plugin.v1.Diagnostic
 	0,  // 2: cursor.plugin.v1.Diagnostic.severity:type_name -> cursor.plugin.v1.Diagnostic.Severity
 	8,  // 3: cursor.plugin.v1.GetInfoResponse.features:type_name -> cursor.plugin.v1.Features
 	9,  // 4: cursor.plugin.v1.GetInfoResponse.team:type_name -> cursor.plugin.v1.Team
 	5,  // 5: cursor.plugin.v1.GetInfoResponse.diagnostics:type_name -> cursor.plugin.v1.Diagnostic
-	21, // 6: cursor.plugin.v1.Team.fetched_at:type_name -> google.protobuf.Timestamp
+	25, // 6: cursor.plugin.v1.Team.fetched_at:type_name -> google.protobuf.Timestamp
 	12, // 7: cursor.plugin.v1.ListMembersResponse.members:type_name -> cursor.plugin.v1.Member
-	15, // 8: cursor.plugin.v1.ListRolesResponse.roles:type_name -> cursor.plugin.v1.Role
-	1,  // 9: cursor.plugin.v1.ProvisionResponse.outcome:type_name -> cursor.plugin.v1.ProvisionResponse.Outcome
-	12, // 10: cursor.plugin.v1.ProvisionResponse.member:type_name -> cursor.plugin.v1.Member
-	2,  // 11: cursor.plugin.v1.DeprovisionResponse.path:type_name -> cursor.plugin.v1.DeprovisionResponse.Path
-	3,  // 12: cursor.plugin.v1.PluginService.Configure:input_type -> cursor.plugin.v1.ConfigureRequest
-	6,  // 13: cursor.plugin.v1.PluginService.GetInfo:input_type -> cursor.plugin.v1.GetInfoRequest
-	10, // 14: cursor.plugin.v1.PluginService.ListMembers:input_type -> cursor.plugin.v1.ListMembersRequest
-	13, // 15: cursor.plugin.v1.PluginService.ListRoles:input_type -> cursor.plugin.v1.ListRolesRequest
-	16, // 16: cursor.plugin.v1.PluginService.Provision:input_type -> cursor.plugin.v1.ProvisionRequest
-	18, // 17: cursor.plugin.v1.PluginService.Deprovision:input_type -> cursor.plugin.v1.DeprovisionRequest
-	4,  // 18: cursor.plugin.v1.PluginService.Configure:output_type -> cursor.plugin.v1.ConfigureResponse
-	7,  // 19: cursor.plugin.v1.PluginService.GetInfo:output_type -> cursor.plugin.v1.GetInfoResponse
-	11, // 20: cursor.plugin.v1.PluginService.ListMembers:output_type -> cursor.plugin.v1.ListMembersResponse
-	14, // 21: cursor.plugin.v1.PluginService.ListRoles:output_type -> cursor.plugin.v1.ListRolesResponse
-	17, // 22: cursor.plugin.v1.PluginService.Provision:output_type -> cursor.plugin.v1.ProvisionResponse
-	19, // 23: cursor.plugin.v1.PluginService.Deprovision:output_type -> cursor.plugin.v1.DeprovisionResponse
-	18, // [18:24] is the sub-list for method output_type
-	12, // [12:18] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	13, // 8: cursor.plugin.v1.Member.activity:type_name -> cursor.plugin.v1.Activity
+	25, // 9: cursor.plugin.v1.Activity.logins_read_since:type_name -> google.protobuf.Timestamp
+	25, // 10: cursor.plugin.v1.Activity.last_login:type_name -> google.protobuf.Timestamp
+	25, // 11: cursor.plugin.v1.Activity.last_activity:type_name -> google.protobuf.Timestamp
+	25, // 12: cursor.plugin.v1.Activity.cycle_start:type_name -> google.protobuf.Timestamp
+	25, // 13: cursor.plugin.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	16, // 14: cursor.plugin.v1.ListAuditEventsResponse.events:type_name -> cursor.plugin.v1.AuditEvent
+	25, // 15: cursor.plugin.v1.AuditEvent.occurred_at:type_name -> google.protobuf.Timestamp
+	19, // 16: cursor.plugin.v1.ListRolesResponse.roles:type_name -> cursor.plugin.v1.Role
+	1,  // 17: cursor.plugin.v1.ProvisionResponse.outcome:type_name -> cursor.plugin.v1.ProvisionResponse.Outcome
+	12, // 18: cursor.plugin.v1.ProvisionResponse.member:type_name -> cursor.plugin.v1.Member
+	2,  // 19: cursor.plugin.v1.DeprovisionResponse.path:type_name -> cursor.plugin.v1.DeprovisionResponse.Path
+	3,  // 20: cursor.plugin.v1.PluginService.Configure:input_type -> cursor.plugin.v1.ConfigureRequest
+	6,  // 21: cursor.plugin.v1.PluginService.GetInfo:input_type -> cursor.plugin.v1.GetInfoRequest
+	10, // 22: cursor.plugin.v1.PluginService.ListMembers:input_type -> cursor.plugin.v1.ListMembersRequest
+	17, // 23: cursor.plugin.v1.PluginService.ListRoles:input_type -> cursor.plugin.v1.ListRolesRequest
+	20, // 24: cursor.plugin.v1.PluginService.Provision:input_type -> cursor.plugin.v1.ProvisionRequest
+	22, // 25: cursor.plugin.v1.PluginService.Deprovision:input_type -> cursor.plugin.v1.DeprovisionRequest
+	14, // 26: cursor.plugin.v1.PluginService.ListAuditEvents:input_type -> cursor.plugin.v1.ListAuditEventsRequest
+	4,  // 27: cursor.plugin.v1.PluginService.Configure:output_type -> cursor.plugin.v1.ConfigureResponse
+	7,  // 28: cursor.plugin.v1.PluginService.GetInfo:output_type -> cursor.plugin.v1.GetInfoResponse
+	11, // 29: cursor.plugin.v1.PluginService.ListMembers:output_type -> cursor.plugin.v1.ListMembersResponse
+	18, // 30: cursor.plugin.v1.PluginService.ListRoles:output_type -> cursor.plugin.v1.ListRolesResponse
+	21, // 31: cursor.plugin.v1.PluginService.Provision:output_type -> cursor.plugin.v1.ProvisionResponse
+	23, // 32: cursor.plugin.v1.PluginService.Deprovision:output_type -> cursor.plugin.v1.DeprovisionResponse
+	15, // 33: cursor.plugin.v1.PluginService.ListAuditEvents:output_type -> cursor.plugin.v1.ListAuditEventsResponse
+	27, // [27:34] is the sub-list for method output_type
+	20, // [20:27] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_cursor_plugin_v1_plugin_proto_init() }
@@ -1549,13 +2014,15 @@ func file_cursor_plugin_v1_plugin_proto_init() {
 	if File_cursor_plugin_v1_plugin_proto != nil {
 		return
 	}
+	file_cursor_plugin_v1_plugin_proto_msgTypes[0].OneofWrappers = []any{}
+	file_cursor_plugin_v1_plugin_proto_msgTypes[10].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cursor_plugin_v1_plugin_proto_rawDesc), len(file_cursor_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   17,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

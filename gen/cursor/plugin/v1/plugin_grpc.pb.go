@@ -26,12 +26,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	PluginService_Configure_FullMethodName   = "/cursor.plugin.v1.PluginService/Configure"
-	PluginService_GetInfo_FullMethodName     = "/cursor.plugin.v1.PluginService/GetInfo"
-	PluginService_ListMembers_FullMethodName = "/cursor.plugin.v1.PluginService/ListMembers"
-	PluginService_ListRoles_FullMethodName   = "/cursor.plugin.v1.PluginService/ListRoles"
-	PluginService_Provision_FullMethodName   = "/cursor.plugin.v1.PluginService/Provision"
-	PluginService_Deprovision_FullMethodName = "/cursor.plugin.v1.PluginService/Deprovision"
+	PluginService_Configure_FullMethodName       = "/cursor.plugin.v1.PluginService/Configure"
+	PluginService_GetInfo_FullMethodName         = "/cursor.plugin.v1.PluginService/GetInfo"
+	PluginService_ListMembers_FullMethodName     = "/cursor.plugin.v1.PluginService/ListMembers"
+	PluginService_ListRoles_FullMethodName       = "/cursor.plugin.v1.PluginService/ListRoles"
+	PluginService_Provision_FullMethodName       = "/cursor.plugin.v1.PluginService/Provision"
+	PluginService_Deprovision_FullMethodName     = "/cursor.plugin.v1.PluginService/Deprovision"
+	PluginService_ListAuditEvents_FullMethodName = "/cursor.plugin.v1.PluginService/ListAuditEvents"
 )
 
 // PluginServiceClient is the client API for PluginService service.
@@ -43,8 +44,8 @@ const (
 type PluginServiceClient interface {
 	// Configure hands the plugin its settings and secrets over the host's mTLS
 	// channel (never argv or files). The plugin checks them with one call to Cursor
-	// (the roster fetch that the next sync then reuses) and answers with
-	// diagnostics. Errors: InvalidArgument (a setting is malformed),
+	// (the roster fetch that the next sync then reuses), reads member activity
+	// within its request budget (see Activity), and answers with diagnostics. Errors: InvalidArgument (a setting is malformed),
 	// Unauthenticated (Cursor rejected the key), PermissionDenied (the team's plan
 	// has no Admin API), Unavailable (Cursor unreachable after retries). A sidecar
 	// is configured from its own environment and refuses Configure from the network.
@@ -82,6 +83,15 @@ type PluginServiceClient interface {
 	// not configured or the member is not managed by SCIM (and removal through the
 	// Admin API was not opted into).
 	Deprovision(ctx context.Context, in *DeprovisionRequest, opts ...grpc.CallOption) (*DeprovisionResponse, error)
+	// ListAuditEvents returns one page (at most 500) of the team's audit log
+	// events that matter to access reviews: logins and member changes, from
+	// Cursor's GET /teams/audit-logs. A listing starts at start_time and walks
+	// forward in windows of at most 30 days (Cursor's limit); the cursor of the
+	// last page of a listing resumes after the newest event seen, so polling
+	// with it returns new events. Event ids are Cursor's, so repeats dedupe.
+	// Errors: as for ListMembers, plus PermissionDenied for a key that may not
+	// read the audit log.
+	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
 }
 
 type pluginServiceClient struct {
@@ -152,6 +162,16 @@ func (c *pluginServiceClient) Deprovision(ctx context.Context, in *DeprovisionRe
 	return out, nil
 }
 
+func (c *pluginServiceClient) ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAuditEventsResponse)
+	err := c.cc.Invoke(ctx, PluginService_ListAuditEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PluginServiceServer is the server API for PluginService service.
 // All implementations must embed UnimplementedPluginServiceServer
 // for forward compatibility.
@@ -161,8 +181,8 @@ func (c *pluginServiceClient) Deprovision(ctx context.Context, in *DeprovisionRe
 type PluginServiceServer interface {
 	// Configure hands the plugin its settings and secrets over the host's mTLS
 	// channel (never argv or files). The plugin checks them with one call to Cursor
-	// (the roster fetch that the next sync then reuses) and answers with
-	// diagnostics. Errors: InvalidArgument (a setting is malformed),
+	// (the roster fetch that the next sync then reuses), reads member activity
+	// within its request budget (see Activity), and answers with diagnostics. Errors: InvalidArgument (a setting is malformed),
 	// Unauthenticated (Cursor rejected the key), PermissionDenied (the team's plan
 	// has no Admin API), Unavailable (Cursor unreachable after retries). A sidecar
 	// is configured from its own environment and refuses Configure from the network.
@@ -200,6 +220,15 @@ type PluginServiceServer interface {
 	// not configured or the member is not managed by SCIM (and removal through the
 	// Admin API was not opted into).
 	Deprovision(context.Context, *DeprovisionRequest) (*DeprovisionResponse, error)
+	// ListAuditEvents returns one page (at most 500) of the team's audit log
+	// events that matter to access reviews: logins and member changes, from
+	// Cursor's GET /teams/audit-logs. A listing starts at start_time and walks
+	// forward in windows of at most 30 days (Cursor's limit); the cursor of the
+	// last page of a listing resumes after the newest event seen, so polling
+	// with it returns new events. Event ids are Cursor's, so repeats dedupe.
+	// Errors: as for ListMembers, plus PermissionDenied for a key that may not
+	// read the audit log.
+	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
 	mustEmbedUnimplementedPluginServiceServer()
 }
 
@@ -227,6 +256,9 @@ func (UnimplementedPluginServiceServer) Provision(context.Context, *ProvisionReq
 }
 func (UnimplementedPluginServiceServer) Deprovision(context.Context, *DeprovisionRequest) (*DeprovisionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Deprovision not implemented")
+}
+func (UnimplementedPluginServiceServer) ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAuditEvents not implemented")
 }
 func (UnimplementedPluginServiceServer) mustEmbedUnimplementedPluginServiceServer() {}
 func (UnimplementedPluginServiceServer) testEmbeddedByValue()                       {}
@@ -357,6 +389,24 @@ func _PluginService_Deprovision_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PluginService_ListAuditEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAuditEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServiceServer).ListAuditEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PluginService_ListAuditEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServiceServer).ListAuditEvents(ctx, req.(*ListAuditEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PluginService_ServiceDesc is the grpc.ServiceDesc for PluginService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -387,6 +437,10 @@ var PluginService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Deprovision",
 			Handler:    _PluginService_Deprovision_Handler,
+		},
+		{
+			MethodName: "ListAuditEvents",
+			Handler:    _PluginService_ListAuditEvents_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

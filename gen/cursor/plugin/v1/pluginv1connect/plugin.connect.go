@@ -53,14 +53,17 @@ const (
 	// PluginServiceDeprovisionProcedure is the fully-qualified name of the PluginService's Deprovision
 	// RPC.
 	PluginServiceDeprovisionProcedure = "/cursor.plugin.v1.PluginService/Deprovision"
+	// PluginServiceListAuditEventsProcedure is the fully-qualified name of the PluginService's
+	// ListAuditEvents RPC.
+	PluginServiceListAuditEventsProcedure = "/cursor.plugin.v1.PluginService/ListAuditEvents"
 )
 
 // PluginServiceClient is a client for the cursor.plugin.v1.PluginService service.
 type PluginServiceClient interface {
 	// Configure hands the plugin its settings and secrets over the host's mTLS
 	// channel (never argv or files). The plugin checks them with one call to Cursor
-	// (the roster fetch that the next sync then reuses) and answers with
-	// diagnostics. Errors: InvalidArgument (a setting is malformed),
+	// (the roster fetch that the next sync then reuses), reads member activity
+	// within its request budget (see Activity), and answers with diagnostics. Errors: InvalidArgument (a setting is malformed),
 	// Unauthenticated (Cursor rejected the key), PermissionDenied (the team's plan
 	// has no Admin API), Unavailable (Cursor unreachable after retries). A sidecar
 	// is configured from its own environment and refuses Configure from the network.
@@ -98,6 +101,15 @@ type PluginServiceClient interface {
 	// not configured or the member is not managed by SCIM (and removal through the
 	// Admin API was not opted into).
 	Deprovision(context.Context, *v1.DeprovisionRequest) (*v1.DeprovisionResponse, error)
+	// ListAuditEvents returns one page (at most 500) of the team's audit log
+	// events that matter to access reviews: logins and member changes, from
+	// Cursor's GET /teams/audit-logs. A listing starts at start_time and walks
+	// forward in windows of at most 30 days (Cursor's limit); the cursor of the
+	// last page of a listing resumes after the newest event seen, so polling
+	// with it returns new events. Event ids are Cursor's, so repeats dedupe.
+	// Errors: as for ListMembers, plus PermissionDenied for a key that may not
+	// read the audit log.
+	ListAuditEvents(context.Context, *v1.ListAuditEventsRequest) (*v1.ListAuditEventsResponse, error)
 }
 
 // NewPluginServiceClient constructs a client for the cursor.plugin.v1.PluginService service. By
@@ -147,17 +159,24 @@ func NewPluginServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(pluginServiceMethods.ByName("Deprovision")),
 			connect.WithClientOptions(opts...),
 		),
+		listAuditEvents: connect.NewClient[v1.ListAuditEventsRequest, v1.ListAuditEventsResponse](
+			httpClient,
+			baseURL+PluginServiceListAuditEventsProcedure,
+			connect.WithSchema(pluginServiceMethods.ByName("ListAuditEvents")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // pluginServiceClient implements PluginServiceClient.
 type pluginServiceClient struct {
-	configure   *connect.Client[v1.ConfigureRequest, v1.ConfigureResponse]
-	getInfo     *connect.Client[v1.GetInfoRequest, v1.GetInfoResponse]
-	listMembers *connect.Client[v1.ListMembersRequest, v1.ListMembersResponse]
-	listRoles   *connect.Client[v1.ListRolesRequest, v1.ListRolesResponse]
-	provision   *connect.Client[v1.ProvisionRequest, v1.ProvisionResponse]
-	deprovision *connect.Client[v1.DeprovisionRequest, v1.DeprovisionResponse]
+	configure       *connect.Client[v1.ConfigureRequest, v1.ConfigureResponse]
+	getInfo         *connect.Client[v1.GetInfoRequest, v1.GetInfoResponse]
+	listMembers     *connect.Client[v1.ListMembersRequest, v1.ListMembersResponse]
+	listRoles       *connect.Client[v1.ListRolesRequest, v1.ListRolesResponse]
+	provision       *connect.Client[v1.ProvisionRequest, v1.ProvisionResponse]
+	deprovision     *connect.Client[v1.DeprovisionRequest, v1.DeprovisionResponse]
+	listAuditEvents *connect.Client[v1.ListAuditEventsRequest, v1.ListAuditEventsResponse]
 }
 
 // Configure calls cursor.plugin.v1.PluginService.Configure.
@@ -214,12 +233,21 @@ func (c *pluginServiceClient) Deprovision(ctx context.Context, req *v1.Deprovisi
 	return nil, err
 }
 
+// ListAuditEvents calls cursor.plugin.v1.PluginService.ListAuditEvents.
+func (c *pluginServiceClient) ListAuditEvents(ctx context.Context, req *v1.ListAuditEventsRequest) (*v1.ListAuditEventsResponse, error) {
+	response, err := c.listAuditEvents.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // PluginServiceHandler is an implementation of the cursor.plugin.v1.PluginService service.
 type PluginServiceHandler interface {
 	// Configure hands the plugin its settings and secrets over the host's mTLS
 	// channel (never argv or files). The plugin checks them with one call to Cursor
-	// (the roster fetch that the next sync then reuses) and answers with
-	// diagnostics. Errors: InvalidArgument (a setting is malformed),
+	// (the roster fetch that the next sync then reuses), reads member activity
+	// within its request budget (see Activity), and answers with diagnostics. Errors: InvalidArgument (a setting is malformed),
 	// Unauthenticated (Cursor rejected the key), PermissionDenied (the team's plan
 	// has no Admin API), Unavailable (Cursor unreachable after retries). A sidecar
 	// is configured from its own environment and refuses Configure from the network.
@@ -257,6 +285,15 @@ type PluginServiceHandler interface {
 	// not configured or the member is not managed by SCIM (and removal through the
 	// Admin API was not opted into).
 	Deprovision(context.Context, *v1.DeprovisionRequest) (*v1.DeprovisionResponse, error)
+	// ListAuditEvents returns one page (at most 500) of the team's audit log
+	// events that matter to access reviews: logins and member changes, from
+	// Cursor's GET /teams/audit-logs. A listing starts at start_time and walks
+	// forward in windows of at most 30 days (Cursor's limit); the cursor of the
+	// last page of a listing resumes after the newest event seen, so polling
+	// with it returns new events. Event ids are Cursor's, so repeats dedupe.
+	// Errors: as for ListMembers, plus PermissionDenied for a key that may not
+	// read the audit log.
+	ListAuditEvents(context.Context, *v1.ListAuditEventsRequest) (*v1.ListAuditEventsResponse, error)
 }
 
 // NewPluginServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -302,6 +339,12 @@ func NewPluginServiceHandler(svc PluginServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(pluginServiceMethods.ByName("Deprovision")),
 		connect.WithHandlerOptions(opts...),
 	)
+	pluginServiceListAuditEventsHandler := connect.NewUnaryHandlerSimple(
+		PluginServiceListAuditEventsProcedure,
+		svc.ListAuditEvents,
+		connect.WithSchema(pluginServiceMethods.ByName("ListAuditEvents")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/cursor.plugin.v1.PluginService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case PluginServiceConfigureProcedure:
@@ -316,6 +359,8 @@ func NewPluginServiceHandler(svc PluginServiceHandler, opts ...connect.HandlerOp
 			pluginServiceProvisionHandler.ServeHTTP(w, r)
 		case PluginServiceDeprovisionProcedure:
 			pluginServiceDeprovisionHandler.ServeHTTP(w, r)
+		case PluginServiceListAuditEventsProcedure:
+			pluginServiceListAuditEventsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -347,4 +392,8 @@ func (UnimplementedPluginServiceHandler) Provision(context.Context, *v1.Provisio
 
 func (UnimplementedPluginServiceHandler) Deprovision(context.Context, *v1.DeprovisionRequest) (*v1.DeprovisionResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cursor.plugin.v1.PluginService.Deprovision is not implemented"))
+}
+
+func (UnimplementedPluginServiceHandler) ListAuditEvents(context.Context, *v1.ListAuditEventsRequest) (*v1.ListAuditEventsResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cursor.plugin.v1.PluginService.ListAuditEvents is not implemented"))
 }

@@ -1,0 +1,60 @@
+package cursorapi
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/conductorone/baton-cursor/internal/httpretry"
+)
+
+func TestAuditLogsSendsEpochMillisAndDecodesSnakeCase(t *testing.T) {
+	var query string
+	srv, _ := fake(t, func(w http.ResponseWriter, r *http.Request) {
+		query = r.URL.RawQuery
+		io.WriteString(w, `{"events":[{"event_id":"evt_1","timestamp":"2026-03-02T08:01:44.120Z","ip_address":"198.51.100.9",
+			"user_email":"Dana@Example.com","event_type":"remove_user","event_data":{"email":"gone@example.com"}}],
+			"pagination":{"page":1,"pageSize":500,"totalCount":1,"totalPages":1,"hasNextPage":false,"hasPreviousPage":false},
+			"params":{"teamId":1,"startDate":1,"endDate":2}}`)
+	})
+	start := time.UnixMilli(1772323200000)
+	p, err := newClient(t, srv.URL, &recorder{}).AuditLogs(context.Background(), AuditQuery{Start: start, End: start.Add(time.Hour), Types: []string{"login", "remove_user"}, Page: 2, PageSize: 9999})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"startTime=1772323200000", "endTime=1772326800000", "eventTypes=login%2Cremove_user", "page=2", "pageSize=500"} {
+		if !strings.Contains(query, want) {
+			t.Errorf("query %q lacks %s", query, want)
+		}
+	}
+	e := p.Events[0]
+	if e.ID != "evt_1" || e.UserEmail != "Dana@Example.com" || e.Type != "remove_user" || e.Data.Email != "gone@example.com" ||
+		!e.Timestamp.Equal(time.Date(2026, 3, 2, 8, 1, 44, 120e6, time.UTC)) || p.TotalPages != 1 || p.HasNextPage {
+		t.Errorf("decoded %+v", p)
+	}
+}
+
+func TestActivityRoutesMapRefusalsAndShapes(t *testing.T) {
+	srv, n := fake(t, reply(403, `{"error":"Forbidden","message":"Enterprise access required"}`))
+	c := newClient(t, srv.URL, &recorder{}).WithRetry(httpretry.Policy{Backoff: []time.Duration{}})
+	_, err := c.ActiveDays(context.Background(), time.Now().Add(-time.Hour), time.Now())
+	requireCode(t, err, codes.PermissionDenied, "403")
+	if n.Load() != 1 {
+		t.Errorf("%d requests for a 403, want 1", n.Load())
+	}
+
+	srv, _ = fake(t, reply(200, `{"teamMemberSpend":null,"totalPages":1}`))
+	_, err = newClient(t, srv.URL, &recorder{}).SpendByAmount(context.Background(), 1, 1000)
+	requireCode(t, err, codes.Internal, "teamMemberSpend")
+
+	srv, _ = fake(t, reply(200, `{"data":[{"email":"a@x.example","day":"2026-03-01","isActive":true},{"email":"b@x.example","day":"2026-03-01","isActive":false},{"day":"2026-03-02"}],"period":{}}`))
+	days, err := newClient(t, srv.URL, &recorder{}).ActiveDays(context.Background(), time.Now().Add(-time.Hour), time.Now())
+	if err != nil || len(days) != 2 || days[0].Email != "a@x.example" || days[1].Email != "" {
+		t.Errorf("active days %+v, %v: want a's day and the email-less row, not b's inactive one", days, err)
+	}
+}

@@ -1,0 +1,387 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
+	"github.com/conductorone/baton-cursor/internal/cursorapi"
+	"github.com/conductorone/baton-cursor/internal/httpretry"
+)
+
+// Activity enrichment: once per roster snapshot, the plugin reads Cursor's
+// daily usage, login events and spend and attaches them to the members. These
+// routes share Cursor's 20-a-minute team limit with GET /teams/members, so
+// enrichment spends at most enrichBudget requests (with the roster fetch, 19
+// in a minute: no 429 from a sync on its own) and gives up on a part rather
+// than wait: a sync never fails or stalls for it.
+const (
+	defaultActivityDays = 30
+	maxActivityDays     = 90
+	enrichBudget        = 18
+	loginPagesMax       = 4     // 2,000 newest login events
+	spendPageSize       = 1000  // undocumented maximum (cursor-api.md §8.12)
+	usageMaxMembers     = 50000 // above this the usage answer (a row per active member-day) is too large to read in one sync
+	enrichTimeout       = 45 * time.Second
+)
+
+// enrichRetry retries a failed enrichment request twice within 3 s; a 429's
+// Retry-After (60 s at Cursor) is not waited for.
+var enrichRetry = httpretry.Policy{
+	Backoff:       []time.Duration{time.Second, 2 * time.Second},
+	MaxRetryAfter: 2 * time.Second,
+}
+
+// activityAPI is what enrichment and the audit feed need of the Admin API.
+type activityAPI interface {
+	AuditLogs(ctx context.Context, q cursorapi.AuditQuery) (cursorapi.AuditPage, error)
+	ActiveDays(ctx context.Context, start, end time.Time) ([]cursorapi.UsageDay, error)
+	SpendByAmount(ctx context.Context, page, pageSize int) (cursorapi.SpendPage, error)
+}
+
+// activityClient is admin with the enrichment retry schedule, or nil when
+// admin cannot read activity (a test's fake).
+func activityClient(admin adminAPI) activityAPI {
+	switch a := admin.(type) {
+	case *cursorapi.Client:
+		return a.WithRetry(enrichRetry)
+	case activityAPI:
+		return a
+	}
+	return nil
+}
+
+// activityDays reads ConfigureRequest.activity_days: unset is 30.
+func activityDays(req *pluginv1.ConfigureRequest) (int, error) {
+	if req.ActivityDays == nil {
+		return defaultActivityDays, nil
+	}
+	d := int(req.GetActivityDays())
+	if d > maxActivityDays {
+		return 0, status.Errorf(codes.InvalidArgument,
+			"cursor-activity-days is %d: set it between 0 (off) and %d (Cursor keeps usage windows of 30 days; each 30 days costs a request)", d, maxActivityDays)
+	}
+	return d, nil
+}
+
+// enrichment is what one pass read, keyed by member key. Its parts run
+// concurrently; mu guards the request budget and the messages.
+type enrichment struct {
+	mu       sync.Mutex
+	requests int
+	missing  []string // what could not be read, and why
+	notes    []string // read in part, by design
+	stopped  bool     // rate-limited: send nothing more this pass
+
+	usageKnown  bool
+	usage       map[string]*usageFacts
+	loginsKnown bool
+	loginsSince time.Time
+	logins      map[string]time.Time
+	spendKnown  bool // every member's spend was read
+	spend       map[string]cursorapi.Spend
+	cycleStart  time.Time
+}
+
+type usageFacts struct {
+	days int
+	last string
+}
+
+// enrich attaches activity to every member of snap, which is not yet
+// published. It never fails: what it cannot read becomes a WARNING diagnostic.
+func (s *Server) enrich(ctx context.Context, set *settings, snap *snapshot) {
+	api, days := set.activity, set.activityDays
+	if api == nil || days == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, enrichTimeout)
+	defer cancel()
+	began := s.now()
+	end := began.UTC()
+	start := end.Add(-time.Duration(days) * 24 * time.Hour)
+	e := &enrichment{}
+
+	// The three parts are independent: read them side by side. Spend, the
+	// one that grows with the team, gets what usage and logins leave.
+	windows := (days + 29) / 30
+	spendPages := enrichBudget - loginPagesMax - windows
+	var wg sync.WaitGroup
+	if n := len(snap.active); n > usageMaxMembers {
+		spendPages += windows
+		e.miss(fmt.Sprintf("daily usage (active days, last_active_day): not read for a team of %d active members (more than %d); Cursor answers it in one response of a row per active member-day", n, usageMaxMembers))
+	} else {
+		wg.Go(func() { e.readUsage(ctx, api, start, end) })
+	}
+	wg.Go(func() { e.readLogins(ctx, api, start, end) })
+	wg.Go(func() { e.readSpend(ctx, api, spendPages) })
+	wg.Wait()
+
+	applyActivity(snap, e, days, start)
+	snap.activityDiags = e.diagnostics()
+	s.logger.Info("read member activity from Cursor", "enrichment_requests", e.requests, "budget", enrichBudget,
+		"window_days", days, "usage", e.usageKnown, "logins", e.loginsKnown, "spend_rows", len(e.spend),
+		"missing", len(e.missing), "duration", s.now().Sub(began).String())
+}
+
+func (e *enrichment) miss(why string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.missing = append(e.missing, why)
+}
+
+// call spends one request of the budget on fn; false means stop this part.
+func (e *enrichment) call(what string, fn func() error) bool {
+	e.mu.Lock()
+	switch {
+	case e.stopped:
+		e.mu.Unlock()
+		return false
+	case e.requests >= enrichBudget:
+		e.missing = append(e.missing, what+": the budget of "+fmt.Sprint(enrichBudget)+" requests per sync ran out")
+		e.mu.Unlock()
+		return false
+	}
+	e.requests++
+	e.mu.Unlock()
+	err := fn()
+	if err == nil {
+		return true
+	}
+	var apiErr *cursorapi.APIError
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case errors.As(err, &apiErr) && apiErr.Status == http.StatusTooManyRequests:
+		e.stopped = true
+		e.missing = append(e.missing, what+": Cursor rate-limited it (HTTP 429; these routes share the team's 20 requests a minute with the roster); nothing more was asked this sync")
+	case status.Code(err) == codes.PermissionDenied:
+		e.missing = append(e.missing, what+": Cursor refused it (HTTP 403): the API key needs the admin scope for audit logs, usage and spend")
+	case errors.Is(err, context.DeadlineExceeded):
+		e.stopped = true
+		e.missing = append(e.missing, what+fmt.Sprintf(": enrichment took longer than %s and was cut short", enrichTimeout))
+	default:
+		e.missing = append(e.missing, what+": "+err.Error())
+	}
+	return false
+}
+
+func (e *enrichment) readUsage(ctx context.Context, api activityAPI, start, end time.Time) {
+	e.usage = map[string]*usageFacts{}
+	for wEnd := end; wEnd.After(start); wEnd = wEnd.Add(-cursorapi.MaxAuditWindow) {
+		wStart := maxTime(start, wEnd.Add(-cursorapi.MaxAuditWindow))
+		var rows []cursorapi.UsageDay
+		if !e.call("daily usage (active days, last_active_day)", func() (err error) {
+			rows, err = api.ActiveDays(ctx, wStart, wEnd)
+			return err
+		}) {
+			e.usage = nil
+			return
+		}
+		for _, r := range rows {
+			key := strings.ToLower(strings.TrimSpace(r.Email))
+			if key == "" {
+				continue // a later-removed user's row: Cursor drops the email
+			}
+			f := e.usage[key]
+			if f == nil {
+				f = &usageFacts{}
+				e.usage[key] = f
+			}
+			f.days++
+			if r.Day > f.last { // YYYY-MM-DD sorts as text
+				f.last = r.Day
+			}
+		}
+	}
+	e.usageKnown = true
+}
+
+func (e *enrichment) readLogins(ctx context.Context, api activityAPI, start, end time.Time) {
+	e.logins = map[string]time.Time{}
+	pages := 0
+	oldest := end
+	for wEnd := end; wEnd.After(start); wEnd = wEnd.Add(-cursorapi.MaxAuditWindow) {
+		wStart := maxTime(start, wEnd.Add(-cursorapi.MaxAuditWindow))
+		for page := 1; ; page++ {
+			if pages == loginPagesMax {
+				// Newest first: everything from oldest on was read.
+				e.loginsKnown, e.loginsSince = true, oldest
+				e.mu.Lock()
+				defer e.mu.Unlock()
+				e.notes = append(e.notes, fmt.Sprintf("login events were read back to %s only (%d pages of %d, the newest); earlier activity shows through daily usage", oldest.UTC().Format(time.RFC3339), loginPagesMax, cursorapi.MaxAuditPageSize))
+				return
+			}
+			var p cursorapi.AuditPage
+			if !e.call("login events (last login)", func() (err error) {
+				p, err = api.AuditLogs(ctx, cursorapi.AuditQuery{Start: wStart, End: wEnd, Types: []string{"login"}, Page: page, PageSize: cursorapi.MaxAuditPageSize})
+				return err
+			}) {
+				e.logins = nil
+				return
+			}
+			pages++
+			for _, ev := range p.Events {
+				if ev.Timestamp.Before(oldest) {
+					oldest = ev.Timestamp
+				}
+				key := strings.ToLower(strings.TrimSpace(ev.UserEmail))
+				if key == "" || ev.Type != "login" {
+					continue
+				}
+				if ev.Timestamp.After(e.logins[key]) {
+					e.logins[key] = ev.Timestamp
+				}
+			}
+			if !p.HasNextPage || len(p.Events) == 0 {
+				break
+			}
+		}
+	}
+	e.loginsKnown, e.loginsSince = true, start
+}
+
+// readSpend reads page 1, then the rest of the pages it may spend (maxPages
+// in all) four at a time: a 10,000-member team is ten pages.
+func (e *enrichment) readSpend(ctx context.Context, api activityAPI, maxPages int) {
+	e.spend = map[string]cursorapi.Spend{}
+	total, ok := e.spendPage(ctx, api, 1)
+	if !ok {
+		return
+	}
+	var wg sync.WaitGroup
+	inFlight := make(chan struct{}, 4)
+	read := 1
+	for page := 2; page <= min(total, maxPages); page++ {
+		wg.Go(func() {
+			inFlight <- struct{}{}
+			defer func() { <-inFlight }()
+			if _, ok := e.spendPage(ctx, api, page); ok {
+				e.mu.Lock()
+				read++
+				e.mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	switch {
+	case read >= total:
+		e.spendKnown = true
+	case total > maxPages:
+		e.miss(fmt.Sprintf("spend (spend_cents, fast_premium_requests, spend limit): %d pages of %d members are more than the request budget allows; read for the %d largest spenders, the rest show spend_unknown",
+			total, spendPageSize, len(e.spend)))
+	default:
+		e.miss(fmt.Sprintf("spend was read for %d members only, the rest show spend_unknown", len(e.spend)))
+	}
+}
+
+// spendPage reads one page of spend into e.spend and returns the page count.
+func (e *enrichment) spendPage(ctx context.Context, api activityAPI, page int) (int, bool) {
+	var p cursorapi.SpendPage
+	if !e.call("spend (spend_cents, fast_premium_requests, spend limit)", func() (err error) {
+		p, err = api.SpendByAmount(ctx, page, spendPageSize)
+		return err
+	}) {
+		return 0, false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !p.CycleStart.IsZero() {
+		e.cycleStart = p.CycleStart
+	}
+	for _, r := range p.Rows {
+		if key := strings.ToLower(strings.TrimSpace(r.Email)); key != "" {
+			e.spend[key] = r
+		}
+	}
+	return max(p.TotalPages, 1), true
+}
+
+// applyActivity gives every member an Activity. Members with nothing read
+// share one message (profiles only read it), which keeps a 100,000-member
+// snapshot small.
+func applyActivity(snap *snapshot, e *enrichment, days int, start time.Time) {
+	base := &pluginv1.Activity{WindowDays: uint32(days), UsageKnown: e.usageKnown, LoginsKnown: e.loginsKnown}
+	if e.loginsKnown {
+		base.LoginsReadSince = timestamppb.New(e.loginsSince)
+	}
+	var cycle *timestamppb.Timestamp
+	if !e.cycleStart.IsZero() {
+		cycle = timestamppb.New(e.cycleStart)
+	}
+	for _, m := range snap.all {
+		u, login, spend := e.usage[m.Key], e.logins[m.Key], e.spend[m.Key]
+		_, spent := e.spend[m.Key]
+		if u == nil && login.IsZero() && !spent {
+			m.Activity = base
+			continue
+		}
+		a := &pluginv1.Activity{WindowDays: base.WindowDays, UsageKnown: base.UsageKnown, LoginsKnown: base.LoginsKnown, LoginsReadSince: base.LoginsReadSince}
+		var last time.Time
+		if u != nil {
+			a.ActiveDays, a.LastActiveDay = uint32(u.days), u.last
+			if d, err := time.Parse(time.DateOnly, u.last); err == nil {
+				last = d
+			}
+		}
+		if !login.IsZero() {
+			a.LastLogin = timestamppb.New(login)
+			if login.After(last) {
+				last = login
+			}
+		}
+		if !last.IsZero() {
+			a.LastActivity = timestamppb.New(last)
+		}
+		if spent {
+			a.SpendKnown, a.SpendCents, a.FastPremiumRequests, a.CycleStart = true, spend.SpendCents, uint32(max(spend.FastPremiumRequests, 0)), cycle
+			if l := spendLimit(spend); l != nil {
+				a.SpendLimitDollars = l
+			}
+		}
+		m.Activity = a
+	}
+}
+
+// spendLimit is the member's effective limit, else the monthly one, else a
+// hard override; nil when Cursor returns none.
+func spendLimit(s cursorapi.Spend) *float64 {
+	switch {
+	case s.EffectiveLimit != nil && *s.EffectiveLimit > 0:
+		return s.EffectiveLimit
+	case s.MonthlyLimitDollars != nil:
+		return s.MonthlyLimitDollars
+	case s.HardLimitOverride > 0:
+		return &s.HardLimitOverride
+	}
+	return nil
+}
+
+func (e *enrichment) diagnostics() []*pluginv1.Diagnostic {
+	var out []*pluginv1.Diagnostic
+	for _, n := range e.notes {
+		out = append(out, diag(pluginv1.Diagnostic_SEVERITY_INFO, "member activity: "+n, ""))
+	}
+	if len(e.missing) == 0 {
+		return out
+	}
+	return append(out, diag(pluginv1.Diagnostic_SEVERITY_WARNING,
+		fmt.Sprintf("member activity is incomplete (%d Cursor requests made): %s", e.requests, strings.Join(e.missing, "; ")),
+		"The sync has every member and role; profiles say which activity facts are missing rather than showing no activity."))
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
