@@ -98,7 +98,7 @@ type Run struct {
 	staging string // dir beside out where the syncer writes until commit
 	staged  string // the c1z in staging
 
-	mu        sync.Mutex
+	mu      sync.Mutex
 	sig     os.Signal // the first signal, nil if none came
 	decided bool      // finish has judged the run; later signals come too late
 }
@@ -142,13 +142,18 @@ func (r *Run) start(c1zTempDir string) error {
 			return fmt.Errorf("the specified c1z temp dir does not exist: %s", base)
 		}
 	}
-	dir, err := os.MkdirTemp(base, "baton-cursor-run-")
+	dir, err := os.MkdirTemp(base, "baton-cursor-")
 	if err != nil {
 		return fmt.Errorf("baton-cursor: make a temp directory (set TMPDIR or --c1z-temp-dir to a writable folder): %w", err)
 	}
 	r.mu.Lock()
 	r.dir = dir
 	r.mu.Unlock()
+	// A unix socket path has at most 107 bytes; go-plugin adds "/plugin"
+	// and ten digits. Under a longer base the socket stays in $TMPDIR.
+	if len(dir)+len("/plugin")+10 > 107 {
+		return nil
+	}
 	return os.Setenv(plugin.EnvUnixSocketDir, dir)
 }
 

@@ -79,6 +79,9 @@ func (l *Lazy) Kill() {
 }
 
 func (l *Lazy) start(ctx context.Context) (pluginv1.PluginServiceClient, error) {
+	if err := ctx.Err(); err != nil { // the run was cancelled: start nothing
+		return nil, err
+	}
 	if l.client != nil { // a previous start got a process but Configure failed
 		l.client.Kill()
 		l.client = nil

@@ -58,7 +58,7 @@ func (r runResult) cpuOf(role string) float64 {
 }
 
 func (r runResult) hostKB() int64  { return r.peak(roleSupervisor, roleParent, roleService) }
-func treeKB(r runResult) int64       { return r.treeKB }
+func treeKB(r runResult) int64     { return r.treeKB }
 func (r runResult) floorKB() int64 { return r.peak(roleParent, roleService) }
 
 func each[T any](rs []runResult, f func(runResult) T) []T {
