@@ -62,7 +62,7 @@ func RunConnector[T field.Configurable](ctx context.Context, name, version strin
 	runOneShot := func(ctx context.Context, do func(context.Context, *Run) error) error {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		r := &Run{cancel: cancel, stop: stop}
+		r := &Run{cancel: cancel, stop: stop, exit: os.Exit}
 		current.Store(r)
 		return r.finish(ctx, do(ctx, r))
 	}
@@ -92,6 +92,7 @@ func RunConnector[T field.Configurable](ctx context.Context, name, version strin
 type Run struct {
 	cancel context.CancelFunc
 	stop   func()
+	exit   func(code int) // os.Exit
 
 	dir     string // private temp dir: baton's c1z-pebble*, the plugin's socket
 	out     string // the -f path
@@ -227,8 +228,11 @@ func (r *Run) interrupt(s os.Signal, stop func()) {
 func (r *Run) exitNow(s os.Signal) {
 	r.stop()
 	r.cleanup()
-	fmt.Fprintln(os.Stderr, (&interrupted{sig: s, out: r.out}).Error())
-	os.Exit(signalStatus(s))
+	r.mu.Lock()
+	out := r.out
+	r.mu.Unlock()
+	fmt.Fprintln(os.Stderr, (&interrupted{sig: s, out: out}).Error())
+	r.exit(signalStatus(s))
 }
 
 // finish ends the run: the staged c1z becomes out only if the run succeeded
