@@ -133,15 +133,22 @@ func oneShot[T field.Configurable](ctx context.Context, v *viper.Viper, name str
 	if err != nil {
 		return err
 	}
-	srv, err := newServer(ctx, cf, cfg, &cli.ConnectorOpts{
+	hold(ctx, "before-plugin")
+	cb, builderOpts, err := cf(ctx, cfg, &cli.ConnectorOpts{
 		SelectedAuthMethod:  v.GetString("auth-method"),
 		SyncResourceTypeIDs: v.GetStringSlice("sync-resource-types"),
-	}, &session.NoOpSessionStore{})
+	})
+	if err != nil {
+		return err
+	}
+	if p, ok := cb.(prestarter); ok {
+		p.Prestart(ctx)
+	}
+	srv, err := connectorbuilder.NewConnector(ctx, cb, append(builderOpts, connectorbuilder.WithSessionStore(&session.NoOpSessionStore{}))...)
 	if err != nil {
 		return err
 	}
 	cc := newInProcessClient(ctx, srv)
-	hold(ctx, "before-plugin")
 	// The local task managers hand out their one task, then nil.
 	for {
 		task, _, err := tm.Next(ctx)
@@ -156,6 +163,10 @@ func oneShot[T field.Configurable](ctx context.Context, v *viper.Viper, name str
 		}
 	}
 }
+
+// prestarter is a connector that can start its subprocess ahead of the
+// first call (baton-cursor's plugin), overlapping baton-sdk's start-up.
+type prestarter interface{ Prestart(ctx context.Context) }
 
 // taskManager picks the one action the flags ask for, in baton-sdk's order.
 func taskManager(ctx context.Context, v *viper.Viper, r *Run) (tasks.Manager, error) {
