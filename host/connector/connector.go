@@ -59,8 +59,9 @@ func (c *Connector) Prestart(ctx context.Context) {
 
 var _ connectorbuilder.ConnectorBuilderV2 = (*Connector)(nil)
 
-// New builds the connector. It starts nothing: baton-sdk calls New in both its
-// parent and its _connector-service child, and only the child syncs.
+// New builds the connector. It starts nothing: in service mode baton-sdk calls
+// New in both its parent and its _connector-service child, and only the child
+// syncs; one-shot runs (host/oneshot) call it once and Prestart the plugin.
 func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connectorbuilder.ConnectorBuilderV2, []connectorbuilder.Opt, error) {
 	if cc.PluginAddress != "" {
 		// Attach mode: the sidecar holds every Cursor setting.

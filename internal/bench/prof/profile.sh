@@ -1,9 +1,9 @@
 #!/bin/sh
 # Profiles one full one-shot sync of a simulated Cursor team through the host
-# and the plugin, and prints the top CPU and heap entries of the host
-# parent, its _connector-service child and the plugin. The binaries are the
-# profiling wrappers in internal/bench/prof/{host,plugin}: the same code as
-# baton-cursor (minus its exit-code supervisor) and baton-cursor-plugin.
+# and the plugin, and prints the top CPU and heap entries of the host (one
+# process since issue 11, profiled as "parent") and the plugin. The binaries
+# are the profiling wrappers in internal/bench/prof/{host,plugin}: the same
+# code as baton-cursor and baton-cursor-plugin.
 #
 # usage, from the module root after `make build`:
 #   internal/bench/prof/profile.sh [members (100000)] [out-dir (prof.out)]
