@@ -6,10 +6,10 @@ package e2e
 // the plugin gone, no c1z claiming a finished sync and $TMPDIR as it was.
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -105,15 +105,30 @@ func TestOneShotSyncIsHostAndPluginOnly(t *testing.T) {
 	requireOnly(t, "beside the c1z after a successful sync", filepath.Dir(c1z), "out.c1z")
 }
 
-// TestFailedSyncAlwaysExitsNonZero repeats a cheap failing sync (the plugin
-// path does not exist) many times, 4 at once, with each logging setup, and
-// requires baton-sdk's exit code for the failure (FailedPrecondition, 9) and
-// a last line naming the missing plugin every time. There is no second exit
-// to race: the run is one process that returns its error to main.
+// TestFailedSyncAlwaysExitsNonZero repeats two cheap failing syncs many
+// times, 4 at once, with each logging setup, and requires baton-sdk's exit
+// code for the failure and a last line naming it every time: a missing
+// plugin (FailedPrecondition, 9, before any plugin runs) and a key Cursor
+// rejects (Unauthenticated, 16, with the plugin running). There is no second
+// exit to race: the run is one process that returns its error to main.
 func TestFailedSyncAlwaysExitsNonZero(t *testing.T) {
 	t.Parallel()
-	const perSetup, atOnce = 15, 4
+	const perCase, atOnce = 8, 4
+	_, srv := newTenant(t, simulator.Config{Members: 20, Seed: 113})
 	missing := "/nonexistent/baton-cursor-plugin"
+	failures := []struct {
+		name  string
+		args  func(c1z string) []string
+		key   string
+		code  int
+		names string
+	}{
+		{"missing plugin", func(c1z string) []string {
+			return syncArgs("http://127.0.0.1:9", c1z, "--plugin-path", missing)
+		}, testKey(), exitFailedPrecondition, missing},
+		{"key rejected", func(c1z string) []string { return syncArgs(srv.URL, c1z) },
+			"crsr_" + strings.Repeat("n0tTh3K3y", 8)[:64], exitUnauthenticated, "Cursor rejected the API key"},
+	}
 	dir := t.TempDir()
 	setups := [][]string{
 		nil,
@@ -122,38 +137,42 @@ func TestFailedSyncAlwaysExitsNonZero(t *testing.T) {
 		{"--log-path", filepath.Join(dir, "console.log"), "--log-format", "console"},
 	}
 	type result struct {
-		setup []string
-		code  int
-		last  string
-		c1z   string
+		what string
+		want int
+		name string
+		code int
+		last string
+		c1z  string
 	}
 	var results []chan result
 	sem := make(chan struct{}, atOnce)
 	for s, setup := range setups {
-		for i := range perSetup {
-			ch := make(chan result, 1)
-			results = append(results, ch)
-			c1z := filepath.Join(dir, "out"+strconv.Itoa(s)+"-"+strconv.Itoa(i)+".c1z")
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem }()
-				args := append(syncArgs("http://127.0.0.1:9", c1z, "--plugin-path", missing), setup...)
-				cmd := exec.Command(hostBin, args...)
-				cmd.Dir = dir
-				cmd.Env = hostEnv(runOpts{Key: strPtr(testKey())})
-				cmd.WaitDelay = 5 * time.Second
-				out, _ := cmd.CombinedOutput()
-				ch <- result{setup, cmd.ProcessState.ExitCode(), lastLine(string(out)), c1z}
-			}()
+		for f, fail := range failures {
+			for i := range perCase {
+				ch := make(chan result, 1)
+				results = append(results, ch)
+				c1z := filepath.Join(dir, fmt.Sprintf("out-%d-%d-%d.c1z", s, f, i))
+				what := fmt.Sprintf("%s, flags %q", fail.name, setup)
+				sem <- struct{}{}
+				go func() {
+					defer func() { <-sem }()
+					cmd := exec.Command(hostBin, append(fail.args(c1z), setup...)...)
+					cmd.Dir = dir
+					cmd.Env = hostEnv(runOpts{Key: strPtr(fail.key)})
+					cmd.WaitDelay = 5 * time.Second
+					out, _ := cmd.CombinedOutput()
+					ch <- result{what, fail.code, fail.names, cmd.ProcessState.ExitCode(), lastLine(string(out)), c1z}
+				}()
+			}
 		}
 	}
 	for _, ch := range results {
 		r := <-ch
-		if r.code != exitFailedPrecondition {
-			t.Errorf("flags %q: exit code %d, want %d; last line: %s", r.setup, r.code, exitFailedPrecondition, r.last)
+		if r.code != r.want {
+			t.Errorf("%s: exit code %d, want %d; last line: %s", r.what, r.code, r.want, r.last)
 		}
-		if !strings.Contains(r.last, missing) {
-			t.Errorf("flags %q: the last line does not name %s: %s", r.setup, missing, r.last)
+		if !strings.Contains(r.last, r.name) {
+			t.Errorf("%s: the last line does not say %q: %s", r.what, r.name, r.last)
 		}
 		requireNoFinishedSync(t, r.c1z)
 	}
