@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/conductorone/baton-sdk/pkg/cli"
@@ -213,11 +214,17 @@ func taskManager(ctx context.Context, v *viper.Viper, r *Run) (tasks.Manager, er
 		}
 		opts = append(opts, local.WithStorageEngine(c1zstore.Engine(engine)))
 	}
-	if ids := v.GetStringSlice("sync-resources"); len(ids) > 0 {
-		return nil, unsupported("sync-resources")
+	for _, f := range []string{"sync-resources", "external-resource-traits"} {
+		if len(v.GetStringSlice(f)) > 0 {
+			return nil, unsupported(f)
+		}
 	}
-	if v.GetString("external-resource-c1z") != "" {
-		return nil, unsupported("external-resource-c1z")
+	if ext := v.GetString("external-resource-c1z"); ext != "" {
+		if _, err := os.Stat(ext); err != nil {
+			return nil, fmt.Errorf("the specified external resource c1z file does not exist: %s", ext)
+		}
+		opts = append(opts, local.WithExternalResourceC1Z(ext),
+			local.WithExternalResourceEntitlementIdFilter(v.GetString("external-resource-entitlement-id-filter")))
 	}
 	return local.NewSyncer(ctx, out, opts...)
 }
