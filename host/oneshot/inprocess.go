@@ -19,8 +19,9 @@ import (
 // child. Only unary calls exist: the syncer streams nothing from a
 // connector without assets.
 type inProcess struct {
-	handlers  map[string]inProcessMethod // by full method name, "/pkg.Service/Method"
-	intercept grpc.UnaryServerInterceptor
+	handlers     map[string]inProcessMethod // by full method name, "/pkg.Service/Method"
+	intercept    grpc.UnaryServerInterceptor
+	afterCleanup func() // after the syncer's Cleanup, its last call of a sync; nil = nothing
 }
 
 type inProcessMethod struct {
@@ -29,10 +30,11 @@ type inProcessMethod struct {
 }
 
 // newInProcessClient serves every connector service of srv in process.
-func newInProcessClient(ctx context.Context, srv types.ConnectorServer) types.ConnectorClient {
+func newInProcessClient(ctx context.Context, srv types.ConnectorServer, afterCleanup func()) types.ConnectorClient {
 	c := &inProcess{
-		handlers:  map[string]inProcessMethod{},
-		intercept: ugrpc.ChainUnaryInterceptors(ugrpc.UnaryServerInterceptor(ctx)...),
+		handlers:     map[string]inProcessMethod{},
+		intercept:    ugrpc.ChainUnaryInterceptors(ugrpc.UnaryServerInterceptor(ctx)...),
+		afterCleanup: afterCleanup,
 	}
 	v2.RegisterConnectorServiceServer(c, srv)
 	v2.RegisterGrantsServiceServer(c, srv)
@@ -98,6 +100,9 @@ func (c *inProcess) Invoke(ctx context.Context, method string, args, reply any, 
 		return err
 	}
 	proto.Merge(reply.(proto.Message), out.(proto.Message))
+	if method == v2.ConnectorService_Cleanup_FullMethodName && c.afterCleanup != nil {
+		c.afterCleanup()
+	}
 	return nil
 }
 

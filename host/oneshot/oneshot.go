@@ -149,7 +149,9 @@ func oneShot[T field.Configurable](ctx context.Context, v *viper.Viper, name str
 	if err != nil {
 		return err
 	}
-	cc := newInProcessClient(ctx, srv)
+	// Cleanup is a sync's last connector call: the plugin's exit can then
+	// overlap baton-sdk writing the c1z. finish waits for it.
+	cc := newInProcessClient(ctx, srv, func() { go r.stop() })
 	// The local task managers hand out their one task, then nil.
 	for {
 		task, _, err := tm.Next(ctx)
