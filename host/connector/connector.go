@@ -38,12 +38,32 @@ type plugin interface {
 // has no plugin and never starts one.
 type Connector struct {
 	plugin plugin
+
+	// Set by Prestart: closed when its start of the plugin is done, and how
+	// that went. A failed start is the run's answer; it is not tried twice.
+	started  chan struct{}
+	startErr error
+}
+
+// Prestart starts (and configures) the plugin in the background, so that it
+// overlaps baton-sdk's own start-up (opening the c1z) instead of following
+// it. host/oneshot calls it for one-shot runs; calls wait for it.
+func (c *Connector) Prestart(ctx context.Context) {
+	if c.plugin == nil || c.started != nil {
+		return
+	}
+	c.started = make(chan struct{})
+	go func() {
+		defer close(c.started)
+		_, c.startErr = c.plugin.Get(ctx)
+	}()
 }
 
 var _ connectorbuilder.ConnectorBuilderV2 = (*Connector)(nil)
 
-// New builds the connector. It starts nothing: baton-sdk calls New in both its
-// parent and its _connector-service child, and only the child syncs.
+// New builds the connector. It starts nothing: in service mode baton-sdk calls
+// New in both its parent and its _connector-service child, and only the child
+// syncs; one-shot runs (host/oneshot) call it once and Prestart the plugin.
 func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connectorbuilder.ConnectorBuilderV2, []connectorbuilder.Opt, error) {
 	if cc.PluginAddress != "" {
 		// Attach mode: the sidecar holds every Cursor setting.
@@ -159,6 +179,16 @@ func (c *Connector) ResourceSyncers(context.Context) []connectorbuilder.Resource
 func (c *Connector) client(ctx context.Context) (pluginv1.PluginServiceClient, error) {
 	if c.plugin == nil {
 		return nil, status.Error(codes.FailedPrecondition, "baton-cursor: the connector is not configured")
+	}
+	if c.started != nil {
+		select {
+		case <-c.started:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if c.startErr != nil {
+			return nil, c.startErr
+		}
 	}
 	return c.plugin.Get(ctx)
 }

@@ -27,6 +27,7 @@ var (
 	binDir     string
 	hostBin    string
 	pluginBin  string
+	holdBin    string // baton-cursor built with the test hooks (host/oneshot/hold_testhooks.go)
 	binVersion = "e2e-test"
 )
 
@@ -50,6 +51,14 @@ func runMain(m *testing.M) int {
 	build.Dir = filepath.Join("..", "..") // the module root
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: building the binaries failed: %v\n%s", err, out)
+		return 1
+	}
+	// Beside the plugin, so that it finds it as the real host does.
+	holdBin = filepath.Join(dir, "baton-cursor-hold")
+	build = exec.Command("go", "build", "-o", holdBin, "-tags", "batoncursor_testhooks", "./host/cmd/baton-cursor")
+	build.Dir = filepath.Join("..", "..")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: building the test-hook host failed: %v\n%s", err, out)
 		return 1
 	}
 	return m.Run()

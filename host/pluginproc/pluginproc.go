@@ -157,6 +157,9 @@ func (l *Lazy) stoppedError() error {
 }
 
 func (l *Lazy) start(ctx context.Context) (pluginv1.PluginServiceClient, error) {
+	if err := ctx.Err(); err != nil { // the run was cancelled: start nothing
+		return nil, err
+	}
 	path, err := Locate(l.opts.Path)
 	if err != nil {
 		return nil, err

@@ -20,9 +20,8 @@ import (
 // pageSize is host/connector's page size.
 const pageSize = 10000
 
-// memConnector builds the roster on first use: baton-sdk calls newConnector in
-// its parent and its _connector-service child, and only the child syncs (as
-// the host starts its plugin only there).
+// memConnector builds the roster on first use, as the host starts its plugin
+// only when the sync needs it.
 type memConnector struct {
 	members, seed int
 

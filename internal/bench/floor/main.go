@@ -10,9 +10,10 @@ package main
 import (
 	"context"
 
-	"github.com/conductorone/baton-sdk/pkg/config"
 	"github.com/conductorone/baton-sdk/pkg/connectorrunner"
 	"github.com/conductorone/baton-sdk/pkg/field"
+
+	"github.com/conductorone/baton-cursor/host/oneshot"
 )
 
 var (
@@ -27,6 +28,8 @@ var (
 )
 
 func main() {
-	config.RunConnector(context.Background(), "baton-cursor-floor", "dev", schema, newConnector,
+	// In process, like baton-cursor (host/oneshot): the same baton-sdk sync
+	// path, so that the comparison is like with like.
+	oneshot.RunConnector(context.Background(), "baton-cursor-floor", "dev", schema, newConnector, nil,
 		connectorrunner.WithDefaultCapabilitiesConnectorBuilderV2(&memConnector{}))
 }

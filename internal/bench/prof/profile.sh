@@ -1,9 +1,9 @@
 #!/bin/sh
 # Profiles one full one-shot sync of a simulated Cursor team through the host
-# and the plugin, and prints the top CPU and heap entries of baton-sdk's
-# parent, its _connector-service child and the plugin. The binaries are the
-# profiling wrappers in internal/bench/prof/{host,plugin}: the same code as
-# baton-cursor (minus its exit-code supervisor) and baton-cursor-plugin.
+# and the plugin, and prints the top CPU and heap entries of the host (one
+# process since issue 11, profiled as "parent") and the plugin. The binaries
+# are the profiling wrappers in internal/bench/prof/{host,plugin}: the same
+# code as baton-cursor and baton-cursor-plugin.
 #
 # usage, from the module root after `make build`:
 #   internal/bench/prof/profile.sh [members (100000)] [out-dir (prof.out)]
@@ -26,7 +26,7 @@ CURSOR_BENCH_PROFILE_DIR="$out" BATON_CURSOR_API_KEY=crsr_simulated-demo-key \
 	--plugin-path "$out/baton-cursor-plugin" -f "$out/sync.c1z" >"$out/sync.log" 2>&1
 echo "sync of $members members took $(echo "$(date +%s.%N) - $start" | bc) s (profiled)"
 
-for role in parent connector-service plugin; do
+for role in parent plugin; do
 	bin="$out/baton-cursor"
 	[ "$role" = plugin ] && bin="$out/baton-cursor-plugin"
 	# A slice cut short by the process's end is empty; pprof merges the rest.

@@ -143,7 +143,7 @@ func benchSize(n int, dir string) (sizeResult, error) {
 	floorArgs := []string{"--members", strconv.Itoa(n), "--seed", strconv.Itoa(*seed), "-f", floorOut}
 	// Interleaved, so that whatever else the machine does hits both alike.
 	for i := range *warmup + *runs {
-		o, err := runSync(filepath.Join(*binDir, "baton-cursor"), oursArgs, oursEnv, roleSupervisor, oursOut, url, filepath.Join(dir, "ours.log"))
+		o, err := runSync(filepath.Join(*binDir, "baton-cursor"), oursArgs, oursEnv, roleParent, oursOut, url, filepath.Join(dir, "ours.log"))
 		if err != nil {
 			return res, fmt.Errorf("baton-cursor: %w", err)
 		}
@@ -170,6 +170,7 @@ func benchSize(n int, dir string) (sizeResult, error) {
 type runResult struct {
 	wall      time.Duration
 	procs     []proc
+	treeKB    int64         // the tree's peak: the largest sum of its processes' VmRSS in one poll
 	treeMaxKB int64         // wait4's ru_maxrss of the root: the largest of the tree's reaped processes
 	requests  int           // GET /teams/members during the run; -1 without a tenant
 	gen       time.Duration // the floor's roster generation (not baton work), from its log
@@ -213,7 +214,7 @@ func runSync(bin string, args, env []string, rootRole, out, url, logPath string)
 	w := watchTree(cmd.Process.Pid, rootRole, *pollEvery)
 	err = cmd.Wait()
 	res.wall = time.Since(start)
-	res.procs = w.Stop()
+	res.procs, res.treeKB = w.Stop()
 	if err != nil {
 		return res, fmt.Errorf("%v; see %s:\n%s", err, logPath, tail(logPath, 10))
 	}

@@ -20,7 +20,9 @@ type proc struct {
 }
 
 // treeWatch polls /proc for every process descending from root and keeps
-// each one's peak resident set (VmHWM, which the kernel only ever raises).
+// each one's peak resident set (VmHWM, which the kernel only ever raises),
+// and the largest sum of the tree's resident sets (VmRSS) seen in one poll:
+// the tree's peak, as a Kubernetes memory limit counts it.
 // A process's growth in its last poll interval before exit is not seen;
 // wait4's rusage of the root (the tree's maximum) cross-checks that.
 type treeWatch struct {
@@ -31,6 +33,7 @@ type treeWatch struct {
 	mu      sync.Mutex
 	tree    map[int]*proc
 	outside map[int]bool // pids known not to descend from root
+	treeKB  int64        // largest sum of VmRSS over the tree in one poll
 	stop    chan struct{}
 	done    chan struct{}
 }
@@ -59,17 +62,25 @@ func watchTree(root int, rootRole string, every time.Duration) *treeWatch {
 	return w
 }
 
-// Stop ends polling and returns the processes seen.
-func (w *treeWatch) Stop() []proc {
+// Stop ends polling and returns the processes seen and the tree's peak.
+func (w *treeWatch) Stop() ([]proc, int64) {
 	close(w.stop)
 	<-w.done
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var out []proc
-	for _, p := range w.tree {
+	parentBelow := false
+	for pid, p := range w.tree {
+		parentBelow = parentBelow || (pid != w.root && p.role == roleParent)
 		out = append(out, *p)
 	}
-	return out
+	for i := range out {
+		// A baton-cursor below the root means the root is the old exit-code supervisor.
+		if out[i].pid == w.root && parentBelow {
+			out[i].role = roleSupervisor
+		}
+	}
+	return out, w.treeKB
 }
 
 func (w *treeWatch) poll() {
@@ -102,6 +113,7 @@ func (w *treeWatch) poll() {
 	for pid := range fresh {
 		w.outside[pid] = true
 	}
+	var sumKB int64
 	for pid, p := range w.tree {
 		// Between fork and exec a child still shares its parent's memory
 		// (Go forks with CLONE_VM|CLONE_VFORK) and would report the parent's VmHWM.
@@ -115,11 +127,15 @@ func (w *treeWatch) poll() {
 			continue // gone, or a zombie
 		}
 		p.hwmKB = max(p.hwmKB, hwm)
+		if rss, ok := memKB(pid, "VmRSS"); ok {
+			sumKB += rss
+		}
 		if pid != w.root {
 			// Read every time: between fork and exec a child still shows its parent's argv.
 			p.role = roleOf(pid, p.role)
 		}
 	}
+	w.treeKB = max(w.treeKB, sumKB)
 }
 
 // pfForkNoExec is the kernel's PF_FORKNOEXEC: forked but not yet exec'd.
@@ -154,12 +170,15 @@ func readStat(pid int) (stat, bool) {
 }
 
 // peakKB reads VmHWM from /proc/PID/status.
-func peakKB(pid int) (int64, bool) {
+func peakKB(pid int) (int64, bool) { return memKB(pid, "VmHWM") }
+
+// memKB reads one kB field (VmHWM, VmRSS) from /proc/PID/status.
+func memKB(pid int, name string) (int64, bool) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0, false
 	}
-	_, rest, ok := bytes.Cut(b, []byte("\nVmHWM:"))
+	_, rest, ok := bytes.Cut(b, []byte("\n"+name+":"))
 	if !ok {
 		return 0, false
 	}

@@ -1,0 +1,285 @@
+// Package oneshot runs a baton connector's one-shot actions (sync to a c1z,
+// create account, delete resource, ...) inside the process that was started,
+// with no `_connector-service` child.
+//
+// baton-sdk's runner always serves the connector from a child process and,
+// when a one-shot run fails, races two exits: its own error exit and the
+// child watcher's os.Exit(0) (internal/connector/connector.go, runServer).
+// Here the connector is built with connectorbuilder.NewConnector and called
+// directly (inprocess.go); baton-sdk's own task managers (pkg/tasks/local)
+// and syncer do the work, so the c1z is written by the same code as before.
+// Service mode (--client-id) keeps baton-sdk's path: it does not hit the race
+// and its task loop (Hello, polling, heartbeats, uploads) is not ours to copy.
+package oneshot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/conductorone/baton-sdk/pkg/cli"
+	"github.com/conductorone/baton-sdk/pkg/config"
+	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
+	"github.com/conductorone/baton-sdk/pkg/connectorrunner"
+	"github.com/conductorone/baton-sdk/pkg/dotc1z/c1zstore"
+	"github.com/conductorone/baton-sdk/pkg/field"
+	"github.com/conductorone/baton-sdk/pkg/logging"
+	"github.com/conductorone/baton-sdk/pkg/session"
+	"github.com/conductorone/baton-sdk/pkg/tasks"
+	"github.com/conductorone/baton-sdk/pkg/tasks/local"
+	"github.com/conductorone/baton-sdk/pkg/types"
+	"github.com/conductorone/baton-sdk/pkg/types/sessions"
+	"github.com/conductorone/baton-sdk/pkg/uhttp"
+	"github.com/conductorone/baton-sdk/pkg/uotel"
+	"github.com/grpc-ecosystem/go-grpc-middleware/logging/zap/ctxzap"
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// Command builds the connector's command line exactly as
+// config.RunConnector does (every flag, env name and subcommand baton-sdk
+// defines), with one-shot runs done in process by run. service is called
+// instead for service mode (--client-id set), with baton-sdk's own RunE.
+func Command[T field.Configurable](
+	ctx context.Context, name string, schema field.Configuration, cf cli.NewConnector[T],
+	run func(ctx context.Context, oneShot func(ctx context.Context, r *Run) error) error,
+	service func(baton func() error) error,
+	options ...connectorrunner.Option,
+) (*cobra.Command, error) {
+	getConnector := func(ctx context.Context, cfg T, rt cli.RunTimeOpts) (types.ConnectorServer, error) {
+		return newServer(ctx, cf, cfg, &cli.ConnectorOpts{
+			TokenSource: rt.TokenSource, SelectedAuthMethod: rt.SelectedAuthMethod,
+			SyncResourceTypeIDs: rt.SyncResourceTypeIDs, EgressPolicy: rt.EgressPolicy,
+		}, rt.SessionStore)
+	}
+	v, cmd, err := config.DefineConfigurationV2(ctx, name, getConnector, schema, options...) //nolint:staticcheck // the only public way to get baton-sdk's command and its viper
+	if err != nil {
+		return nil, err
+	}
+	baton := cmd.RunE
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if err := v.BindPFlags(c.Flags()); err != nil {
+			return err
+		}
+		if v.GetString("client-id") != "" {
+			return service(func() error { return baton(c, args) })
+		}
+		return run(ctx, func(ctx context.Context, r *Run) error {
+			return oneShot(ctx, v, name, schema, cf, r)
+		})
+	}
+	return cmd, nil
+}
+
+// newServer is what config.RunConnector does with the connector's constructor.
+func newServer[T field.Configurable](ctx context.Context, cf cli.NewConnector[T], cfg T, opts *cli.ConnectorOpts, ss sessions.SessionStore) (types.ConnectorServer, error) {
+	cb, builderOpts, err := cf(ctx, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	return connectorbuilder.NewConnector(ctx, cb, append(builderOpts, connectorbuilder.WithSessionStore(ss))...)
+}
+
+// oneShot does what baton-sdk's main command does for a run without
+// --client-id (pkg/cli/commands.go, MakeMainCommand), reading the same flags,
+// but calls the connector in this process.
+func oneShot[T field.Configurable](ctx context.Context, v *viper.Viper, name string, schema field.Configuration, cf cli.NewConnector[T], r *Run) error {
+	logOpts := []logging.Option{
+		logging.WithLogFormat(v.GetString("log-format")),
+		logging.WithLogLevel(v.GetString("log-level")),
+	}
+	if paths := v.GetStringSlice("log-path"); len(paths) > 0 {
+		logOpts = append(logOpts, logging.WithOutputPaths(paths))
+	}
+	ctx, err := logging.Init(ctx, logOpts...)
+	if err != nil {
+		return err
+	}
+	ctx, otelShutdown, err := initOtel(ctx, name, v)
+	if err != nil {
+		return err
+	}
+	if otelShutdown != nil {
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := otelShutdown(sctx); err != nil {
+				ctxzap.Extract(ctx).Error("error shutting down otel", zap.Error(err))
+			}
+		}()
+	}
+
+	if err := r.start(v.GetString("c1z-temp-dir")); err != nil {
+		return err
+	}
+	cfg, err := cli.MakeGenericConfiguration[T](v, field.WithAdditionalDecodeHooks(field.FileUploadDecodeHook(true)))
+	if err != nil {
+		return fmt.Errorf("failed to make configuration: %w", err)
+	}
+	if err := field.Validate(schema, cfg, field.WithAuthMethod(v.GetString("auth-method"))); err != nil {
+		return err
+	}
+	httpTimeout := v.GetInt(field.HttpTimeoutField.GetName())
+	if httpTimeout <= 0 {
+		return fmt.Errorf("field %s: value must be greater than or equal to 1 but got %d", field.HttpTimeoutField.GetName(), httpTimeout)
+	}
+	ctx = context.WithValue(ctx, uhttp.ContextHTTPTimeoutKey, time.Duration(httpTimeout)*time.Second)
+
+	tm, err := taskManager(ctx, v, r)
+	if err != nil {
+		return err
+	}
+	hold(ctx, "before-plugin")
+	cb, builderOpts, err := cf(ctx, cfg, &cli.ConnectorOpts{
+		SelectedAuthMethod:  v.GetString("auth-method"),
+		SyncResourceTypeIDs: v.GetStringSlice("sync-resource-types"),
+	})
+	if err != nil {
+		return err
+	}
+	if p, ok := cb.(prestarter); ok {
+		p.Prestart(ctx)
+	}
+	srv, err := connectorbuilder.NewConnector(ctx, cb, append(builderOpts, connectorbuilder.WithSessionStore(&session.NoOpSessionStore{}))...)
+	if err != nil {
+		return err
+	}
+	// Cleanup is a sync's last connector call: the plugin's exit can then
+	// overlap baton-sdk writing the c1z. finish waits for it.
+	cc := newInProcessClient(ctx, srv, func() { go r.stop() })
+	// The local task managers hand out their one task, then nil.
+	for {
+		task, _, err := tm.Next(ctx)
+		if err != nil {
+			return err
+		}
+		if task == nil {
+			return nil
+		}
+		if err := tm.Process(ctx, task, cc); err != nil {
+			return fmt.Errorf("runner: error processing task: %w", err)
+		}
+	}
+}
+
+// prestarter is a connector that can start its subprocess ahead of the
+// first call (baton-cursor's plugin), overlapping baton-sdk's start-up.
+type prestarter interface{ Prestart(ctx context.Context) }
+
+// taskManager picks the one action the flags ask for, in baton-sdk's order.
+func taskManager(ctx context.Context, v *viper.Viper, r *Run) (tasks.Manager, error) {
+	file := v.GetString("file")
+	for _, f := range []string{"grant-entitlement", "revoke-grant", "invoke-action", "rotate-credentials"} {
+		if v.GetString(f) != "" {
+			return nil, unsupported(f)
+		}
+	}
+	for _, f := range []string{"list-action-schemas", "create-ticket", "bulk-create-ticket", "list-ticket-schemas", "get-ticket", "diff-syncs", "compact-syncs"} {
+		if v.GetBool(f) {
+			return nil, unsupported(f)
+		}
+	}
+	switch {
+	case v.GetString("create-account-profile") != "" || v.GetString("create-account-login") != "":
+		profile, login, email, err := accountProfile(v)
+		if err != nil {
+			return nil, err
+		}
+		return local.NewCreateAccountManager(ctx, file, login, email, profile, v.GetString("create-account-resource-type")), nil
+	case v.GetString("delete-resource") != "":
+		return local.NewResourceDeleter(ctx, file, v.GetString("delete-resource"), v.GetString("delete-resource-type")), nil
+	case v.GetBool("event-feed"):
+		return local.NewEventFeed(ctx, v.GetString("event-feed-id"), v.GetTime("event-feed-start-at"), v.GetString("event-feed-cursor")), nil
+	}
+
+	out, err := r.Output(file)
+	if err != nil {
+		return nil, err
+	}
+	opts := []local.Option{
+		local.WithTmpDir(r.TempDir()),
+		local.WithSkipEntitlementsAndGrants(v.GetBool("skip-entitlements-and-grants")),
+		local.WithSkipGrants(v.GetBool("skip-grants")),
+		local.WithSyncResourceTypeIDs(v.GetStringSlice("sync-resource-types")),
+		local.WithWorkerCount(v.GetInt(field.WorkerCountField.GetName())),
+	}
+	if v.GetBool(field.ParallelSyncField.GetName()) && v.GetInt(field.WorkerCountField.GetName()) == 0 {
+		opts = append(opts, local.WithWorkerCount(-1))
+	}
+	if engine := v.GetString(field.StorageEngineField.GetName()); engine != "" {
+		f := field.StorageEngineField
+		if _, err := field.ValidateField(&f, engine); err != nil {
+			return nil, err
+		}
+		opts = append(opts, local.WithStorageEngine(c1zstore.Engine(engine)))
+	}
+	for _, f := range []string{"sync-resources", "external-resource-traits"} {
+		if len(v.GetStringSlice(f)) > 0 {
+			return nil, unsupported(f)
+		}
+	}
+	if ext := v.GetString("external-resource-c1z"); ext != "" {
+		if _, err := os.Stat(ext); err != nil {
+			return nil, fmt.Errorf("the specified external resource c1z file does not exist: %s", ext)
+		}
+		opts = append(opts, local.WithExternalResourceC1Z(ext),
+			local.WithExternalResourceEntitlementIdFilter(v.GetString("external-resource-entitlement-id-filter")))
+	}
+	return local.NewSyncer(ctx, out, opts...)
+}
+
+// unsupported names a baton-sdk action that baton-cursor has nothing for.
+func unsupported(flag string) error {
+	return fmt.Errorf("baton-cursor: --%s is not supported by this connector: it syncs members and roles, creates accounts (--create-account-email), deletes them (--delete-resource) and reads Cursor's audit log (--event-feed)", flag)
+}
+
+// accountProfile is baton-sdk's reading of the --create-account-* flags.
+func accountProfile(v *viper.Viper) (*structpb.Struct, string, string, error) {
+	profileMap := map[string]any{}
+	if raw := v.GetString("create-account-profile"); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &profileMap); err != nil || profileMap == nil {
+			return nil, "", "", fmt.Errorf("create-account-profile is empty or incorrectly formatted: %v", raw)
+		}
+	}
+	for _, k := range []string{"login", "email"} {
+		if val := v.GetString("create-account-" + k); val != "" {
+			if _, ok := profileMap[k]; !ok {
+				profileMap[k] = val
+			}
+		}
+	}
+	login, _ := profileMap["login"].(string)
+	email, _ := profileMap["email"].(string)
+	if login == "" && email == "" {
+		return nil, "", "", errors.New("unknown provisioning action: set --create-account-email (or a login or email in --create-account-profile)")
+	}
+	profile, err := structpb.NewStruct(profileMap)
+	return profile, login, email, err
+}
+
+// initOtel is baton-sdk's (pkg/cli, unexported) for the --otel-* flags.
+func initOtel(ctx context.Context, name string, v *viper.Viper) (context.Context, func(context.Context) error, error) {
+	endpoint := v.GetString(field.OtelCollectorEndpointFieldName)
+	if endpoint == "" {
+		return ctx, nil, nil
+	}
+	opts := []uotel.Option{uotel.WithServiceName(name + "-server")}
+	if v.GetBool(field.OtelTracingDisabledFieldName) {
+		opts = append(opts, uotel.WithTracingDisabled())
+	}
+	if v.GetBool(field.OtelLoggingDisabledFieldName) {
+		opts = append(opts, uotel.WithLoggingDisabled())
+	}
+	if v.GetBool(field.OtelCollectorEndpointTLSInsecureFieldName) {
+		opts = append(opts, uotel.WithInsecureOtelEndpoint(endpoint))
+	} else {
+		opts = append(opts, uotel.WithOtelEndpoint(endpoint,
+			v.GetString(field.OtelCollectorEndpointTLSCertPathFieldName), v.GetString(field.OtelCollectorEndpointTLSCertFieldName)))
+	}
+	return uotel.InitOtel(ctx, opts...)
+}

@@ -1,0 +1,273 @@
+package oneshot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/conductorone/baton-sdk/pkg/cli"
+	"github.com/conductorone/baton-sdk/pkg/connectorrunner"
+	"github.com/conductorone/baton-sdk/pkg/exit"
+	"github.com/conductorone/baton-sdk/pkg/field"
+	"github.com/conductorone/baton-sdk/pkg/tempdir"
+	"github.com/hashicorp/go-plugin"
+)
+
+// grace is how long a signalled run may take to unwind (cancelled calls,
+// the plugin killed, temp files removed) before the process exits anyway.
+const grace = 3 * time.Second
+
+// RunConnector replaces config.RunConnector: the same command line, one-shot
+// runs in this process, and an exit status that never lies. stop ends every
+// subprocess the connector started (nil: none); it runs on every way out.
+// It does not return.
+func RunConnector[T field.Configurable](ctx context.Context, name, version string, schema field.Configuration,
+	cf cli.NewConnector[T], stop func(), options ...connectorrunner.Option,
+) {
+	if stop == nil {
+		stop = func() {}
+	}
+	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	// A signal ends a one-shot run through Run.interrupt. Outside one (while
+	// the flags are read, or in service mode, where baton-sdk handles SIGINT
+	// itself) it ends the process at once, subprocesses first.
+	var current atomic.Pointer[Run]
+	var service atomic.Bool
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		for s := range sigs {
+			if r := current.Load(); r != nil {
+				r.interrupt(s, stop)
+				continue
+			}
+			stop()
+			if !service.Load() || s == syscall.SIGTERM {
+				os.Exit(signalStatus(s))
+			}
+		}
+	}()
+
+	runOneShot := func(ctx context.Context, do func(context.Context, *Run) error) error {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		r := &Run{cancel: cancel, stop: stop, exit: os.Exit}
+		current.Store(r)
+		return r.finish(ctx, do(ctx, r))
+	}
+	runService := func(baton func() error) error {
+		service.Store(true)
+		return baton()
+	}
+	cmd, err := Command(ctx, name, schema, cf, runOneShot, runService, options...)
+	if err != nil {
+		exit.LogExit(err)
+	}
+	cmd.Version = version
+	err = cmd.Execute()
+	stop()
+	var in *interrupted
+	if errors.As(err, &in) {
+		fmt.Fprintln(os.Stderr, in.Error())
+		os.Exit(signalStatus(in.sig))
+	}
+	if err != nil {
+		exit.LogExit(err)
+	}
+}
+
+// Run is one one-shot run: its private temp directory, the c1z it stages,
+// and what a signal does to it.
+type Run struct {
+	cancel context.CancelFunc
+	stop   func()
+	exit   func(code int) // os.Exit
+
+	dir     string // private temp dir: baton's c1z-pebble*, the plugin's socket
+	out     string // the -f path
+	staging string // dir beside out where the syncer writes until commit
+	staged  string // the c1z in staging
+
+	mu      sync.Mutex
+	sig     os.Signal // the first signal, nil if none came
+	decided bool      // finish has judged the run; later signals come too late
+}
+
+// interrupted is a run ended by a signal.
+type interrupted struct {
+	sig os.Signal
+	out string
+}
+
+func (e *interrupted) Error() string {
+	msg := "baton-cursor: interrupted by " + signalName(e.sig)
+	if e.out != "" {
+		msg += "; " + e.out + " was not written"
+	}
+	return msg
+}
+
+func signalName(s os.Signal) string {
+	if s == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return "SIGINT"
+}
+
+// signalStatus follows the shell: 128 + the signal's number.
+func signalStatus(s os.Signal) int {
+	if n, ok := s.(syscall.Signal); ok {
+		return 128 + int(n)
+	}
+	return 128 + int(syscall.SIGINT)
+}
+
+// start makes the run's temp directory, under baton's c1z temp dir
+// (--c1z-temp-dir, else $TMPDIR), and has go-plugin put the plugin's socket
+// there, so that nothing is left behind in $TMPDIR on any way out.
+func (r *Run) start(c1zTempDir string) error {
+	base := tempdir.Resolve(c1zTempDir)
+	if c1zTempDir != "" {
+		if _, err := os.Stat(base); err != nil {
+			return fmt.Errorf("the specified c1z temp dir does not exist: %s", base)
+		}
+	}
+	dir, err := os.MkdirTemp(base, "baton-cursor-")
+	if err != nil {
+		return fmt.Errorf("baton-cursor: make a temp directory (set TMPDIR or --c1z-temp-dir to a writable folder): %w", err)
+	}
+	r.mu.Lock()
+	r.dir = dir
+	r.mu.Unlock()
+	// A unix socket path has at most 107 bytes; go-plugin adds "/plugin"
+	// and ten digits. Under a longer base the socket stays in $TMPDIR.
+	if len(dir)+len("/plugin")+10 > 107 {
+		return nil
+	}
+	return os.Setenv(plugin.EnvUnixSocketDir, dir)
+}
+
+// TempDir is where baton-sdk keeps its working files.
+func (r *Run) TempDir() string { return r.dir }
+
+// Output stages the c1z: the syncer writes a copy beside out (baton-sdk adds
+// a new sync to an existing file), which becomes out only when the run
+// succeeds before any signal. A failed or interrupted run leaves out as it
+// was.
+func (r *Run) Output(out string) (string, error) {
+	if out == "" {
+		return "", errors.New("baton-cursor: -f (--file) is empty: name the c1z file to write")
+	}
+	staging, err := os.MkdirTemp(filepath.Dir(out), ".baton-cursor-")
+	if err != nil {
+		return "", fmt.Errorf("baton-cursor: cannot write beside %s: %w", out, err)
+	}
+	staged := filepath.Join(staging, filepath.Base(out))
+	r.mu.Lock()
+	r.out, r.staging, r.staged = out, staging, staged
+	r.mu.Unlock()
+	if err := copyFile(out, staged); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("baton-cursor: copy %s to add a sync to it: %w", out, err)
+	}
+	return staged, nil
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// interrupt handles a signal: the first one cancels the run and kills the
+// plugin; the run then has grace to unwind before the process exits anyway.
+// A signal after finish has judged the run changes nothing.
+// A second signal exits at once.
+func (r *Run) interrupt(s os.Signal, stop func()) {
+	r.mu.Lock()
+	first, decided := r.sig == nil, r.decided
+	if first && !decided {
+		r.sig = s
+	}
+	r.mu.Unlock()
+	switch {
+	case decided:
+		return
+	case !first:
+		r.exitNow(s)
+	}
+	r.cancel()
+	stop()
+	go func() {
+		time.Sleep(grace)
+		r.exitNow(s)
+	}()
+}
+
+func (r *Run) exitNow(s os.Signal) {
+	r.stop()
+	r.cleanup()
+	r.mu.Lock()
+	out := r.out
+	r.mu.Unlock()
+	fmt.Fprintln(os.Stderr, (&interrupted{sig: s, out: out}).Error())
+	r.exit(signalStatus(s))
+}
+
+// finish ends the run: the staged c1z becomes out only if the run succeeded
+// and no signal came first; that decision and the signal handler's are made
+// under one lock, so an interrupted run never leaves a finished c1z.
+func (r *Run) finish(ctx context.Context, err error) error {
+	if err == nil {
+		hold(ctx, "before-commit")
+	}
+	r.mu.Lock()
+	sig := r.sig
+	commit := sig == nil && err == nil && r.staged != ""
+	r.decided = sig == nil
+	r.mu.Unlock()
+	if commit {
+		if rerr := os.Rename(r.staged, r.out); rerr != nil {
+			err = fmt.Errorf("baton-cursor: write %s: %w", r.out, rerr)
+		}
+	}
+	r.stop()
+	r.cleanup()
+	if sig != nil {
+		return &interrupted{sig: sig, out: r.out}
+	}
+	return err
+}
+
+// cleanup removes the run's temp directory and staging directory.
+func (r *Run) cleanup() {
+	r.mu.Lock()
+	dir, staging := r.dir, r.staging
+	r.mu.Unlock()
+	for _, d := range []string{dir, staging} {
+		if d != "" {
+			_ = os.RemoveAll(d)
+		}
+	}
+}
