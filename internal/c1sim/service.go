@@ -370,4 +370,3 @@ func (s *Server) WaitTaken(ctx context.Context, taskID string) error {
 		return true
 	})
 }
-
