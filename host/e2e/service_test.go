@@ -255,14 +255,21 @@ func TestServiceWrongClientSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, secret := range map[string]string{
-		"another key":  wrong,
-		"not a secret": "hunter2-not-a-client-secret",
+	for name, tc := range map[string]struct {
+		secret string
+		code   codes.Code
+	}{
+		"another key":  {wrong, codes.Unauthenticated},
+		"not a secret": {"hunter2-not-a-client-secret", codes.InvalidArgument},
 	} {
 		t.Run(name, func(t *testing.T) {
+			secret := tc.secret
 			s := startService(t, serviceOpts{Base: srv.URL, Secret: secret})
 			s.host.wait(t, 60*time.Second)
 			requireLastLine(t, "service with a wrong client secret", s.host, "BATON_CLIENT_SECRET")
+			if got := s.host.exitCode(); got != int(tc.code) {
+				t.Errorf("exit code %d, want %d (%v)", got, tc.code, tc.code)
+			}
 			if strings.Contains(s.host.out.String(), secret) {
 				t.Error("the client secret appears in the output")
 			}
