@@ -130,6 +130,9 @@ func TestServicePluginKilledBetweenTasks(t *testing.T) {
 	if isDone(s.host) {
 		t.Errorf("the service process exited (code %d)", s.host.exitCode())
 	}
+	if n := strings.Count(s.host.out.String(), "starting a fresh plugin"); n != 1 {
+		t.Errorf("%d log lines say a fresh plugin was started, want 1 (one per restart)", n)
+	}
 }
 
 // The plugin killed during a sync task, in a call to a plugin that was
