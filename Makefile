@@ -51,3 +51,4 @@ bench: build ## Go benchmarks of the hot paths
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 5x ./...
 	$(GO) build -o $(BIN)/baton-cursor-floor ./internal/bench/floor
 	$(GO) run ./internal/bench/run -bin $(BIN) -runs 3 -out BENCHMARKS.md
+	$(GO) run ./internal/bench/service -bin $(BIN) -members 10000 -tasks 20 -out BENCHMARKS.md
