@@ -13,6 +13,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -39,12 +40,13 @@ func main() {
 	tasks := flag.Int("tasks", 20, "sync tasks to run in one process")
 	settle := flag.Duration("settle", 2*time.Second, "wait after each task before reading RSS")
 	out := flag.String("out", "", "markdown file to write the section to (empty: print only)")
+	logPath := flag.String("log", "", "also write baton-cursor's output to this file")
 	flag.Parse()
 	if *tasks <= baseTask {
 		fmt.Fprintf(os.Stderr, "service: -tasks must be more than %d\n", baseTask)
 		os.Exit(2)
 	}
-	section, ok, err := measure(*bin, *members, *tasks, *settle)
+	section, ok, err := measure(*bin, *members, *tasks, *settle, *logPath)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "service:", err)
 		os.Exit(1)
@@ -61,7 +63,7 @@ func main() {
 	}
 }
 
-func measure(bin string, members, tasks int, settle time.Duration) (string, bool, error) {
+func measure(bin string, members, tasks int, settle time.Duration, logPath string) (string, bool, error) {
 	tmp, err := os.MkdirTemp("", "bench-service-")
 	if err != nil {
 		return "", false, err
@@ -92,7 +94,16 @@ func measure(bin string, members, tasks int, settle time.Duration) (string, bool
 	cmd.Env = append(os.Environ(), c1.Env()...)
 	cmd.Env = append(cmd.Env, "BATON_CURSOR_API_KEY="+key, "BATON_CURSOR_BASE_URL=http://"+ln.Addr().String(),
 		"BATON_HOST_ID=bench-service")
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	var sink io.Writer = &logs
+	if logPath != "" {
+		f, err := os.Create(logPath)
+		if err != nil {
+			return "", false, err
+		}
+		defer f.Close()
+		sink = io.MultiWriter(&logs, f)
+	}
+	cmd.Stdout, cmd.Stderr = sink, sink
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return "", false, err
