@@ -11,6 +11,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"debug/buildinfo"
 	"flag"
 	"fmt"
 	"io"
@@ -142,6 +143,8 @@ func measure(bin string, members, tasks int, settle time.Duration, logPath strin
 		"tasks from the simulated C1 (`internal/c1sim`) against a simulated team of %d members; after each task (and %v) "+
 		"the summed VmRSS of every process of its tree (%d processes: the host's processes and the plugin) is read from /proc. "+
 		"%d tasks took %v.\n\n", tasks, members, settle, procs[tasks], tasks, time.Since(started).Round(time.Second))
+	fmt.Fprintf(&b, "Binaries: %s. With cgo, baton-sdk's pebble allocates through C malloc and the host's RSS swings "+
+		"by hundreds of MiB between tasks; the image is built with CGO_ENABLED=0.\n\n", buildOf(filepath.Join(bin, "baton-cursor")))
 	fmt.Fprintf(&b, "| after task | tree RSS (MiB) |\n| --- | --- |\n")
 	for i := 1; i <= tasks; i++ {
 		fmt.Fprintf(&b, "| %d | %.1f |\n", i, mib(rss[i]))
@@ -154,8 +157,23 @@ func measure(bin string, members, tasks int, settle time.Duration, logPath strin
 	return b.String(), ok, nil
 }
 
+// buildOf says how the binary was built: cgo on or off.
+func buildOf(path string) string {
+	info, err := buildinfo.ReadFile(path)
+	if err != nil {
+		return "build settings unknown (" + err.Error() + ")"
+	}
+	cgo := "unset"
+	for _, s := range info.Settings {
+		if s.Key == "CGO_ENABLED" {
+			cgo = s.Value
+		}
+	}
+	return fmt.Sprintf("%s, %s, CGO_ENABLED=%s", filepath.Base(path), info.GoVersion, cgo)
+}
+
 // treeRSS sums VmRSS (KiB) over root and every live process below it; each
-// lists them (pid, last word of argv, MiB).
+// lists them with their anonymous and file-backed parts.
 func treeRSS(root int) (sum int64, n int, each string) {
 	parent := map[int]int{}
 	entries, _ := os.ReadDir("/proc")
@@ -179,10 +197,11 @@ func treeRSS(root int) (sum int64, n int, each string) {
 		if !descends(parent, pid, root) {
 			continue
 		}
-		kb := vmRSS(pid)
+		kb := statusKB(pid, "VmRSS")
 		sum += kb
 		n++
-		each += fmt.Sprintf(" %d %s %.0f", pid, role(pid), mib(kb))
+		each += fmt.Sprintf(" [%s %.0f MiB: anon %.0f file %.0f]", role(pid), mib(kb),
+			mib(statusKB(pid, "RssAnon")), mib(statusKB(pid, "RssFile")))
 	}
 	return sum, n, each
 }
@@ -208,13 +227,14 @@ func descends(parent map[int]int, pid, root int) bool {
 	return false
 }
 
-func vmRSS(pid int) int64 {
+// statusKB reads one "Name:   N kB" field of /proc/pid/status.
+func statusKB(pid int, name string) int64 {
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(line, name+":"); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 			return kb
 		}
