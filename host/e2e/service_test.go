@@ -247,7 +247,8 @@ func TestServiceProvisioningOff(t *testing.T) {
 }
 
 // A client secret C1 does not accept ends the process, non-zero, with one
-// line naming BATON_CLIENT_SECRET, instead of retrying for ever.
+// line naming BATON_CLIENT_SECRET, instead of retrying for ever; a client id
+// that is not one, likewise naming BATON_CLIENT_ID.
 func TestServiceWrongClientSecret(t *testing.T) {
 	t.Parallel()
 	_, srv := newTenant(t, simulator.Config{Members: 5, Seed: 35})
@@ -257,16 +258,22 @@ func TestServiceWrongClientSecret(t *testing.T) {
 	}
 	for name, tc := range map[string]struct {
 		secret string
+		env    []string
 		code   codes.Code
+		names  string
 	}{
-		"another key":  {wrong, codes.Unauthenticated},
-		"not a secret": {"hunter2-not-a-client-secret", codes.InvalidArgument},
+		"another key":     {wrong, nil, codes.Unauthenticated, "BATON_CLIENT_SECRET"},
+		"not a secret":    {"hunter2-not-a-client-secret", nil, codes.InvalidArgument, "BATON_CLIENT_SECRET"},
+		"not a client id": {"", []string{"BATON_CLIENT_ID=just-a-name"}, codes.InvalidArgument, "BATON_CLIENT_ID"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			secret := tc.secret
-			s := startService(t, serviceOpts{Base: srv.URL, Secret: secret})
+			s := startService(t, serviceOpts{Base: srv.URL, Secret: secret, Env: tc.env})
+			if secret == "" {
+				secret = s.c1.ClientSecret()
+			}
 			s.host.wait(t, 60*time.Second)
-			requireLastLine(t, "service with a wrong client secret", s.host, "BATON_CLIENT_SECRET")
+			requireLastLine(t, "service with wrong client credentials", s.host, tc.names)
 			if got := s.host.exitCode(); got != int(tc.code) {
 				t.Errorf("exit code %d, want %d (%v)", got, tc.code, tc.code)
 			}
