@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -284,5 +285,36 @@ func TestServiceWrongClientSecret(t *testing.T) {
 				t.Errorf("%d hellos got through with a wrong secret", n)
 			}
 		})
+	}
+}
+
+// The client secret (and the API key) stay out of the plugin's command line
+// and environment, the debug output and the uploaded c1z.
+func TestServiceSecretsStayOut(t *testing.T) {
+	t.Parallel()
+	_, srv := newTenant(t, simulator.Config{Members: 30, Seed: 36,
+		Faults: simulator.Faults{Delay: 2 * time.Second, DelayedRequests: 1}})
+	s := startService(t, serviceOpts{Base: srv.URL, Env: []string{"BATON_LOG_LEVEL=debug"}})
+	secret := s.c1.ClientSecret()
+
+	id := s.c1.EnqueueSync()
+	p := s.waitRunning(t, id) // the first Cursor request is held for 2 s
+	requireProcessesWithoutSecrets(t, s.host, p, "BATON_CLIENT_SECRET", secret, testKey())
+	if out := s.outcome(t, id, 90*time.Second); !out.Success {
+		t.Fatalf("sync task failed: %v %q", out.Code, out.Message)
+	}
+	out := []byte(s.host.out.String())
+	if !strings.Contains(string(out), `"level":"debug"`) {
+		t.Errorf("no debug lines; BATON_LOG_LEVEL=debug did not take effect")
+	}
+	requireNoSecret(t, "the debug output", out, secret)
+	requireNoSecret(t, "the debug output", out, testKey())
+	for _, u := range s.c1.Uploads(id) {
+		raw, err := os.ReadFile(u.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		requireNoSecret(t, "the uploaded c1z", raw, secret)
+		requireNoSecret(t, "the uploaded c1z", raw, testKey())
 	}
 }
