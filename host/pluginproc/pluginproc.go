@@ -58,6 +58,8 @@ type Lazy struct {
 	client  *plugin.Client
 	svc     pluginv1.PluginServiceClient
 	stopped bool // Kill was called: the host is on its way out
+
+	rateLimited rateLimits // across restarts: Cursor's limit is the team's
 }
 
 // NewLazy returns a Lazy that has started nothing yet.
@@ -171,7 +173,7 @@ func (l *Lazy) start(ctx context.Context) (pluginv1.PluginServiceClient, error) 
 	cfg.SyncStdout = zapWriter{l.opts.Logger.Named("plugin-stdout")}
 	cfg.SyncStderr = zapWriter{l.opts.Logger.Named("plugin-stderr")}
 	cfg.GRPCDialOptions = []grpc.DialOption{grpc.WithChainUnaryInterceptor(
-		finalUnavailable(path, func() bool { return client.Exited() }))}
+		finalUnavailable(path, func() bool { return client.Exited() }, &l.rateLimited))}
 	client = plugin.NewClient(cfg)
 	l.mu.Lock()
 	l.path, l.client = path, client
@@ -198,12 +200,13 @@ func (l *Lazy) start(ctx context.Context) (pluginv1.PluginServiceClient, error) 
 // call in place (a plugin that keeps dying would loop the sync forever), and a
 // task that fails with it may be run again, which the next Get serves with a
 // fresh plugin. From a live plugin it means Cursor kept failing after the
-// plugin's retries (Cursor's documented backoff); it becomes Aborted, because
-// baton-sdk retries Unavailable list calls without limit and the sync would
-// never end.
-func finalUnavailable(path string, exited func() bool) grpc.UnaryClientInterceptor {
+// plugin's retries (Cursor's documented backoff): see rateLimits.final.
+func finalUnavailable(path string, exited func() bool, limits *rateLimits) grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		err := invoker(ctx, method, req, reply, cc, opts...)
+		if err == nil {
+			limits.succeeded()
+		}
 		if err == nil || status.Code(err) != codes.Unavailable || ctx.Err() != nil {
 			return err
 		}
@@ -215,7 +218,7 @@ func finalUnavailable(path string, exited func() bool) grpc.UnaryClientIntercept
 					path, method[strings.LastIndex(method, "/")+1:])
 			}
 		}
-		return status.Error(codes.Aborted, status.Convert(err).Message())
+		return limits.final(err, "")
 	}
 }
 

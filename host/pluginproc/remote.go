@@ -29,6 +29,8 @@ type Remote struct {
 
 	mu  sync.Mutex
 	svc pluginv1.PluginServiceClient
+
+	rateLimited rateLimits
 }
 
 // NewRemote checks the address and reads the token file; it connects nothing.
@@ -98,13 +100,17 @@ func (r *Remote) Get(ctx context.Context) (pluginv1.PluginServiceClient, error) 
 
 // abortUnavailable: a sidecar that cannot be reached, or that reports Cursor
 // still failing after its retries, ends the sync (baton-sdk would retry
-// Unavailable list calls without limit).
+// Unavailable list calls without limit), unless Cursor's rate limit may be
+// waited out (rateLimits.final).
 func (r *Remote) abortUnavailable(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	err := invoker(ctx, method, req, reply, cc, opts...)
+	if err == nil {
+		r.rateLimited.succeeded()
+	}
 	if status.Code(err) != codes.Unavailable || ctx.Err() != nil {
 		return err
 	}
-	return status.Error(codes.Aborted, fmt.Sprintf("baton-cursor: plugin at %s: %s", r.address, status.Convert(err).Message()))
+	return r.rateLimited.final(err, fmt.Sprintf("baton-cursor: plugin at %s: ", r.address))
 }
 
 // bearer sends the sidecar's token with every call.

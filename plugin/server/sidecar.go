@@ -30,6 +30,9 @@ type SidecarOptions struct {
 	Logger    hclog.Logger
 	// Ready, when set, receives the base URL once the port is open.
 	Ready func(baseURL string)
+	// Serving, when set, is the plugin service's health: false while the
+	// plugin has no roster or Cursor rejects its key. nil: always serving.
+	Serving func() bool
 }
 
 // CheckExposure refuses a listen address other than loopback unless callers
@@ -74,13 +77,18 @@ func ServeSidecar(ctx context.Context, impl pluginv1connect.PluginServiceHandler
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, protected...))
 	// Health stays open so that probes, which cannot send a token, work; it
 	// says only whether the service is up.
-	mux.Handle(grpchealth.NewHandler(grpchealth.NewStaticChecker(pluginv1connect.PluginServiceName)))
+	mux.Handle(grpchealth.NewHandler(health(o.Serving)))
 
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	protocols.SetHTTP2(true)
 	protocols.SetUnencryptedHTTP2(o.TLSCert == "") // h2c: gRPC without TLS
-	srv := &http.Server{Handler: mux, Protocols: &protocols, ReadHeaderTimeout: 10 * time.Second}
+	// Calls run on a context the drain can cancel: one waiting for Cursor
+	// (a roster fetch in its 429 backoff) would otherwise outlast it.
+	calls, cancelCalls := context.WithCancel(context.Background())
+	defer cancelCalls()
+	srv := &http.Server{Handler: mux, Protocols: &protocols, ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return calls }}
 
 	lis, err := net.Listen("tcp", o.Listen)
 	if err != nil {
@@ -113,10 +121,33 @@ func ServeSidecar(ctx context.Context, impl pluginv1connect.PluginServiceHandler
 	o.Logger.Info("shutting down: draining calls in flight")
 	drain, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(drain); err != nil {
+	if err := srv.Shutdown(drain); errors.Is(err, context.DeadlineExceeded) {
+		o.Logger.Warn("calls still waiting for Cursor after 5 s; cancelling them")
+		cancelCalls()
+		final, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = srv.Shutdown(final)
+	}
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// health reports the process as serving, and the plugin service as serving
+// when serving says so (a readiness probe asks for the service by name).
+type health func() bool
+
+func (h health) Check(_ context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
+	switch {
+	case req.Service == "":
+		return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
+	case req.Service != pluginv1connect.PluginServiceName:
+		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("unknown service %s", req.Service))
+	case h == nil || h():
+		return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
+	}
+	return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil
 }
 
 // bearerAuth requires "Authorization: Bearer <token>", compared in constant

@@ -29,10 +29,12 @@ type Server struct {
 	newAdmin func(cursorapi.Config) (adminAPI, error)
 	newSCIM  func(scim.Config) (directory, error)
 
-	mu       sync.Mutex // guards everything below; held across a roster fetch so callers share one
+	mu       sync.Mutex // guards everything below; never held while Cursor answers
 	settings *settings
 	sidecar  bool // configured from its own environment; Configure from the network is refused
 	roster   rosterCache
+	fetching *rosterFetch // the roster fetch in flight, if any
+	serving  bool         // a roster was fetched and Cursor has not rejected the key since
 	// seenUnknownRoles makes the "unknown role" warning appear once per process.
 	seenUnknownRoles map[string]bool
 }
@@ -106,14 +108,14 @@ func (s *Server) configure(ctx context.Context, req *pluginv1.ConfigureRequest, 
 		return nil, err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.settings, s.sidecar = set, sidecar
 	s.roster = rosterCache{}
-	snap, err := s.rosterLocked(ctx)
+	s.mu.Unlock()
+	snap, err := s.rosterFor(ctx, "")
 	if err != nil {
 		return nil, err
 	}
-	return &pluginv1.ConfigureResponse{Diagnostics: s.diagnosticsLocked(snap)}, nil
+	return &pluginv1.ConfigureResponse{Diagnostics: diagnostics(set, snap)}, nil
 }
 
 func (s *Server) buildSettings(req *pluginv1.ConfigureRequest) (*settings, error) {
@@ -153,31 +155,23 @@ func (s *Server) GetInfo(ctx context.Context, _ *pluginv1.GetInfoRequest) (*plug
 		Features:        &pluginv1.Features{},
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.settings == nil {
+	set, sidecar := s.settings, s.sidecar
+	s.mu.Unlock()
+	if set == nil {
 		resp.Diagnostics = []*pluginv1.Diagnostic{diag(pluginv1.Diagnostic_SEVERITY_ERROR,
 			"the plugin is not configured yet: the host must call Configure first", "")}
 		return resp, nil
 	}
-	resp.Features.Sidecar = s.sidecar
-	resp.Features.Scim = s.settings.scim != nil
-	resp.Features.RemoveUnmanaged = s.settings.removeUnmanaged
-	snap, err := s.rosterLocked(ctx)
+	resp.Features.Sidecar = sidecar
+	resp.Features.Scim = set.scim != nil
+	resp.Features.RemoveUnmanaged = set.removeUnmanaged
+	snap, err := s.rosterFor(ctx, "")
 	if err != nil {
 		return nil, err
 	}
 	resp.Team = snap.team
-	resp.Diagnostics = s.diagnosticsLocked(snap)
+	resp.Diagnostics = diagnostics(set, snap)
 	return resp, nil
-}
-
-// snapshotLocked returns the roster for a read call, or FailedPrecondition
-// before Configure.
-func (s *Server) snapshotLocked(ctx context.Context) (*snapshot, error) {
-	if s.settings == nil {
-		return nil, status.Error(codes.FailedPrecondition, "baton-cursor-plugin: not configured: the host must call Configure first")
-	}
-	return s.rosterLocked(ctx)
 }
 
 func diag(sev pluginv1.Diagnostic_Severity, summary, detail string) *pluginv1.Diagnostic {

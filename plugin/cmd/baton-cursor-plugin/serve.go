@@ -73,6 +73,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	opts.Ready = func(base string) { fmt.Fprintln(stdout, base) }
 
 	impl := service.New(version, logger)
+	opts.Serving = impl.Serving
 	if _, err := impl.ConfigureSidecar(ctx, settings); err != nil {
 		switch status.Code(err) {
 		case codes.Unavailable, codes.Aborted, codes.DeadlineExceeded:
