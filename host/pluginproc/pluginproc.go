@@ -167,13 +167,12 @@ func (l *Lazy) start(ctx context.Context) (pluginv1.PluginServiceClient, error) 
 
 	var client *plugin.Client // set before the first call is made
 	cfg := handshake.ClientConfig(cmd, newHCLogger(l.opts.Logger))
-	cfg.SkipHostEnv = true // cmd.Env is the filtered environment: no secrets
-	cfg.Managed = true     // plugin.CleanupClients kills it on the host's way out
+	cfg.Managed = true // plugin.CleanupClients kills it on the host's way out
 	cfg.StartTimeout = 15 * time.Second
 	cfg.SyncStdout = zapWriter{l.opts.Logger.Named("plugin-stdout")}
 	cfg.SyncStderr = zapWriter{l.opts.Logger.Named("plugin-stderr")}
-	cfg.GRPCDialOptions = []grpc.DialOption{grpc.WithChainUnaryInterceptor(
-		finalUnavailable(path, func() bool { return client.Exited() }, &l.rateLimited))}
+	cfg.GRPCDialOptions = append(cfg.GRPCDialOptions, grpc.WithChainUnaryInterceptor(
+		finalUnavailable(path, func() bool { return client.Exited() }, &l.rateLimited)))
 	client = plugin.NewClient(cfg)
 	l.mu.Lock()
 	l.path, l.client = path, client
@@ -264,14 +263,9 @@ func checkExecutable(path string) error {
 }
 
 // pluginEnv is the host's environment without baton's own settings, which
-// hold secrets the plugin must only get through Configure.
+// hold secrets the plugin must only get through Configure, plus its log level.
 func pluginEnv(environ []string, logger *zap.Logger) []string {
-	env := make([]string, 0, len(environ)+1)
-	for _, kv := range environ {
-		if !strings.HasPrefix(kv, "BATON_") {
-			env = append(env, kv)
-		}
-	}
+	env := handshake.WithoutHostSettings(environ)
 	level := "info"
 	if logger.Core().Enabled(zap.DebugLevel) {
 		level = "debug"

@@ -73,6 +73,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Faults.ServerErrors, "server-errors", 0, "then answer the next `N` requests 503; -1 = answer 500 forever")
 	fs.StringVar(&cfg.Faults.ServerRetryAfter, "server-retry-after", "", "Retry-After header `value` on 5xx answers (empty = none)")
 	fs.DurationVar(&cfg.Faults.Delay, "delay", 0, "wait this `duration` before answering, e.g. 2s")
+	fs.DurationVar(&cfg.Faults.Latency, "latency", 0, "every Admin API and SCIM request waits this `duration` before its answer, e.g. 100ms (unlike --delay: always, and SCIM too)")
 	fs.IntVar(&cfg.Faults.DelayedRequests, "delayed-requests", 0, "with --delay: only the first `N` requests are slow (0 = all)")
 	fs.BoolVar(&cfg.Faults.Truncate, "truncate", false, "send 200s whose body is cut in half")
 	fs.BoolVar(&cfg.Faults.InvalidJSON, "invalid-json", false, "send 200s whose body is not JSON")
@@ -83,6 +84,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cfg.SCIMDuplicateUserNames = append(cfg.SCIMDuplicateUserNames, v)
 		return nil
 	})
+	fs.IntVar(&cfg.SCIMMaxResults, "scim-max-results", 0, "the most users one SCIM list page holds; a larger count is lowered to it (0 = 100)")
 	fs.IntVar(&cfg.Faults.SCIMServerErrors, "scim-server-errors", 0, "answer the first `N` SCIM requests 503; -1 = forever")
 	fs.StringVar(&cfg.Faults.SCIMRetryAfter, "scim-retry-after", "", "Retry-After header `value` on SCIM 503s (empty = none)")
 	fs.IntVar(&cfg.Faults.SCIMSearchMisses, "scim-search-misses", 0, "answer the first `N` SCIM searches by userName with an empty list; -1 = every one")

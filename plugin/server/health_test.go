@@ -94,7 +94,7 @@ func TestHealthFollowsCursorsVerdictOnTheKey(t *testing.T) {
 	mode, cursorURL, _ := switchableTenant(t)
 	mode.Store(tenantRejectsKey)
 	impl := service.New("test", hclog.NewNullLogger())
-	if _, err := impl.ConfigureSidecar(context.Background(), &pluginv1.ConfigureRequest{ApiKey: simKey, BaseUrl: cursorURL}); status.Code(err) != codes.Unauthenticated {
+	if _, err := impl.ConfigureSidecar(context.Background(), &pluginv1.ConfigureRequest{ApiKey: simKey, BaseUrl: cursorURL}, false); status.Code(err) != codes.Unauthenticated {
 		t.Fatalf("ConfigureSidecar with a rejected key: %v", err)
 	}
 	base, _ := serve(t, impl)
@@ -121,7 +121,7 @@ func TestDrainEndsCallsWaitingForCursor(t *testing.T) {
 	mode, cursorURL, hung := switchableTenant(t)
 	mode.Store(tenantRejectsKey) // no roster yet, so the next call fetches
 	impl := service.New("test", hclog.NewNullLogger())
-	_, _ = impl.ConfigureSidecar(context.Background(), &pluginv1.ConfigureRequest{ApiKey: simKey, BaseUrl: cursorURL})
+	_, _ = impl.ConfigureSidecar(context.Background(), &pluginv1.ConfigureRequest{ApiKey: simKey, BaseUrl: cursorURL}, false)
 	base, stop := serve(t, impl)
 	mode.Store(tenantHangs)
 	called := make(chan error, 1)

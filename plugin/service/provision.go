@@ -198,13 +198,19 @@ func (s *Server) accountFor(u scim.User) *pluginv1.Member {
 			return m
 		}
 	}
+	return scimAccount(u)
+}
+
+// scimAccount describes a SCIM user who is no team member (yet): an account
+// without a role, pending its first login while active.
+func scimAccount(u scim.User) *pluginv1.Member {
 	return &pluginv1.Member{
-		Key:               key,
+		Key:               strings.ToLower(strings.TrimSpace(u.UserName)),
 		Email:             strings.TrimSpace(u.UserName),
 		Name:              strings.TrimSpace(u.GivenName + " " + u.FamilyName),
 		ScimManaged:       true,
 		PendingFirstLogin: u.Active,
-		Removed:           !u.Active,
+		Removed:           !u.Active, // deactivated before it ever joined
 	}
 }
 

@@ -233,17 +233,34 @@ func (s *Server) Serving() bool {
 // configured) and builds a snapshot. It holds no lock.
 func (s *Server) fetchRoster(ctx context.Context, set *settings) (*snapshot, error) {
 	start := s.now()
+	// The SCIM directory is listed while the roster downloads: both are
+	// mostly waiting on Cursor.
+	var (
+		users             []scim.User
+		scimErr           error
+		scimDone          = make(chan struct{})
+		scimCtx, stopSCIM = context.WithCancel(ctx)
+	)
+	defer stopSCIM()
+	if dir := set.scim; dir != nil {
+		go func() {
+			defer close(scimDone)
+			users, scimErr = dir.ListUsers(scimCtx)
+		}()
+	} else {
+		close(scimDone)
+	}
 	rows, err := set.admin.ListMembers(ctx)
 	if err != nil {
+		stopSCIM()
+		<-scimDone
 		s.logger.Error("fetching the Cursor roster failed", "error", err.Error())
 		return nil, err
 	}
-	var users []scim.User
-	if set.scim != nil {
-		if users, err = set.scim.ListUsers(ctx); err != nil {
-			s.logger.Error("listing Cursor's SCIM users failed", "error", err.Error())
-			return nil, err
-		}
+	<-scimDone
+	if scimErr != nil {
+		s.logger.Error("listing Cursor's SCIM users failed", "error", scimErr.Error())
+		return nil, scimErr
 	}
 	snap := buildSnapshot(rows, users, start)
 	s.logger.Info("fetched the Cursor roster", "rows", len(rows), "scim_users", len(users), "accounts", len(snap.all),
@@ -334,14 +351,7 @@ func addSCIM(all []*pluginv1.Member, users []scim.User, team *pluginv1.Team) []*
 			}
 			continue
 		}
-		all = append(all, &pluginv1.Member{
-			Key:               key,
-			Email:             strings.TrimSpace(u.UserName),
-			Name:              strings.TrimSpace(u.GivenName + " " + u.FamilyName),
-			ScimManaged:       true,
-			PendingFirstLogin: u.Active,
-			Removed:           !u.Active, // deactivated before it ever joined
-		})
+		all = append(all, scimAccount(u))
 		pending++
 	}
 	if pending > 0 {

@@ -32,6 +32,7 @@ type Server struct {
 	mu       sync.Mutex // guards everything below; never held while Cursor answers
 	settings *settings
 	sidecar  bool // configured from its own environment; Configure from the network is refused
+	writes   bool // Provision and Deprovision are accepted (a sidecar decides at start)
 	roster   rosterCache
 	fetching *rosterFetch // the roster fetch in flight, if any
 	serving  bool         // a roster was fetched and Cursor has not rejected the key since
@@ -85,17 +86,19 @@ func New(version string, logger hclog.Logger) *Server {
 // Configure stores the settings and checks them with one roster fetch, which
 // the sync that follows reuses.
 func (s *Server) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
-	return s.configure(ctx, req, false)
+	return s.configure(ctx, req, false, true)
 }
 
 // ConfigureSidecar configures a sidecar from its own environment. From then
 // on Configure is refused: whoever reaches the port must not be able to point
-// the plugin at other credentials or read them back.
-func (s *Server) ConfigureSidecar(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
-	return s.configure(ctx, req, true)
+// the plugin at other credentials or read them back. writes says whether the
+// sidecar accepts Provision and Deprovision (it enforces that itself; GetInfo
+// reports it).
+func (s *Server) ConfigureSidecar(ctx context.Context, req *pluginv1.ConfigureRequest, writes bool) (*pluginv1.ConfigureResponse, error) {
+	return s.configure(ctx, req, true, writes)
 }
 
-func (s *Server) configure(ctx context.Context, req *pluginv1.ConfigureRequest, sidecar bool) (*pluginv1.ConfigureResponse, error) {
+func (s *Server) configure(ctx context.Context, req *pluginv1.ConfigureRequest, sidecar, writes bool) (*pluginv1.ConfigureResponse, error) {
 	s.mu.Lock()
 	refused := s.sidecar
 	s.mu.Unlock()
@@ -108,7 +111,7 @@ func (s *Server) configure(ctx context.Context, req *pluginv1.ConfigureRequest, 
 		return nil, err
 	}
 	s.mu.Lock()
-	s.settings, s.sidecar = set, sidecar
+	s.settings, s.sidecar, s.writes = set, sidecar, writes
 	s.roster = rosterCache{}
 	s.mu.Unlock()
 	snap, err := s.rosterFor(ctx, "")
@@ -155,7 +158,7 @@ func (s *Server) GetInfo(ctx context.Context, _ *pluginv1.GetInfoRequest) (*plug
 		Features:        &pluginv1.Features{},
 	}
 	s.mu.Lock()
-	set, sidecar := s.settings, s.sidecar
+	set, sidecar, writes := s.settings, s.sidecar, s.writes
 	s.mu.Unlock()
 	if set == nil {
 		resp.Diagnostics = []*pluginv1.Diagnostic{diag(pluginv1.Diagnostic_SEVERITY_ERROR,
@@ -165,6 +168,7 @@ func (s *Server) GetInfo(ctx context.Context, _ *pluginv1.GetInfoRequest) (*plug
 	resp.Features.Sidecar = sidecar
 	resp.Features.Scim = set.scim != nil
 	resp.Features.RemoveUnmanaged = set.removeUnmanaged
+	resp.Features.Provisioning = writes
 	snap, err := s.rosterFor(ctx, "")
 	if err != nil {
 		return nil, err

@@ -67,7 +67,11 @@ func run() error {
 	if *runs < 1 {
 		return errors.New("-runs must be at least 1")
 	}
-	for _, b := range []string{"baton-cursor", "baton-cursor-plugin", "cursor-simulator", "baton-cursor-floor"} {
+	bins := []string{"baton-cursor", "baton-cursor-plugin", "cursor-simulator"}
+	if !*scimOnly {
+		bins = append(bins, "baton-cursor-floor")
+	}
+	for _, b := range bins {
 		if _, err := os.Stat(filepath.Join(*binDir, b)); err != nil {
 			return fmt.Errorf("%v (run `make build simulator` and `go build -o %s/ ./internal/bench/floor`, or `make bench`)", err, *binDir)
 		}
@@ -85,6 +89,11 @@ func run() error {
 		defer os.RemoveAll(d)
 		dir = d
 	}
+	if *scimOnly {
+		text, err := benchSCIM(dir)
+		fmt.Print(text)
+		return err
+	}
 	began := time.Now()
 	startTimes, err := pluginStart(filepath.Join(*binDir, "baton-cursor-plugin"), *starts)
 	if err != nil {
@@ -100,6 +109,14 @@ func run() error {
 		results = append(results, r)
 	}
 	text := report(began, startTimes, results)
+	if *scimSize > 0 {
+		fmt.Fprintf(os.Stderr, "bench: SCIM at %d members ...\n", *scimSize)
+		scimText, err := benchSCIM(dir)
+		if err != nil {
+			return fmt.Errorf("SCIM: %w", err)
+		}
+		text += scimText
+	}
 	fmt.Print(text)
 	if *outFile != "" {
 		return os.WriteFile(*outFile, []byte(text), 0o644)

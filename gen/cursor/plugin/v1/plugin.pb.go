@@ -534,7 +534,11 @@ type Features struct {
 	RemoveUnmanaged bool `protobuf:"varint,2,opt,name=remove_unmanaged,json=removeUnmanaged,proto3" json:"remove_unmanaged,omitempty"`
 	// True when the plugin was configured from its own environment (a sidecar) and
 	// refuses Configure.
-	Sidecar       bool `protobuf:"varint,3,opt,name=sidecar,proto3" json:"sidecar,omitempty"`
+	Sidecar bool `protobuf:"varint,3,opt,name=sidecar,proto3" json:"sidecar,omitempty"`
+	// True when Provision and Deprovision are accepted: always under go-plugin
+	// (the host decides); on a sidecar only when it was started with
+	// --allow-provisioning, and then only with its bearer token.
+	Provisioning  bool `protobuf:"varint,4,opt,name=provisioning,proto3" json:"provisioning,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -586,6 +590,13 @@ func (x *Features) GetRemoveUnmanaged() bool {
 func (x *Features) GetSidecar() bool {
 	if x != nil {
 		return x.Sidecar
+	}
+	return false
+}
+
+func (x *Features) GetProvisioning() bool {
+	if x != nil {
+		return x.Provisioning
 	}
 	return false
 }
@@ -1385,11 +1396,12 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x10protocol_version\x18\x02 \x01(\rR\x0fprotocolVersion\x126\n" +
 	"\bfeatures\x18\x03 \x01(\v2\x1a.cursor.plugin.v1.FeaturesR\bfeatures\x12*\n" +
 	"\x04team\x18\x04 \x01(\v2\x16.cursor.plugin.v1.TeamR\x04team\x12>\n" +
-	"\vdiagnostics\x18\x05 \x03(\v2\x1c.cursor.plugin.v1.DiagnosticR\vdiagnostics\"c\n" +
+	"\vdiagnostics\x18\x05 \x03(\v2\x1c.cursor.plugin.v1.DiagnosticR\vdiagnostics\"\x87\x01\n" +
 	"\bFeatures\x12\x12\n" +
 	"\x04scim\x18\x01 \x01(\bR\x04scim\x12)\n" +
 	"\x10remove_unmanaged\x18\x02 \x01(\bR\x0fremoveUnmanaged\x12\x18\n" +
-	"\asidecar\x18\x03 \x01(\bR\asidecar\"\xb9\x02\n" +
+	"\asidecar\x18\x03 \x01(\bR\asidecar\x12\"\n" +
+	"\fprovisioning\x18\x04 \x01(\bR\fprovisioning\"\xb9\x02\n" +
 	"\x04Team\x12%\n" +
 	"\x0eactive_members\x18\x01 \x01(\rR\ractiveMembers\x12'\n" +
 	"\x0fremoved_members\x18\x02 \x01(\rR\x0eremovedMembers\x129\n" +
