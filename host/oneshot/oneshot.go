@@ -51,16 +51,18 @@ func Command[T field.Configurable](
 	service func(baton func() error) error,
 	options ...connectorrunner.Option,
 ) (*cobra.Command, error) {
+	var provisioningOff bool // set in service mode's child (service.go)
 	getConnector := func(ctx context.Context, cfg T, rt cli.RunTimeOpts) (types.ConnectorServer, error) {
 		return newServer(ctx, cf, cfg, &cli.ConnectorOpts{
 			TokenSource: rt.TokenSource, SelectedAuthMethod: rt.SelectedAuthMethod,
 			SyncResourceTypeIDs: rt.SyncResourceTypeIDs, EgressPolicy: rt.EgressPolicy,
-		}, rt.SessionStore)
+		}, rt.SessionStore, provisioningOff)
 	}
 	v, cmd, err := config.DefineConfigurationV2(ctx, name, getConnector, schema, options...) //nolint:staticcheck // the only public way to get baton-sdk's command and its viper
 	if err != nil {
 		return nil, err
 	}
+	refuseProvisioningWithoutFlag(cmd, v, &provisioningOff)
 	baton := cmd.RunE
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		if err := v.BindPFlags(c.Flags()); err != nil {
@@ -76,11 +78,19 @@ func Command[T field.Configurable](
 	return cmd, nil
 }
 
-// newServer is what config.RunConnector does with the connector's constructor.
-func newServer[T field.Configurable](ctx context.Context, cf cli.NewConnector[T], cfg T, opts *cli.ConnectorOpts, ss sessions.SessionStore) (types.ConnectorServer, error) {
+// newServer is what config.RunConnector does with the connector's
+// constructor; with provisioningOff the connector must refuse provisioning.
+func newServer[T field.Configurable](ctx context.Context, cf cli.NewConnector[T], cfg T, opts *cli.ConnectorOpts, ss sessions.SessionStore, provisioningOff bool) (types.ConnectorServer, error) {
 	cb, builderOpts, err := cf(ctx, cfg, opts)
 	if err != nil {
 		return nil, err
+	}
+	if provisioningOff {
+		r, ok := cb.(ProvisioningRefuser)
+		if !ok {
+			return nil, errors.New("provisioning is not enabled: set BATON_PROVISIONING=true (--provisioning)")
+		}
+		r.RefuseProvisioning()
 	}
 	return connectorbuilder.NewConnector(ctx, cb, append(builderOpts, connectorbuilder.WithSessionStore(ss))...)
 }

@@ -44,6 +44,12 @@ func RunConnector[T field.Configurable](ctx context.Context, name, version strin
 	// itself) it ends the process at once, subprocesses first.
 	var current atomic.Pointer[Run]
 	var service atomic.Bool
+	var serviceDir atomic.Pointer[string]
+	removeServiceDir := func() {
+		if dir := serviceDir.Swap(nil); dir != nil {
+			_ = os.RemoveAll(*dir)
+		}
+	}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
@@ -54,6 +60,7 @@ func RunConnector[T field.Configurable](ctx context.Context, name, version strin
 			}
 			stop()
 			if !service.Load() || s == syscall.SIGTERM {
+				removeServiceDir()
 				os.Exit(signalStatus(s))
 			}
 		}
@@ -68,7 +75,13 @@ func RunConnector[T field.Configurable](ctx context.Context, name, version strin
 	}
 	runService := func(baton func() error) error {
 		service.Store(true)
-		return baton()
+		dir, err := serviceTempDir(name)
+		if err != nil {
+			return err
+		}
+		serviceDir.Store(&dir)
+		defer removeServiceDir()
+		return explainServiceError(name, baton())
 	}
 	cmd, err := Command(ctx, name, schema, cf, runOneShot, runService, options...)
 	if err != nil {
