@@ -5,10 +5,14 @@ BIN     := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build demo test generate lint check-generated breaking ci bench
+.PHONY: build demo test generate lint check-generated breaking ci bench image
 
 build: ## both binaries into bin/
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./host/cmd/baton-cursor ./plugin/cmd/baton-cursor-plugin
+
+IMAGE ?= baton-cursor:$(VERSION)
+image: ## the container image $(IMAGE): static, non-root, FROM scratch, no registry needed (needs dockerd)
+	GO=$(GO) deploy/image/build $(IMAGE) $(VERSION)
 
 demo: build ## sync a simulated Cursor team through host and plugin into sync.c1z
 	$(GO) run ./internal/demo -bin $(BIN) -members 1000 -out sync.c1z
