@@ -17,8 +17,9 @@ image: ## the container image $(IMAGE): static, non-root, FROM scratch, no regis
 demo: build ## sync a simulated Cursor team through host and plugin into sync.c1z
 	$(GO) run ./internal/demo -bin $(BIN) -members 1000 -out sync.c1z
 
-test: build ## every test: unit, plugin subprocess, end to end
+test: build ## every test: unit, plugin subprocess, end to end, deployment (deploy/ is its own module)
 	$(GO) test -count=1 ./...
+	cd deploy && $(GO) test -count=1 ./...
 
 generate: ## regenerate gen/ (buf, local plugins) and host/config/conf.gen.go
 	$(BUF) generate
@@ -30,6 +31,7 @@ lint: ## buf lint and format, gofmt, go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd deploy && $(GO) vet ./...
 
 check-generated: generate ## fail when generated code differs from what is committed
 	@if [ -n "$$(git status --porcelain -- gen host/config/conf.gen.go)" ]; then \
