@@ -36,6 +36,9 @@ type plugin interface {
 // has no plugin and never starts one.
 type Connector struct {
 	plugin plugin
+	// provisioningOff: service mode without BATON_PROVISIONING; create and
+	// delete refuse (see RefuseProvisioning).
+	provisioningOff bool
 }
 
 var _ connectorbuilder.ConnectorBuilderV2 = (*Connector)(nil)
@@ -85,6 +88,16 @@ func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connecto
 	})
 	return &Connector{plugin: lazy}, nil, nil
 }
+
+// RefuseProvisioning makes every create and delete fail, before any request
+// to Cursor, with a message naming BATON_PROVISIONING: for service mode
+// without it, where baton-sdk's own refusal does not say what to set.
+func (c *Connector) RefuseProvisioning() { c.provisioningOff = true }
+
+// errProvisioningOff is what a create or delete answers after RefuseProvisioning.
+var errProvisioningOff = status.Error(codes.FailedPrecondition,
+	"baton-cursor: provisioning is off: set BATON_PROVISIONING=true (or --provisioning) on baton-cursor "+
+		"to let ConductorOne create and remove Cursor accounts")
 
 // requestTimeout passes baton's --http-timeout-seconds on as the limit of one
 // attempt of a Cursor request, when it was changed from baton's default

@@ -51,6 +51,9 @@ func (b *userBuilder) CreateAccountCapabilityDetails(context.Context) (*v2.Crede
 // nothing and reports the existing account.
 func (b *userBuilder) CreateAccount(ctx context.Context, info *v2.AccountInfo, _ *v2.LocalCredentialOptions) (
 	connectorbuilder.CreateAccountResponse, []*v2.PlaintextData, annotations.Annotations, error) {
+	if b.conn.provisioningOff {
+		return nil, nil, nil, errProvisioningOff
+	}
 	profile := info.GetProfile().AsMap()
 	text := func(k string) string { s, _ := profile[k].(string); return strings.TrimSpace(s) }
 	email := text("email")
@@ -90,6 +93,9 @@ func (b *userBuilder) CreateAccount(ctx context.Context, info *v2.AccountInfo, _
 // Delete removes a Cursor account by email (the user resource id). Removing an
 // absent account succeeds.
 func (b *userBuilder) Delete(ctx context.Context, id *v2.ResourceId, _ *v2.ResourceId) (annotations.Annotations, error) {
+	if b.conn.provisioningOff {
+		return nil, errProvisioningOff
+	}
 	if id.GetResourceType() != UserResourceType.GetId() {
 		return nil, status.Errorf(codes.InvalidArgument, "baton-cursor: only users can be deleted, not %q", id.GetResourceType())
 	}

@@ -1,5 +1,6 @@
 // Package pluginproc starts baton-cursor-plugin as a go-plugin subprocess of
-// the host, lazily, in the process that syncs, and makes sure it dies with it.
+// the host, lazily, in the process that syncs, makes sure it dies with it, and
+// starts a fresh one when it has died (a long-running host must heal).
 package pluginproc
 
 import (
@@ -33,14 +34,30 @@ type Options struct {
 	Logger   *zap.Logger
 }
 
-// Lazy starts the plugin on first use and configures it once.
-type Lazy struct {
-	opts Options
+// Restart backoff: a plugin that ran for stableAfter is restarted at once; one
+// that keeps dying (or failing to start) soon after its start waits 1, 2, 4 …
+// up to maxRestartDelay before the next start, so a crash loop costs little.
+const (
+	stableAfter     = time.Minute
+	maxRestartDelay = 30 * time.Second
+)
 
-	mu     sync.Mutex
-	path   string
-	client *plugin.Client
-	svc    pluginv1.PluginServiceClient
+// Lazy starts the plugin on first use and configures it; when the plugin has
+// exited, the next Get starts a fresh one.
+type Lazy struct {
+	opts      Options
+	afterFunc func(time.Duration) <-chan time.Time // time.After; tests shorten waits
+
+	startMu  sync.Mutex    // one start (backoff included) at a time
+	started  time.Time     // when the last start began; zero before the first
+	delay    time.Duration // wait before the next start if the last plugin was short-lived
+	restarts int
+
+	mu      sync.Mutex // guards what Kill touches; never held while waiting
+	path    string
+	client  *plugin.Client
+	svc     pluginv1.PluginServiceClient
+	stopped bool // Kill was called: the host is on its way out
 }
 
 // NewLazy returns a Lazy that has started nothing yet.
@@ -48,101 +65,158 @@ func NewLazy(opts Options) *Lazy {
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
 	}
-	return &Lazy{opts: opts}
+	return &Lazy{opts: opts, afterFunc: time.After}
 }
 
-// Get returns a configured plugin client, starting the plugin if needed.
+// Get returns a configured plugin client. It starts the plugin on first use,
+// and again when the last one has exited or failed to start (after the
+// restart backoff), logging one line per restart.
 func (l *Lazy) Get(ctx context.Context) (pluginv1.PluginServiceClient, error) {
+	l.startMu.Lock()
+	defer l.startMu.Unlock()
+
+	l.mu.Lock()
+	stopped, svc, client := l.stopped, l.svc, l.client
+	l.mu.Unlock()
+	switch {
+	case stopped:
+		return nil, l.stoppedError()
+	case svc != nil && !client.Exited():
+		return svc, nil
+	case !l.started.IsZero():
+		if err := l.waitToRestart(ctx, svc != nil); err != nil {
+			return nil, err
+		}
+	}
+
+	l.started = time.Now()
+	svc, err := l.start(ctx)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.svc != nil {
-		if l.client.Exited() {
-			return nil, l.exitedError("")
-		}
-		return l.svc, nil
-	}
-	svc, err := l.start(ctx)
-	if err != nil {
-		return nil, err
+	if err == nil && l.stopped { // Kill ran while the plugin was starting
+		l.client.Kill()
+		return nil, l.stoppedError()
 	}
 	l.svc = svc
-	return svc, nil
+	return svc, err
 }
 
-// Kill stops the plugin if it runs. Safe to call at any time, more than once.
+// waitToRestart releases the last plugin, logs the restart and waits out the
+// backoff. Releasing the dead plugin's client means months of restarts leak
+// nothing.
+func (l *Lazy) waitToRestart(ctx context.Context, exited bool) error {
+	l.mu.Lock()
+	old := l.client
+	l.client, l.svc = nil, nil
+	l.mu.Unlock()
+	if old != nil {
+		old.Kill()
+	}
+	if time.Since(l.started) >= stableAfter {
+		l.delay = 0
+	}
+	l.restarts++
+	reason := "its last start failed"
+	if exited {
+		reason = "the last one exited"
+	}
+	l.opts.Logger.Warn("baton-cursor: starting a fresh plugin, because "+reason,
+		zap.String("path", l.path), zap.Int("restart", l.restarts), zap.Duration("after", l.delay))
+	if l.delay > 0 {
+		select {
+		case <-ctx.Done():
+			return status.FromContextError(ctx.Err()).Err()
+		case <-l.afterFunc(l.delay):
+		}
+	}
+	l.delay = min(max(2*l.delay, time.Second), maxRestartDelay)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped {
+		return l.stoppedError()
+	}
+	return nil
+}
+
+// Kill stops the plugin if it runs; any later Get fails instead of starting
+// another, since the host is on its way out. Safe to call at any time, more
+// than once; it never waits for a restart's backoff.
 func (l *Lazy) Kill() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.stopped = true
 	if l.client != nil {
 		l.client.Kill()
 	}
 }
 
+func (l *Lazy) stoppedError() error {
+	return status.Errorf(codes.Canceled, "baton-cursor: the plugin %s was stopped because baton-cursor is exiting", l.path)
+}
+
 func (l *Lazy) start(ctx context.Context) (pluginv1.PluginServiceClient, error) {
-	if l.client != nil { // a previous start got a process but Configure failed
-		l.client.Kill()
-		l.client = nil
-	}
 	path, err := Locate(l.opts.Path)
 	if err != nil {
 		return nil, err
 	}
-	l.path = path
 	cmd := exec.Command(path)
 	cmd.Env = pluginEnv(os.Environ(), l.opts.Logger)
 	isolate(cmd)
 
+	var client *plugin.Client // set before the first call is made
 	cfg := handshake.ClientConfig(cmd, newHCLogger(l.opts.Logger))
 	cfg.SkipHostEnv = true // cmd.Env is the filtered environment: no secrets
 	cfg.Managed = true     // plugin.CleanupClients kills it on the host's way out
 	cfg.StartTimeout = 15 * time.Second
 	cfg.SyncStdout = zapWriter{l.opts.Logger.Named("plugin-stdout")}
 	cfg.SyncStderr = zapWriter{l.opts.Logger.Named("plugin-stderr")}
-	cfg.GRPCDialOptions = []grpc.DialOption{grpc.WithChainUnaryInterceptor(l.finalUnavailable)}
-	l.client = plugin.NewClient(cfg)
+	cfg.GRPCDialOptions = []grpc.DialOption{grpc.WithChainUnaryInterceptor(
+		finalUnavailable(path, func() bool { return client.Exited() }))}
+	client = plugin.NewClient(cfg)
+	l.mu.Lock()
+	l.path, l.client = path, client
+	l.mu.Unlock()
 
-	svc, err := handshake.Dispense(l.client)
+	svc, err := handshake.Dispense(client)
 	if err != nil {
 		killGroup(cmd)
-		l.client.Kill()
+		client.Kill()
 		return nil, status.Errorf(codes.FailedPrecondition,
 			"baton-cursor: could not start the plugin %s: %s (is it a baton-cursor-plugin of a matching version? `%s version` tells)",
 			path, oneLine(err), path)
 	}
 	l.opts.Logger.Debug("plugin started", zap.String("path", path),
-		zap.Int("protocol_version", l.client.NegotiatedVersion()))
+		zap.Int("protocol_version", client.NegotiatedVersion()))
 	if _, err := svc.Configure(ctx, l.opts.Settings); err != nil {
-		return nil, err
+		return nil, err // the process is released before the next start
 	}
 	return svc, nil
 }
 
 // finalUnavailable rewrites Unavailable answers. From a plugin that died, it
-// becomes one line naming the plugin. From a live plugin it means Cursor kept
-// failing after the plugin's retries (Cursor's documented backoff); it becomes
-// Aborted, because baton-sdk retries Unavailable list calls without limit and
-// the sync would never end.
-func (l *Lazy) finalUnavailable(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	err := invoker(ctx, method, req, reply, cc, opts...)
-	if err == nil || status.Code(err) != codes.Unavailable || ctx.Err() != nil {
-		return err
-	}
-	// go-plugin notices an exit a moment after the connection breaks.
-	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if l.client.Exited() {
-			return l.exitedError(method)
+// becomes one line naming the plugin, as Aborted: baton-sdk must not retry the
+// call in place (a plugin that keeps dying would loop the sync forever), and a
+// task that fails with it may be run again, which the next Get serves with a
+// fresh plugin. From a live plugin it means Cursor kept failing after the
+// plugin's retries (Cursor's documented backoff); it becomes Aborted, because
+// baton-sdk retries Unavailable list calls without limit and the sync would
+// never end.
+func finalUnavailable(path string, exited func() bool) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		err := invoker(ctx, method, req, reply, cc, opts...)
+		if err == nil || status.Code(err) != codes.Unavailable || ctx.Err() != nil {
+			return err
 		}
+		// go-plugin notices an exit a moment after the connection breaks.
+		for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if exited() {
+				return status.Errorf(codes.Aborted,
+					"baton-cursor: the plugin %s exited unexpectedly during %s; see its log lines above, and run it again (the next attempt starts a fresh plugin)",
+					path, method[strings.LastIndex(method, "/")+1:])
+			}
+		}
+		return status.Error(codes.Aborted, status.Convert(err).Message())
 	}
-	return status.Error(codes.Aborted, status.Convert(err).Message())
-}
-
-func (l *Lazy) exitedError(method string) error {
-	during := ""
-	if method != "" {
-		during = " during " + method[strings.LastIndex(method, "/")+1:]
-	}
-	return status.Errorf(codes.Internal,
-		"baton-cursor: the plugin %s exited unexpectedly%s; see its log lines above, and run the sync again", l.path, during)
 }
 
 // Locate finds the plugin binary: the explicit path, else beside the host

@@ -215,8 +215,11 @@ func TestLazyStartsAndTalksToTheRealPlugin(t *testing.T) {
 		t.Errorf("plugin %d still runs after Kill", pid)
 	}
 	_, err = l.Get(ctx)
-	if err == nil || !strings.Contains(err.Error(), realPlugin) || !strings.Contains(err.Error(), "exited") {
-		t.Errorf("Get after Kill: %v; want an error naming %s and saying it exited", err, realPlugin)
+	if err == nil || !strings.Contains(err.Error(), realPlugin) || !strings.Contains(err.Error(), "stopped") {
+		t.Errorf("Get after Kill: %v; want an error naming %s and saying it was stopped", err, realPlugin)
+	}
+	if len(processesOf(realPlugin)) > 0 && slices.Contains(processesOf(realPlugin), pid) {
+		t.Errorf("Get after Kill left plugin %d running", pid)
 	}
 }
 
@@ -244,8 +247,8 @@ func TestCallAfterThePluginDiesNamesThePlugin(t *testing.T) {
 	if msg := status.Convert(err).Message(); !strings.Contains(msg, realPlugin) || !strings.Contains(msg, "exited unexpectedly") {
 		t.Errorf("ListRoles error %q; want it to name %s and say it exited unexpectedly", msg, realPlugin)
 	}
-	if code := status.Code(err); code == codes.Unavailable {
-		t.Errorf("ListRoles error code is Unavailable, which baton-sdk retries forever")
+	if code := status.Code(err); code != codes.Aborted {
+		t.Errorf("ListRoles error code is %v, want Aborted (Unavailable would be retried by baton-sdk forever)", code)
 	}
 }
 

@@ -9,8 +9,12 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/conductorone/baton-sdk/pkg/cli"
 	"github.com/conductorone/baton-sdk/pkg/config"
+	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
 	"github.com/conductorone/baton-sdk/pkg/connectorrunner"
+	"github.com/conductorone/baton-sdk/pkg/exit"
+	"github.com/conductorone/baton-sdk/pkg/types"
 	"github.com/hashicorp/go-plugin"
 
 	cfg "github.com/conductorone/baton-cursor/host/config"
@@ -24,11 +28,10 @@ func main() {
 	if needsSupervisor(os.Args[1:]) {
 		os.Exit(supervise(os.Args[1:]))
 	}
-	// The plugin dies with this process on every path: normal return (defer),
+	// The plugin dies with this process on every path: normal return (below),
 	// SIGINT/SIGTERM (below; baton-sdk only handles SIGINT and SIGTERM would
 	// skip the defer), and os.Exit or SIGKILL (the plugin's parent-death signal
 	// and watchdog).
-	defer plugin.CleanupClients()
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
@@ -40,6 +43,37 @@ func main() {
 		// SIGINT: baton-sdk cancels the run and exits on its own.
 	}()
 
-	config.RunConnector(context.Background(), "baton-cursor", version, cfg.Config, connector.New,
+	err := run(context.Background())
+	plugin.CleanupClients()
+	if err != nil {
+		exit.LogExit(explainCredentials(err))
+	}
+}
+
+// run is baton-sdk's config.RunConnector, returning its error so that
+// main can explain it, with the connector's provisioning refused in service
+// mode without BATON_PROVISIONING (see refuseProvisioningWithoutFlag).
+func run(ctx context.Context) error {
+	var provisioningOff bool
+	newConnector := func(ctx context.Context, cc *cfg.Cursor, rt cli.RunTimeOpts) (types.ConnectorServer, error) {
+		c, opts, err := connector.New(ctx, cc, &cli.ConnectorOpts{
+			TokenSource: rt.TokenSource, SelectedAuthMethod: rt.SelectedAuthMethod,
+			SyncResourceTypeIDs: rt.SyncResourceTypeIDs, EgressPolicy: rt.EgressPolicy,
+		})
+		if err != nil {
+			return nil, err
+		}
+		if conn, ok := c.(*connector.Connector); ok && provisioningOff {
+			conn.RefuseProvisioning()
+		}
+		return connectorbuilder.NewConnector(ctx, c, append(opts, connectorbuilder.WithSessionStore(rt.SessionStore))...)
+	}
+	v, cmd, err := config.DefineConfigurationV2(ctx, "baton-cursor", newConnector, cfg.Config,
 		connectorrunner.WithDefaultCapabilitiesConnectorBuilderV2(&connector.Connector{}))
+	if err != nil {
+		return err
+	}
+	cmd.Version = version
+	refuseProvisioningWithoutFlag(cmd, v, &provisioningOff)
+	return cmd.Execute()
 }

@@ -53,8 +53,19 @@ func supervise(args []string) int {
 		fmt.Fprintf(os.Stderr, "baton-cursor: %v\n", err)
 		return int(codes.Internal)
 	}
+	// The run gets a temp dir of its own, removed when it ends however it
+	// ends (SIGTERM, a plugin killed with -9, baton-sdk's os.Exit): baton-sdk's
+	// sync upload file and c1z-pebble work dir and go-plugin's socket dir all
+	// go under TMPDIR, and baton-sdk does not wait for a cancelled task's
+	// cleanup. A pod's /tmp then never fills up across restarts.
+	tmp, err := os.MkdirTemp("", "baton-cursor-run-")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "baton-cursor: a temp dir for the run: %v (is TMPDIR writable?)\n", err)
+		return int(codes.FailedPrecondition)
+	}
+	defer os.RemoveAll(tmp)
 	cmd := exec.Command(self, args...)
-	cmd.Env = append(os.Environ(), supervisedEnv+"=1")
+	cmd.Env = append(os.Environ(), supervisedEnv+"=1", "TMPDIR="+tmp)
 	cmd.Stdin, cmd.Stdout = os.Stdin, os.Stdout
 	dieWithParent(cmd)
 	stderr, err := cmd.StderrPipe()
