@@ -39,6 +39,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	binDir = dir
+	defer removeTestImage()
 	return m.Run()
 }
 
