@@ -92,10 +92,11 @@ func (r dockerRunner) start(t *testing.T, c *cluster, variant string, pc podCont
 		args = append(args, "--entrypoint", pc.argv[0])
 	}
 	args = append(append(args, r.image), pc.argv[1:]...)
-	if out, err := exec.Command("docker", args...).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("docker run: %v: %s", err, out)
+	id, err := exec.Command("docker", args...).Output()
+	if err != nil {
+		return nil, fmt.Errorf("docker run: %v", err)
 	}
-	ctr := &dockerContainer{name: name}
+	ctr := &dockerContainer{name: name, id: strings.TrimSpace(string(id))}
 	out, err := exec.Command("docker", "inspect", "--format", "{{.State.Pid}}", name).Output()
 	if err != nil {
 		ctr.stop()
@@ -107,6 +108,7 @@ func (r dockerRunner) start(t *testing.T, c *cluster, variant string, pc podCont
 
 type dockerContainer struct {
 	name string
+	id   string
 	pid  int // the container's first process, in this machine's pid namespace
 }
 
@@ -126,4 +128,21 @@ func (c *dockerContainer) pids() []int {
 func (c *dockerContainer) stop() {
 	_ = exec.Command("docker", "stop", "--time", "30", c.name).Run()
 	_ = exec.Command("docker", "rm", "--force", c.name).Run()
+}
+
+// memoryPeak is the container's cgroup memory high-water mark: what a memory limit counts
+// (page cache and the tmpfs at /tmp included). 0 when this machine's cgroup layout is unknown.
+func (c *dockerContainer) memoryPeak() int64 {
+	for _, f := range []string{
+		"/sys/fs/cgroup/memory/docker/" + c.id + "/memory.max_usage_in_bytes", // cgroup v1, cgroupfs
+		"/sys/fs/cgroup/docker/" + c.id + "/memory.peak",                      // v2, cgroupfs
+		"/sys/fs/cgroup/system.slice/docker-" + c.id + ".scope/memory.peak",   // v2, systemd
+	} {
+		if b, err := os.ReadFile(f); err == nil {
+			if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil {
+				return n
+			}
+		}
+	}
+	return 0
 }

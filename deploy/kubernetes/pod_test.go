@@ -354,6 +354,15 @@ func runPod(t *testing.T, variant string, r runner) {
 	}
 	t.Logf("%s: one %d-member sync task; the pod's processes' summed RSS peaked at %.1f MiB (memory limits: %d MiB)",
 		variant, podMembers, float64(peakBytes)/(1<<20), limit>>20)
+	var cgroupPeak int64
+	for _, s := range running {
+		if m, ok := s.(interface{ memoryPeak() int64 }); ok {
+			cgroupPeak += m.memoryPeak()
+		}
+	}
+	if cgroupPeak > 0 {
+		t.Logf("%s: the containers' cgroup memory peaks (page cache and tmpfs included) add up to %.1f MiB", variant, float64(cgroupPeak)/(1<<20))
+	}
 	if peakBytes == 0 {
 		t.Error("measured no RSS: the pod's processes were not found")
 	}
