@@ -30,19 +30,20 @@ const podMembers = 10_000
 // without a command runs.
 const imageEntrypoint = "/usr/local/bin/baton-cursor"
 
-// cluster is what the test supplies in place of a cluster, C1 and Cursor: the Secrets' values
-// (as a secret store would hold them), a simulated C1 and a simulated Cursor tenant.
+// cluster is what the test supplies in place of a cluster, C1 and Cursor: a value for every
+// key the variants' Secrets hold (as a secret store would), a simulated C1 and a simulated
+// Cursor tenant.
 type cluster struct {
-	c1      *c1sim.Server
-	tenant  *simulator.Tenant
-	cursor  string                       // the tenant's base URL
-	secrets map[string]map[string]string // Secret name → key → value
-	dir     string                       // files the pod reads: the CA of the simulated C1
+	c1     *c1sim.Server
+	tenant *simulator.Tenant
+	cursor string            // the tenant's base URL
+	values map[string]string // Secret key → value
+	dir    string            // files the pod reads: the CA of the simulated C1
 }
 
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
-	apiKey, scimToken, sidecarToken := "crsr_"+randomHex(t, 24), "scim_"+randomHex(t, 24), randomHex(t, 32)
+	apiKey, scimToken := "crsr_"+randomHex(t, 24), "scim_"+randomHex(t, 24)
 	tenant, err := simulator.New(simulator.Config{Members: podMembers, Seed: 9, APIKey: apiKey, SCIMToken: scimToken})
 	if err != nil {
 		t.Fatal(err)
@@ -70,47 +71,37 @@ func newCluster(t *testing.T) *cluster {
 		t.Fatal(err)
 	}
 	cursor := "http://" + ln.Addr().String()
-	cursorKeys := map[string]string{
-		"BATON_CURSOR_API_KEY":    apiKey,
-		"BATON_CURSOR_SCIM_URL":   cursor + "/scim/v2",
-		"BATON_CURSOR_SCIM_TOKEN": scimToken,
-	}
-	c1Keys := map[string]string{
-		"BATON_CLIENT_ID":     c1.ClientID(),
-		"BATON_CLIENT_SECRET": c1.ClientSecret(),
-		"BATON_PROVISIONING":  "true",
-	}
-	all := map[string]string{}
-	for k, v := range cursorKeys {
-		all[k] = v
-	}
-	for k, v := range c1Keys {
-		all[k] = v
-	}
 	return &cluster{
 		c1: c1, tenant: tenant, cursor: cursor, dir: dir,
-		// The Secrets of both variants (secret.example.yaml), each key filled.
-		secrets: map[string]map[string]string{
-			"baton-cursor-base":          all,
-			"baton-cursor-plugin":        cursorKeys,
-			"baton-cursor-sidecar-token": {"token": sidecarToken},
+		values: map[string]string{
+			"BATON_CLIENT_ID":         c1.ClientID(),
+			"BATON_CLIENT_SECRET":     c1.ClientSecret(),
+			"BATON_PROVISIONING":      "true",
+			"BATON_CURSOR_API_KEY":    apiKey,
+			"BATON_CURSOR_SCIM_URL":   cursor + "/scim/v2",
+			"BATON_CURSOR_SCIM_TOKEN": scimToken,
+			"token":                   randomHex(t, 32), // the sidecar token
 		},
 	}
 }
 
-// secret is the Secret a variant's container names, as the variant's README steps create it.
-func (c *cluster) secret(variant, name string) map[string]string {
-	if variant == baseDir && name == "baton-cursor" {
-		return c.secrets["baton-cursor-base"]
+// secret is a Secret as the variant's README steps create it: the keys its
+// secret.example.yaml lists, each with its value.
+func (c *cluster) secret(t *testing.T, variant, name string) map[string]string {
+	t.Helper()
+	example := exampleSecrets(t, variant)[name]
+	if example == nil {
+		t.Fatalf("%s names Secret %s, which its secret.example.yaml lacks", variant, name)
 	}
-	if name == "baton-cursor" { // the sidecar variant: the C1 credentials only
-		return map[string]string{
-			"BATON_CLIENT_ID":     c.secrets["baton-cursor-base"]["BATON_CLIENT_ID"],
-			"BATON_CLIENT_SECRET": c.secrets["baton-cursor-base"]["BATON_CLIENT_SECRET"],
-			"BATON_PROVISIONING":  "true",
+	out := map[string]string{}
+	for _, k := range secretKeys(example) {
+		v, ok := c.values[k]
+		if !ok {
+			t.Fatalf("Secret %s holds %s, for which this test has no value", name, k)
 		}
+		out[k] = v
 	}
-	return c.secrets[name]
+	return out
 }
 
 func randomHex(t *testing.T, n int) string {
@@ -176,7 +167,7 @@ func (c *cluster) podContainers(t *testing.T, variant string, d *appsv1.Deployme
 			pc.uid = *sc.RunAsUser
 		}
 		for _, from := range k.EnvFrom {
-			for key, v := range c.secret(variant, from.SecretRef.Name) {
+			for key, v := range c.secret(t, variant, from.SecretRef.Name) {
 				pc.env[key] = v
 			}
 		}
@@ -228,7 +219,7 @@ func containsContainer(cs []corev1.Container, name string) bool {
 func (c *cluster) secretFiles(t *testing.T, variant, name string, gid int64) string {
 	t.Helper()
 	dir := worldReadableDir(t)
-	for k, v := range c.secret(variant, name) {
+	for k, v := range c.secret(t, variant, name) {
 		f := filepath.Join(dir, k)
 		if err := os.WriteFile(f, []byte(v), 0o440); err != nil {
 			t.Fatal(err)
