@@ -20,6 +20,7 @@ demo: build ## sync a simulated Cursor team through host and plugin into sync.c1
 test: build ## every test: unit, plugin subprocess, end to end, deployment (deploy/ is its own module)
 	$(GO) test -count=1 ./...
 	cd deploy && $(GO) test -count=1 ./...
+	@docker info >/dev/null 2>&1 || echo "make test: no Docker daemon answered, so the image tests did not run (deploy/kubernetes: TestImageIsStaticNonRootWithoutAShell, TestPodAsImageRunsASyncTask); .ci/run starts one"
 
 generate: ## regenerate gen/ (buf, local plugins) and host/config/conf.gen.go
 	$(BUF) generate
