@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -247,7 +248,8 @@ func TestServiceProvisioningOff(t *testing.T) {
 }
 
 // A client secret C1 does not accept ends the process, non-zero, with one
-// line naming BATON_CLIENT_SECRET, instead of retrying for ever.
+// line naming BATON_CLIENT_SECRET, instead of retrying for ever; a client id
+// that is not one, likewise naming BATON_CLIENT_ID.
 func TestServiceWrongClientSecret(t *testing.T) {
 	t.Parallel()
 	_, srv := newTenant(t, simulator.Config{Members: 5, Seed: 35})
@@ -257,16 +259,22 @@ func TestServiceWrongClientSecret(t *testing.T) {
 	}
 	for name, tc := range map[string]struct {
 		secret string
+		env    []string
 		code   codes.Code
+		names  string
 	}{
-		"another key":  {wrong, codes.Unauthenticated},
-		"not a secret": {"hunter2-not-a-client-secret", codes.InvalidArgument},
+		"another key":     {wrong, nil, codes.Unauthenticated, "BATON_CLIENT_SECRET"},
+		"not a secret":    {"hunter2-not-a-client-secret", nil, codes.InvalidArgument, "BATON_CLIENT_SECRET"},
+		"not a client id": {"", []string{"BATON_CLIENT_ID=just-a-name"}, codes.InvalidArgument, "BATON_CLIENT_ID"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			secret := tc.secret
-			s := startService(t, serviceOpts{Base: srv.URL, Secret: secret})
+			s := startService(t, serviceOpts{Base: srv.URL, Secret: secret, Env: tc.env})
+			if secret == "" {
+				secret = s.c1.ClientSecret()
+			}
 			s.host.wait(t, 60*time.Second)
-			requireLastLine(t, "service with a wrong client secret", s.host, "BATON_CLIENT_SECRET")
+			requireLastLine(t, "service with wrong client credentials", s.host, tc.names)
 			if got := s.host.exitCode(); got != int(tc.code) {
 				t.Errorf("exit code %d, want %d (%v)", got, tc.code, tc.code)
 			}
@@ -277,5 +285,36 @@ func TestServiceWrongClientSecret(t *testing.T) {
 				t.Errorf("%d hellos got through with a wrong secret", n)
 			}
 		})
+	}
+}
+
+// The client secret (and the API key) stay out of the plugin's command line
+// and environment, the debug output and the uploaded c1z.
+func TestServiceSecretsStayOut(t *testing.T) {
+	t.Parallel()
+	_, srv := newTenant(t, simulator.Config{Members: 30, Seed: 36,
+		Faults: simulator.Faults{Delay: 2 * time.Second, DelayedRequests: 1}})
+	s := startService(t, serviceOpts{Base: srv.URL, Env: []string{"BATON_LOG_LEVEL=debug"}})
+	secret := s.c1.ClientSecret()
+
+	id := s.c1.EnqueueSync()
+	p := s.waitRunning(t, id) // the first Cursor request is held for 2 s
+	requireProcessesWithoutSecrets(t, s.host, p, "BATON_CLIENT_SECRET", secret, testKey())
+	if out := s.outcome(t, id, 90*time.Second); !out.Success {
+		t.Fatalf("sync task failed: %v %q", out.Code, out.Message)
+	}
+	out := []byte(s.host.out.String())
+	if !strings.Contains(string(out), `"level":"debug"`) {
+		t.Errorf("no debug lines; BATON_LOG_LEVEL=debug did not take effect")
+	}
+	requireNoSecret(t, "the debug output", out, secret)
+	requireNoSecret(t, "the debug output", out, testKey())
+	for _, u := range s.c1.Uploads(id) {
+		raw, err := os.ReadFile(u.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		requireNoSecret(t, "the uploaded c1z", raw, secret)
+		requireNoSecret(t, "the uploaded c1z", raw, testKey())
 	}
 }

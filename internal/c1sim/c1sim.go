@@ -20,8 +20,8 @@
 // It records hellos (with their host_id), heartbeats, uploads and task
 // outcomes. CancelTask makes the next heartbeat of a task answer cancelled;
 // SetIdlePoll sets the next_poll GetTask answers when the queue is empty.
-// Wire facts: ../../../shared/reference/baton-sdk.md §1.5 and baton-sdk's
-// pkg/tasks/c1api and pkg/ugrpc.
+// The wire behaviour follows baton-sdk v0.25.0's client: pkg/tasks/c1api
+// (service_client.go, manager.go) and pkg/ugrpc/c1_credential_provider.go.
 package c1sim
 
 import (
@@ -30,6 +30,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -136,6 +138,8 @@ func Start(dir string) (*Server, error) {
 		}),
 		TLSConfig:         tlsCfg,
 		ReadHeaderTimeout: 10 * time.Second,
+		// A connector killed mid-handshake is what tests do; not worth a line.
+		ErrorLog: log.New(io.Discard, "", 0),
 	}
 	go func() { _ = s.http.Serve(tls.NewListener(ln, tlsCfg)) }()
 	return s, nil

@@ -109,7 +109,7 @@ func run() error {
 
 // keptMarker starts the part of the report other measurements write (the image and the pod,
 // from deploy/kubernetes' tests); rewriting the report keeps it.
-const keptMarker = "<!-- not written by make bench: kept as it is -->"
+const keptMarker = "<!-- internal/bench/run keeps everything below this line; internal/bench/service rewrites only its own section -->"
 
 func keptSections(path string) string {
 	old, err := os.ReadFile(path)
