@@ -31,9 +31,12 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	// Built from the connector's own module, with its own go.mod, exactly as make build does.
-	build := exec.Command("go", "build", "-o", dir+"/", "./host/cmd/baton-cursor", "./plugin/cmd/baton-cursor-plugin")
+	// Built from the connector's own module, with its own go.mod, as make image builds them
+	// (without cgo, baton-sdk's pebble allocates in Go, so the pod's memory is the image's).
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", dir+"/",
+		"./host/cmd/baton-cursor", "./plugin/cmd/baton-cursor-plugin")
 	build.Dir = moduleRoot
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building the binaries: %v\n%s", err, out)
 		return 1
