@@ -292,11 +292,13 @@ func runPod(t *testing.T, variant string, r runner) {
 	containers := c.podContainers(t, variant, d)
 
 	var running []started
-	defer func() {
+	stopAll := func() {
 		for i := len(running) - 1; i >= 0; i-- {
 			running[i].stop()
 		}
-	}()
+		running = nil
+	}
+	defer stopAll()
 	logs := func() string {
 		var b strings.Builder
 		for i, s := range running {
@@ -370,6 +372,22 @@ func runPod(t *testing.T, variant string, r runner) {
 	}
 	if cgroupPeak > 0 {
 		t.Logf("%s: the containers' cgroup memory peaks (page cache and tmpfs included) add up to %.1f MiB", variant, float64(cgroupPeak)/(1<<20))
+	}
+	// Stopping the pod (SIGTERM, SIGKILL after the grace period) ends every process it ran:
+	// no plugin is left behind.
+	before := map[int]string{}
+	for _, pid := range pids() {
+		before[pid] = procStart(pid)
+	}
+	stopAll()
+	deadline := time.Now().Add(30 * time.Second)
+	for pid, start := range before {
+		for procStart(pid) == start && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if procStart(pid) == start {
+			t.Errorf("process %d outlived the pod: %s", pid, cmdline(pid))
+		}
 	}
 	if peakBytes == 0 {
 		t.Error("measured no RSS: the pod's processes were not found")
@@ -470,6 +488,25 @@ func rss(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// procStart is a running process's start time (field 22 of /proc/PID/stat), "" once it has
+// exited; with the pid it names one process whatever pid reuse does.
+func procStart(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:])) // from field 3, the state
+	if len(f) < 20 || f[0] == "Z" {
+		return ""
+	}
+	return f[19]
+}
+
+func cmdline(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return strings.ReplaceAll(strings.TrimRight(string(b), "\x00"), "\x00", " ")
 }
 
 // descendants lists every descendant of pid (and pid), from /proc.
