@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
+	"google.golang.org/protobuf/types/known/structpb"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
@@ -283,6 +285,31 @@ func (c *cluster) syncTask(t *testing.T, ctx context.Context, logs func() string
 	}
 }
 
+// createAccountTask has C1 create a Cursor account and checks that it reports it created.
+func (c *cluster) createAccountTask(t *testing.T, ctx context.Context, logs func() string) {
+	t.Helper()
+	const email = "pod-newhire@example.com"
+	profile, err := structpb.NewStruct(map[string]any{"email": email, "given_name": "Pod", "family_name": "Newhire"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := c.c1.EnqueueCreateAccount(v2.AccountInfo_builder{Login: email, Profile: profile}.Build())
+	out, err := c.c1.WaitOutcome(ctx, id)
+	if err != nil {
+		t.Fatalf("create_account task %s: no outcome: %v\n%s", id, err, logs())
+	}
+	if !out.Success {
+		t.Fatalf("create_account task %s failed: %v %s\n%s", id, out.Code, out.Message, logs())
+	}
+	var resp v2.CreateAccountResponse
+	if err := out.Response.UnmarshalTo(&resp); err != nil {
+		t.Fatalf("create_account answered %s, not a CreateAccountResponse: %v", out.Response.GetTypeUrl(), err)
+	}
+	if got := resp.GetActionRequired().GetResource().GetId().GetResource(); got != email {
+		t.Errorf("create_account reported %v, want the account %s (created, waiting for its first sign-in)", &resp, email)
+	}
+}
+
 // runPod starts the pod's containers as Kubernetes does (sidecars first, each once it has
 // started) and runs one sync task through them. It returns the peak of the summed RSS of all
 // the pod's processes during the task.
@@ -350,6 +377,9 @@ func runPod(t *testing.T, variant string, r runner) {
 		peakBytes = max(peakBytes, p)
 		peaks = append(peaks, fmt.Sprintf("%.1f", float64(p)/(1<<20)))
 	}
+
+	// Provisioning, as BATON_PROVISIONING in the Secret asks: C1 creates an account through SCIM.
+	c.createAccountTask(t, ctx, logs)
 
 	// The probes: baton's health server answers /live and /ready on the port the probes name.
 	for _, path := range []string{"/live", "/ready"} {
