@@ -7,7 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -114,4 +117,37 @@ func exportImage(t *testing.T, image string) map[string]imageFile {
 		files[strings.TrimSuffix(h.Name, "/")] = f
 	}
 	return files
+}
+
+// deploy/Dockerfile (distroless, for machines with a registry) cannot be built here; it must at
+// least give the image the tested one has: the same user, entrypoint, working directory and
+// build flags.
+func TestDistrolessDockerfileMatchesTheTestedImage(t *testing.T) {
+	read := func(path string) map[string]string {
+		b, err := os.ReadFile(filepath.Join(moduleRoot, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, line := range strings.Split(string(b), "\n") {
+			if word, rest, ok := strings.Cut(strings.TrimSpace(line), " "); ok && slices.Contains([]string{"USER", "ENTRYPOINT", "WORKDIR"}, word) {
+				got[word] = rest
+			}
+		}
+		return got
+	}
+	offline, distroless := read("deploy/image/Dockerfile"), read("deploy/Dockerfile")
+	if len(offline) != 3 || !maps.Equal(offline, distroless) {
+		t.Errorf("deploy/Dockerfile has %v, the tested image %v", distroless, offline)
+	}
+	script, err := os.ReadFile(filepath.Join(moduleRoot, "deploy/image/build"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dockerfile, _ := os.ReadFile(filepath.Join(moduleRoot, "deploy/Dockerfile"))
+	for _, flag := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w -X main.version=`, "./host/cmd/baton-cursor ./plugin/cmd/baton-cursor-plugin"} {
+		if !strings.Contains(string(script), flag) || !strings.Contains(string(dockerfile), flag) {
+			t.Errorf("%q is not in both deploy/image/build and deploy/Dockerfile", flag)
+		}
+	}
 }
