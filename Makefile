@@ -5,7 +5,7 @@ BIN     := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build demo test generate lint check-generated breaking ci bench image
+.PHONY: build simulator demo test race generate lint check-generated breaking ci bench image
 
 build: ## both binaries into bin/
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./host/cmd/baton-cursor ./plugin/cmd/baton-cursor-plugin
@@ -14,13 +14,23 @@ IMAGE ?= baton-cursor:$(VERSION)
 image: ## the container image $(IMAGE): static, non-root, FROM scratch, no registry needed (needs dockerd)
 	GO=$(GO) deploy/image/build $(IMAGE) $(VERSION)
 
-demo: build ## sync a simulated Cursor team through host and plugin into sync.c1z
+simulator: ## the simulated Cursor tenant into bin/ (a test and demo tool; never shipped)
+	$(GO) build -o $(BIN)/ ./internal/simulator/cmd/cursor-simulator
+
+demo: build simulator ## sync a simulated Cursor team through host and plugin into sync.c1z
 	$(GO) run ./internal/demo -bin $(BIN) -members 1000 -out sync.c1z
 
 test: build ## every test: unit, plugin subprocess, end to end, deployment (deploy/ is its own module)
 	$(GO) test -count=1 ./...
 	cd deploy && $(GO) test -count=1 ./...
 	@docker info >/dev/null 2>&1 || echo "make test: no Docker daemon answered, so the image tests did not run (deploy/kubernetes: TestImageIsStaticNonRootWithoutAShell, TestPodAsImageRunsASyncTask); .ci/run starts one"
+
+# The packages where goroutines meet: the plugin's shared roster fetch and
+# sidecar, the host's plugin client, the retry loop.
+RACE_PKGS := ./plugin/service ./plugin/server ./host/pluginproc ./internal/httpretry
+
+race: ## the race detector on the concurrent packages
+	$(GO) test -race -count=1 $(RACE_PKGS)
 
 generate: ## regenerate gen/ (buf, local plugins) and host/config/conf.gen.go
 	$(BUF) generate
@@ -52,9 +62,9 @@ breaking: ## buf breaking against main and along proto/'s history
 	  fi; \
 	done; echo "buf breaking: no breaking change"
 
-ci: lint check-generated breaking test ## what .ci/run runs
+ci: lint check-generated breaking test race ## what .ci/run runs
 
-bench: build ## Go benchmarks of the hot paths
+bench: build simulator ## Go benchmarks of the hot paths
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 5x ./...
 	$(GO) build -o $(BIN)/baton-cursor-floor ./internal/bench/floor
 	$(GO) run ./internal/bench/run -bin $(BIN) -runs 3 -out BENCHMARKS.md

@@ -2,12 +2,13 @@
 // from them by `go generate ./host/config` (run by `make generate`).
 package config
 
-import "github.com/conductorone/baton-sdk/pkg/field"
+import (
+	"github.com/conductorone/baton-sdk/pkg/field"
+
+	"github.com/conductorone/baton-cursor/internal/cursorurl"
+)
 
 //go:generate go run ./gen
-
-// DefaultBaseURL is Cursor's Admin API.
-const DefaultBaseURL = "https://api.cursor.com"
 
 var (
 	// APIKeyField is the Cursor team Admin API key.
@@ -20,7 +21,7 @@ var (
 	BaseURLField = field.StringField("cursor-base-url",
 		field.WithDisplayName("Cursor Admin API base URL"),
 		field.WithDescription("Base URL of the Cursor Admin API"),
-		field.WithDefaultValue(DefaultBaseURL),
+		field.WithDefaultValue(cursorurl.AdminAPI),
 		field.WithExportTarget(field.ExportTargetCLIOnly),
 	)
 	// SCIMURLField is the tenant's SCIM 2.0 base URL; with the token it turns on provisioning.

@@ -21,6 +21,7 @@ import (
 	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
 	"github.com/conductorone/baton-cursor/host/config"
 	"github.com/conductorone/baton-cursor/host/pluginproc"
+	"github.com/conductorone/baton-cursor/internal/cursorurl"
 )
 
 // pageSize is what the host asks the plugin for per call: a go-plugin call
@@ -53,7 +54,7 @@ func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connecto
 			set  bool
 		}{
 			{"cursor-api-key", cc.CursorApiKey != ""},
-			{"cursor-base-url", cc.CursorBaseUrl != "" && cc.CursorBaseUrl != config.DefaultBaseURL},
+			{"cursor-base-url", cc.CursorBaseUrl != "" && cc.CursorBaseUrl != cursorurl.AdminAPI},
 			{"cursor-scim-url", cc.CursorScimUrl != ""},
 			{"cursor-scim-token", cc.CursorScimToken != ""},
 			{"cursor-remove-unmanaged", cc.CursorRemoveUnmanaged},
@@ -64,7 +65,7 @@ func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connecto
 					"baton-cursor: %s is set, but with plugin-address the Cursor settings live in the sidecar's environment: remove it here", s.name)
 			}
 		}
-		remote, err := pluginproc.NewRemote(cc.PluginAddress, cc.PluginTokenFile)
+		remote, err := pluginproc.NewRemote(cc.PluginAddress, cc.PluginTokenFile, ctxzap.Extract(ctx))
 		if err != nil {
 			return nil, nil, err
 		}

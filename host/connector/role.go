@@ -25,12 +25,12 @@ var _ connectorbuilder.ResourceSyncerV2 = (*roleBuilder)(nil)
 func (b *roleBuilder) ResourceType(context.Context) *v2.ResourceType { return RoleResourceType }
 
 // List returns the whole role catalogue in one page.
-func (b *roleBuilder) List(ctx context.Context, _ *v2.ResourceId, _ rs.SyncOpAttrs) ([]*v2.Resource, *rs.SyncOpResults, error) {
+func (b *roleBuilder) List(ctx context.Context, _ *v2.ResourceId, opts rs.SyncOpAttrs) ([]*v2.Resource, *rs.SyncOpResults, error) {
 	svc, err := b.conn.client(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	resp, err := svc.ListRoles(ctx, &pluginv1.ListRolesRequest{})
+	resp, err := svc.ListRoles(ctx, &pluginv1.ListRolesRequest{SyncId: opts.SyncID})
 	if err != nil {
 		return nil, nil, fmt.Errorf("baton-cursor: list roles: %w", err)
 	}
@@ -61,6 +61,7 @@ func (b *roleBuilder) Grants(ctx context.Context, r *v2.Resource, opts rs.SyncOp
 		PageToken: opts.PageToken.Token,
 		Role:      r.GetId().GetResource(),
 		KeysOnly:  true,
+		SyncId:    opts.SyncID,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("baton-cursor: list members of role %s: %w", r.GetId().GetResource(), err)

@@ -30,6 +30,7 @@ func (b *userBuilder) List(ctx context.Context, _ *v2.ResourceId, opts rs.SyncOp
 		PageSize:       pageSize,
 		PageToken:      opts.PageToken.Token,
 		IncludeRemoved: true,
+		SyncId:         opts.SyncID, // one roster snapshot for the whole sync
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("baton-cursor: list members: %w", err)

@@ -177,23 +177,45 @@ func TestCursorRateLimitWithoutRetryAfter(t *testing.T) {
 	}
 }
 
-// 429 on every request: six attempts (Retry-After 1 s each), then exit 10
-// with a line saying Cursor kept rate-limiting.
+// 429 on every request: the plugin's six attempts (Retry-After 1 s each),
+// then baton-sdk waits out Cursor's rate limit twice more (each time six more
+// attempts), then exit 10 with a line saying Cursor kept rate-limiting.
 func TestCursorKeepsRateLimiting(t *testing.T) {
 	t.Parallel()
 	tenant, srv := newTenant(t, simulator.Config{Members: 50, Seed: 52,
 		Faults: simulator.Faults{RateLimited: 1000, RetryAfter: "1"}})
-	r, c1z := fxSync(t, srv.URL, 60*time.Second)
+	r, c1z := fxSync(t, srv.URL, 90*time.Second)
 	fxRequireExit(t, r, exitAborted)
 	requireLastLine(t, "sync while Cursor rate-limits every request", r,
-		"Cursor kept rate-limiting /teams/members (HTTP 429) after 6 attempts", "try again in a minute")
-	if n := tenant.Requests(membersPath); n != 6 {
-		t.Errorf("%s requests: %d, want exactly 6 (one try and five retries)", membersPath, n)
+		"Cursor kept rate-limiting /teams/members (HTTP 429) after 6 attempts", "try again in a minute",
+		"waited for Cursor's rate limit to reset 2 times")
+	if n := tenant.Requests(membersPath); n != 18 {
+		t.Errorf("%s requests: %d, want exactly 18 (three rounds of one try and five retries)", membersPath, n)
 	}
-	if rs := fxRetries(r.out.String()); len(rs) != 5 {
-		t.Errorf("retry lines: %d (%+v), want 5", len(rs), rs)
+	if rs := fxRetries(r.out.String()); len(rs) != 15 {
+		t.Errorf("retry lines: %d (%+v), want 15", len(rs), rs)
 	}
 	requireNoFinishedSync(t, c1z)
+}
+
+// Cursor still rate-limits after the plugin's six attempts, then recovers:
+// the host hands Cursor's reset time (Retry-After 3) to baton-sdk, which waits
+// that long, not its own 1 s, calls again and the sync succeeds.
+func TestCursorRateLimitHintReachesBatonSDK(t *testing.T) {
+	t.Parallel()
+	tenant, srv, arr := fxTimedTenant(t, simulator.Config{Members: 50, Seed: 54,
+		Faults: simulator.Faults{RateLimited: 6, RetryAfter: "3"}})
+	r, c1z := fxSync(t, srv.URL, 90*time.Second)
+	fxRequireExit(t, r, 0)
+	if n := tenant.Requests(membersPath); n != 7 {
+		t.Errorf("%s requests: %d, want exactly 7 (six 429s, then the roster)", membersPath, n)
+	}
+	if gaps := fxGaps(arr.times()); len(gaps) != 6 || gaps[5] < 3*time.Second {
+		t.Errorf("waits between requests %v; want six, the last (baton-sdk's) at least Cursor's 3 s", gaps)
+	}
+	if got := len(fxRead(t, c1z).OfType("user")); got != 50 {
+		t.Errorf("users: %d, want 50", got)
+	}
 }
 
 // 503 bursts that recover: the sync succeeds with every member, after exactly

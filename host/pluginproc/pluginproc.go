@@ -58,6 +58,8 @@ type Lazy struct {
 	client  *plugin.Client
 	svc     pluginv1.PluginServiceClient
 	stopped bool // Kill was called: the host is on its way out
+
+	rateLimited rateLimits // across restarts: Cursor's limit is the team's
 }
 
 // NewLazy returns a Lazy that has started nothing yet.
@@ -165,13 +167,12 @@ func (l *Lazy) start(ctx context.Context) (pluginv1.PluginServiceClient, error) 
 
 	var client *plugin.Client // set before the first call is made
 	cfg := handshake.ClientConfig(cmd, newHCLogger(l.opts.Logger))
-	cfg.SkipHostEnv = true // cmd.Env is the filtered environment: no secrets
-	cfg.Managed = true     // plugin.CleanupClients kills it on the host's way out
+	cfg.Managed = true // plugin.CleanupClients kills it on the host's way out
 	cfg.StartTimeout = 15 * time.Second
 	cfg.SyncStdout = zapWriter{l.opts.Logger.Named("plugin-stdout")}
 	cfg.SyncStderr = zapWriter{l.opts.Logger.Named("plugin-stderr")}
-	cfg.GRPCDialOptions = []grpc.DialOption{grpc.WithChainUnaryInterceptor(
-		finalUnavailable(path, func() bool { return client.Exited() }))}
+	cfg.GRPCDialOptions = append(cfg.GRPCDialOptions, grpc.WithChainUnaryInterceptor(
+		finalUnavailable(path, func() bool { return client.Exited() }, &l.rateLimited)))
 	client = plugin.NewClient(cfg)
 	l.mu.Lock()
 	l.path, l.client = path, client
@@ -198,12 +199,13 @@ func (l *Lazy) start(ctx context.Context) (pluginv1.PluginServiceClient, error) 
 // call in place (a plugin that keeps dying would loop the sync forever), and a
 // task that fails with it may be run again, which the next Get serves with a
 // fresh plugin. From a live plugin it means Cursor kept failing after the
-// plugin's retries (Cursor's documented backoff); it becomes Aborted, because
-// baton-sdk retries Unavailable list calls without limit and the sync would
-// never end.
-func finalUnavailable(path string, exited func() bool) grpc.UnaryClientInterceptor {
+// plugin's retries (Cursor's documented backoff): see rateLimits.final.
+func finalUnavailable(path string, exited func() bool, limits *rateLimits) grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 		err := invoker(ctx, method, req, reply, cc, opts...)
+		if err == nil {
+			limits.succeeded()
+		}
 		if err == nil || status.Code(err) != codes.Unavailable || ctx.Err() != nil {
 			return err
 		}
@@ -215,7 +217,7 @@ func finalUnavailable(path string, exited func() bool) grpc.UnaryClientIntercept
 					path, method[strings.LastIndex(method, "/")+1:])
 			}
 		}
-		return status.Error(codes.Aborted, status.Convert(err).Message())
+		return limits.final(err, "")
 	}
 }
 
@@ -261,14 +263,9 @@ func checkExecutable(path string) error {
 }
 
 // pluginEnv is the host's environment without baton's own settings, which
-// hold secrets the plugin must only get through Configure.
+// hold secrets the plugin must only get through Configure, plus its log level.
 func pluginEnv(environ []string, logger *zap.Logger) []string {
-	env := make([]string, 0, len(environ)+1)
-	for _, kv := range environ {
-		if !strings.HasPrefix(kv, "BATON_") {
-			env = append(env, kv)
-		}
-	}
+	env := handshake.WithoutHostSettings(environ)
 	level := "info"
 	if logger.Core().Enabled(zap.DebugLevel) {
 		level = "debug"

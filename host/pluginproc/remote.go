@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
-	"strings"
 	"sync"
 
+	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -17,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
+	"github.com/conductorone/baton-cursor/internal/sidecarauth"
 	"github.com/conductorone/baton-cursor/plugin/handshake"
 )
 
@@ -29,11 +29,13 @@ type Remote struct {
 
 	mu  sync.Mutex
 	svc pluginv1.PluginServiceClient
+
+	rateLimited rateLimits
 }
 
 // NewRemote checks the address and reads the token file; it connects nothing.
 // A token travels in clear text only to a loopback address.
-func NewRemote(address, tokenFile string) (*Remote, error) {
+func NewRemote(address, tokenFile string, logger *zap.Logger) (*Remote, error) {
 	bad := func(format string, a ...any) error {
 		return status.Errorf(codes.InvalidArgument, "baton-cursor: plugin-address "+format, a...)
 	}
@@ -45,22 +47,23 @@ func NewRemote(address, tokenFile string) (*Remote, error) {
 	if u.Port() == "" {
 		r.target = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
 	}
+	// Pages are as large as the plugin's: the same limit as under go-plugin.
+	r.opts = append(r.opts, grpc.WithDefaultCallOptions(
+		grpc.MaxCallRecvMsgSize(handshake.MaxMessageBytes), grpc.MaxCallSendMsgSize(handshake.MaxMessageBytes)))
 	if u.Scheme == "https" {
 		r.opts = append(r.opts, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})))
 	} else {
 		r.opts = append(r.opts, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	}
 	if tokenFile != "" {
-		b, err := os.ReadFile(tokenFile)
+		token, openToOthers, err := sidecarauth.ReadTokenFile(tokenFile)
 		if err != nil {
 			return nil, status.Errorf(codes.InvalidArgument, "baton-cursor: plugin-token-file: %v", err)
 		}
-		token := strings.TrimSpace(string(b))
-		if token == "" || strings.ContainsAny(token, " \t\r\n") {
-			return nil, status.Errorf(codes.InvalidArgument, "baton-cursor: plugin-token-file %s must hold one token on one line", tokenFile)
+		if openToOthers && logger != nil {
+			logger.Warn("the plugin-token-file can be read by other users of this machine; chmod 600 it", zap.String("path", tokenFile))
 		}
-		loopback := u.Hostname() == "localhost" || net.ParseIP(u.Hostname()).IsLoopback()
-		if u.Scheme != "https" && !loopback {
+		if u.Scheme != "https" && !sidecarauth.IsLoopback(u.Hostname()) {
 			return nil, bad("%s is not loopback: use https:// so the token is not sent in clear text", address)
 		}
 		r.opts = append(r.opts, grpc.WithPerRPCCredentials(bearer{token: token, secure: u.Scheme == "https"}))
@@ -98,13 +101,17 @@ func (r *Remote) Get(ctx context.Context) (pluginv1.PluginServiceClient, error) 
 
 // abortUnavailable: a sidecar that cannot be reached, or that reports Cursor
 // still failing after its retries, ends the sync (baton-sdk would retry
-// Unavailable list calls without limit).
+// Unavailable list calls without limit), unless Cursor's rate limit may be
+// waited out (rateLimits.final).
 func (r *Remote) abortUnavailable(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 	err := invoker(ctx, method, req, reply, cc, opts...)
+	if err == nil {
+		r.rateLimited.succeeded()
+	}
 	if status.Code(err) != codes.Unavailable || ctx.Err() != nil {
 		return err
 	}
-	return status.Error(codes.Aborted, fmt.Sprintf("baton-cursor: plugin at %s: %s", r.address, status.Convert(err).Message()))
+	return r.rateLimited.final(err, fmt.Sprintf("baton-cursor: plugin at %s: ", r.address))
 }
 
 // bearer sends the sidecar's token with every call.
@@ -114,7 +121,7 @@ type bearer struct {
 }
 
 func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": "Bearer " + b.token}, nil
+	return map[string]string{"authorization": sidecarauth.Header(b.token)}, nil
 }
 
 // RequireTransportSecurity is false only for plain http, which NewRemote

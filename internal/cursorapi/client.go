@@ -13,18 +13,16 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/conductorone/baton-cursor/internal/cursorurl"
 	"github.com/conductorone/baton-cursor/internal/httpretry"
 	"github.com/conductorone/baton-cursor/internal/webapi"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
-// DefaultBaseURL is Cursor's API host; paths carry no version prefix.
-const DefaultBaseURL = "https://api.cursor.com"
-
 // Config configures a Client. Only APIKey is required.
 type Config struct {
-	BaseURL    string       // default DefaultBaseURL; a path prefix and trailing slash are allowed
+	BaseURL    string       // default cursorurl.AdminAPI; a path prefix and trailing slash are allowed
 	APIKey     string       // a team Admin API key ("crsr_…" or the older "key_…")
 	HTTPClient *http.Client // default: a client with dial, TLS and header timeouts
 	Retry      httpretry.Policy
@@ -84,11 +82,11 @@ func checkKey(key string) error {
 
 func checkBaseURL(raw string) (string, error) {
 	if raw == "" {
-		return DefaultBaseURL, nil
+		return cursorurl.AdminAPI, nil
 	}
 	base, why := webapi.BaseURL(raw)
 	if why != "" {
-		return "", status.Errorf(codes.InvalidArgument, "cursor-base-url %s; expected something like %s", why, DefaultBaseURL)
+		return "", status.Errorf(codes.InvalidArgument, "cursor-base-url %s; expected something like %s", why, cursorurl.AdminAPI)
 	}
 	return base, nil
 }

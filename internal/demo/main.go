@@ -32,14 +32,14 @@ func main() {
 }
 
 func run() error {
-	bin := flag.String("bin", "bin", "folder holding baton-cursor and baton-cursor-plugin")
+	bin := flag.String("bin", "bin", "folder holding baton-cursor, baton-cursor-plugin and cursor-simulator")
 	members := flag.Int("members", 1000, "size of the simulated Cursor team")
 	out := flag.String("out", "sync.c1z", "c1z file to write")
 	flag.Parse()
 	ctx := context.Background()
 
-	// The simulated tenant, from the plugin binary, as a person would run it.
-	sim := exec.CommandContext(ctx, filepath.Join(*bin, "baton-cursor-plugin"), "simulate", "--members", strconv.Itoa(*members))
+	// The simulated tenant, from its own binary, as a person would run it.
+	sim := exec.CommandContext(ctx, filepath.Join(*bin, "cursor-simulator"), "--members", strconv.Itoa(*members))
 	sim.Env = append(os.Environ(), simulator.APIKeyEnv+"="+simulator.DefaultAPIKey)
 	simOut, err := sim.StdoutPipe()
 	if err != nil {
@@ -48,7 +48,7 @@ func run() error {
 	var simErr bytes.Buffer
 	sim.Stderr = &simErr
 	if err := sim.Start(); err != nil {
-		return fmt.Errorf("start the simulated tenant: %w (run `make build` first)", err)
+		return fmt.Errorf("start the simulated tenant: %w (run `make build simulator` first)", err)
 	}
 	defer func() { _ = sim.Process.Kill(); _ = sim.Wait() }()
 	baseURL, err := bufio.NewReader(simOut).ReadString('\n')

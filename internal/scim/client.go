@@ -21,10 +21,9 @@ import (
 )
 
 const (
-	mediaType   = "application/scim+json"
-	userSchema  = "urn:ietf:params:scim:schemas:core:2.0:User"
-	patchSchema = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-	usersPath   = "/Users"
+	mediaType  = "application/scim+json"
+	userSchema = "urn:ietf:params:scim:schemas:core:2.0:User"
+	usersPath  = "/Users"
 )
 
 // Config configures a Client. BaseURL and Token are required.
@@ -59,6 +58,8 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{base: base, token: cfg.Token, hc: cfg.HTTPClient, retry: cfg.Retry, userAgent: cfg.UserAgent}
 	if c.hc == nil {
 		c.hc = webapi.NewHTTPClient()
+		// A listing keeps listInFlight requests going: keep that many connections between pages.
+		c.hc.Transport.(*http.Transport).MaxIdleConnsPerHost = listInFlight
 	}
 	if cfg.OnRetry != nil {
 		c.retry.OnRetry = cfg.OnRetry

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
@@ -31,11 +30,6 @@ type Email struct {
 	Type    string
 }
 
-const pageSize = 100
-
-// maxPages bounds a listing (a million users at 100 a page); a var so tests can lower it.
-var maxPages = 10000
-
 // FindByUserName returns every user whose userName equals userName
 // case-insensitively (RFC 7643: userName is caseExact=false). It asks the
 // server with filter=userName eq "…", follows paging, and also drops users
@@ -58,7 +52,7 @@ func (c *Client) FindByUserName(ctx context.Context, userName string) ([]User, e
 	return out, nil
 }
 
-// ListUsers returns every user, in pages of 100 (startIndex is 1-based).
+// ListUsers returns every user in the server's order (see list).
 func (c *Client) ListUsers(ctx context.Context) ([]User, error) {
 	return c.list(ctx, "")
 }
@@ -101,19 +95,6 @@ func (c *Client) Create(ctx context.Context, u User) (User, error) {
 	return got, nil
 }
 
-// Get returns one user; a missing one is an error for which IsNotFound is true.
-func (c *Client) Get(ctx context.Context, id string) (User, error) {
-	path, err := userPath(id)
-	if err != nil {
-		return User{}, err
-	}
-	resp, err := c.call(ctx, http.MethodGet, path, "", nil)
-	if err != nil {
-		return User{}, err
-	}
-	return decodeUser(resp.Header, resp.Body, "GET "+path)
-}
-
 // Delete deletes one user (the server answers 204). A missing user is an
 // error for which IsNotFound is true.
 func (c *Client) Delete(ctx context.Context, id string) error {
@@ -123,87 +104,6 @@ func (c *Client) Delete(ctx context.Context, id string) error {
 	}
 	_, err = c.call(ctx, http.MethodDelete, path, "", nil)
 	return err
-}
-
-// SetActive PATCHes "active" with a PatchOp replace and returns the user as
-// the server reports it. A server answering 204 without a body is asked with
-// a GET.
-func (c *Client) SetActive(ctx context.Context, id string, active bool) (User, error) {
-	path, err := userPath(id)
-	if err != nil {
-		return User{}, err
-	}
-	b, err := json.Marshal(patchBody{
-		Schemas:    []string{patchSchema},
-		Operations: []patchOp{{Op: "replace", Path: "active", Value: active}},
-	})
-	if err != nil {
-		return User{}, internalf("encoding the SCIM patch: %w", err)
-	}
-	resp, err := c.call(ctx, http.MethodPatch, path, "", b)
-	if err != nil {
-		return User{}, err
-	}
-	if resp.Status == http.StatusNoContent || len(strings.TrimSpace(string(resp.Body))) == 0 {
-		return c.Get(ctx, id)
-	}
-	return decodeUser(resp.Header, resp.Body, "PATCH "+path)
-}
-
-// list pages through /Users with startIndex and count=100, optionally filtered.
-// It stops at an empty page or once startIndex passes totalResults, advancing
-// by the number of users actually returned (a server may cap count lower).
-// Users seen on an earlier page (a shift caused by concurrent creation) are
-// skipped; a page identical to the previous one means the server ignores
-// startIndex, which would loop forever, so it is an error.
-func (c *Client) list(ctx context.Context, filter string) ([]User, error) {
-	var (
-		out  []User
-		seen = map[string]bool{}
-		prev []string
-	)
-	start := 1
-	for page := 1; ; page++ {
-		if page > maxPages {
-			return nil, internalf("Cursor's SCIM endpoint returned more than %d pages of %d users for GET %s; giving up", maxPages, pageSize, usersPath)
-		}
-		q := fmt.Sprintf("startIndex=%d&count=%d", start, pageSize)
-		if filter != "" {
-			q = "filter=" + queryEscape(filter) + "&" + q
-		}
-		resp, err := c.call(ctx, http.MethodGet, usersPath, q, nil)
-		if err != nil {
-			return nil, err
-		}
-		lr, err := decodeList(resp.Header, resp.Body)
-		if err != nil {
-			return nil, err
-		}
-		if len(lr.Resources) == 0 {
-			return out, nil
-		}
-		keys := make([]string, len(lr.Resources))
-		for i, w := range lr.Resources {
-			keys[i] = w.ID + "\x00" + w.UserName
-		}
-		if page > 1 && slices.Equal(keys, prev) {
-			return nil, internalf("Cursor's SCIM endpoint returned the same users for startIndex=%d as for the page before: it ignores startIndex, so GET %s cannot be paged", start, usersPath)
-		}
-		prev = keys
-		for _, w := range lr.Resources {
-			if w.ID != "" {
-				if seen[w.ID] {
-					continue
-				}
-				seen[w.ID] = true
-			}
-			out = append(out, w.user())
-		}
-		start += len(lr.Resources)
-		if lr.TotalResults != nil && start > *lr.TotalResults {
-			return out, nil
-		}
-	}
 }
 
 // escapeFilterValue escapes a value for a quoted SCIM filter string
@@ -288,17 +188,6 @@ type emailOut struct {
 	Value   string `json:"value"`
 	Primary bool   `json:"primary"`
 	Type    string `json:"type,omitempty"`
-}
-
-type patchBody struct {
-	Schemas    []string  `json:"schemas"`
-	Operations []patchOp `json:"Operations"`
-}
-
-type patchOp struct {
-	Op    string `json:"op"`
-	Path  string `json:"path"`
-	Value bool   `json:"value"`
 }
 
 // flexBool accepts true/false, null (false) and the strings "true"/"false" in any case.

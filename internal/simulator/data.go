@@ -321,6 +321,9 @@ func validateConfig(cfg Config) error {
 	if strings.ContainsFunc(cfg.SCIMToken, unicode.IsSpace) {
 		errs = append(errs, errors.New("SCIMToken must not contain spaces"))
 	}
+	if cfg.SCIMMaxResults < 0 {
+		errs = append(errs, fmt.Errorf("SCIMMaxResults must be >= 0 (0 = %d), got %d", defaultSCIMMaxResults, cfg.SCIMMaxResults))
+	}
 	for _, e := range cfg.SCIMDuplicateUserNames {
 		if !strings.Contains(e, "@") || strings.ToUpper(e) == strings.ToLower(e) {
 			errs = append(errs, fmt.Errorf("SCIMDuplicateUserNames: %q is not an email with letters", e))
@@ -345,6 +348,9 @@ func validateFaults(f Faults) error {
 	}
 	if f.Delay < 0 {
 		errs = append(errs, fmt.Errorf("Faults.Delay must be >= 0, got %v", f.Delay))
+	}
+	if f.Latency < 0 {
+		errs = append(errs, fmt.Errorf("Faults.Latency must be >= 0, got %v", f.Latency))
 	}
 	if f.DelayedRequests < 0 {
 		errs = append(errs, fmt.Errorf("Faults.DelayedRequests must be >= 0, got %d", f.DelayedRequests))

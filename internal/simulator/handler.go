@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"cmp"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
@@ -31,11 +32,15 @@ type Config struct {
 	// SCIMDuplicateUserNames: the directory holds two SCIM users for each of
 	// these emails, the second's userName differing only in letter case.
 	SCIMDuplicateUserNames []string
+	// SCIMMaxResults caps the users one SCIM list page holds: a larger count
+	// is lowered to it, as RFC 7644 §3.4.2.4 allows. 0 means 100.
+	SCIMMaxResults int
 }
 
-// Faults are switchable failure modes. The Admin API routes share one set of
-// counters and apply them in the order RateLimited, ServerErrors, (auth,
-// plan), Delay, Truncate/InvalidJSON (the last two only on GET /teams/members).
+// Faults are switchable failure modes. Latency comes first on every route.
+// The Admin API routes share one set of counters and apply them in the order
+// RateLimited, ServerErrors, (auth, plan), Delay, Truncate/InvalidJSON (the
+// last two only on GET /teams/members).
 // SCIM routes have SCIMServerErrors, checked before auth, and after auth
 // SCIMSearchMisses (searches by userName) and SCIMConcurrentDeletes (DELETE).
 type Faults struct {
@@ -49,6 +54,10 @@ type Faults struct {
 	InvalidJSON      bool          // 200 with a body that is not JSON
 	SCIMServerErrors int           // the next N SCIM requests answer 503 with a SCIM error; -1 = forever
 	SCIMRetryAfter   string        // Retry-After header on those 503s ("" = none)
+	// Latency: every Admin API and SCIM request waits this long before it is
+	// answered, faults included, as a distant server's round trip would. Unlike
+	// Delay it has no counter and covers SCIM too.
+	Latency time.Duration
 
 	// MalformedRequests, with Truncate or InvalidJSON: only the next N
 	// answers of GET /teams/members that get that far are malformed (0 = all).
@@ -73,6 +82,7 @@ type Tenant struct {
 	scimToken      string
 	autoFirstLogin bool
 	scimDupes      []string
+	scimMaxResults int
 	scimServer     http.Handler // nil when SCIM is off
 
 	mu         sync.Mutex
@@ -136,6 +146,7 @@ func New(cfg Config) (*Tenant, error) {
 		scimToken:      cfg.SCIMToken,
 		autoFirstLogin: cfg.AutoFirstLogin,
 		scimDupes:      append([]string(nil), cfg.SCIMDuplicateUserNames...),
+		scimMaxResults: cmp.Or(cfg.SCIMMaxResults, defaultSCIMMaxResults),
 	}
 	if cfg.SCIMToken != "" {
 		srv, err := newSCIMServer(t)
@@ -244,7 +255,11 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key := requestKey(r.Method, path)
 	t.mu.Lock()
 	t.requests[key]++
+	latency := t.faults.Latency
 	t.mu.Unlock()
+	if latency > 0 && !wait(r, latency) {
+		return // the client gave up; nobody reads an answer
+	}
 
 	switch {
 	case path == pathMembers:
@@ -319,6 +334,18 @@ func (t *Tenant) serveAdmin(w http.ResponseWriter, r *http.Request, serve func(h
 		}
 	}
 	serve(w, f)
+}
+
+// wait sleeps d, or less when the client goes away first (then it reports false).
+func wait(r *http.Request, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
 }
 
 func (t *Tenant) serveMembers(w http.ResponseWriter, f Faults) {

@@ -27,7 +27,7 @@ const (
 	SCIMTokenEnv = "CURSOR_SIMULATOR_SCIM_TOKEN"
 )
 
-const usageText = `Usage: baton-cursor-plugin simulate [flags]
+const usageText = `Usage: cursor-simulator [flags]
 
 Serves a simulated Cursor team Admin API (GET /teams/members, POST
 /teams/remove-member) on a loopback address, deterministic from --seed.
@@ -47,10 +47,10 @@ simulates it, or pass --auto-first-login.
 Flags:
 `
 
-// Main runs the simulate subcommand until ctx is cancelled or the process
+// Main runs the cursor-simulator command until ctx is cancelled or the process
 // receives SIGINT/SIGTERM.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	fs := flag.NewFlagSet("cursor-simulator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), usageText, APIKeyEnv, DefaultAPIKey, SCIMTokenEnv, DefaultSCIMToken)
@@ -73,6 +73,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Faults.ServerErrors, "server-errors", 0, "then answer the next `N` requests 503; -1 = answer 500 forever")
 	fs.StringVar(&cfg.Faults.ServerRetryAfter, "server-retry-after", "", "Retry-After header `value` on 5xx answers (empty = none)")
 	fs.DurationVar(&cfg.Faults.Delay, "delay", 0, "wait this `duration` before answering, e.g. 2s")
+	fs.DurationVar(&cfg.Faults.Latency, "latency", 0, "every Admin API and SCIM request waits this `duration` before its answer, e.g. 100ms (unlike --delay: always, and SCIM too)")
 	fs.IntVar(&cfg.Faults.DelayedRequests, "delayed-requests", 0, "with --delay: only the first `N` requests are slow (0 = all)")
 	fs.BoolVar(&cfg.Faults.Truncate, "truncate", false, "send 200s whose body is cut in half")
 	fs.BoolVar(&cfg.Faults.InvalidJSON, "invalid-json", false, "send 200s whose body is not JSON")
@@ -83,6 +84,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cfg.SCIMDuplicateUserNames = append(cfg.SCIMDuplicateUserNames, v)
 		return nil
 	})
+	fs.IntVar(&cfg.SCIMMaxResults, "scim-max-results", 0, "the most users one SCIM list page holds; a larger count is lowered to it (0 = 100)")
 	fs.IntVar(&cfg.Faults.SCIMServerErrors, "scim-server-errors", 0, "answer the first `N` SCIM requests 503; -1 = forever")
 	fs.StringVar(&cfg.Faults.SCIMRetryAfter, "scim-retry-after", "", "Retry-After header `value` on SCIM 503s (empty = none)")
 	fs.IntVar(&cfg.Faults.SCIMSearchMisses, "scim-search-misses", 0, "answer the first `N` SCIM searches by userName with an empty list; -1 = every one")
@@ -91,7 +93,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("simulate: unexpected argument %q (see -h)", fs.Arg(0))
+		return fmt.Errorf("unexpected argument %q (see -h)", fs.Arg(0))
 	}
 	if err := checkLoopback(listen); err != nil {
 		return err
@@ -119,12 +121,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
-		return fmt.Errorf("simulate: %w", err)
+		return err
 	}
 	// "localhost" could resolve to something odd; check what we really got.
 	if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
 		ln.Close()
-		return fmt.Errorf("simulate: %s is not a loopback address", ln.Addr())
+		return fmt.Errorf("%s is not a loopback address", ln.Addr())
 	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -144,7 +146,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	select {
 	case err := <-served:
-		return fmt.Errorf("simulate: %w", err)
+		return err
 	case <-ctx.Done():
 	}
 	// Give in-flight requests a moment; Close then ends delayed ones.
@@ -154,7 +156,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_ = srv.Close()
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("simulate: %w", err)
+		return err
 	}
 	return nil
 }
@@ -164,7 +166,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func checkLoopback(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("simulate: --listen %q: %w", addr, err)
+		return fmt.Errorf("--listen %q: %w", addr, err)
 	}
 	if host == "localhost" {
 		return nil
@@ -172,11 +174,11 @@ func checkLoopback(addr string) error {
 	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
 		return nil
 	}
-	return fmt.Errorf("simulate: refusing to listen on %q: only loopback addresses (127.0.0.1, ::1, localhost) are allowed", addr)
+	return fmt.Errorf("refusing to listen on %q: only loopback addresses (127.0.0.1, ::1, localhost) are allowed", addr)
 }
 
 // RequestCounts asks a simulated tenant running at baseURL (for example a
-// `simulate` subprocess) how many requests reached each path, as
+// cursor-simulator subprocess) how many requests reached each path, as
 // Tenant.Requests counts them.
 func RequestCounts(baseURL string) (map[string]int, error) {
 	resp, err := http.Get(baseURL + "/_simulator/requests")

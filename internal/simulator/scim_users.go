@@ -11,8 +11,9 @@ import (
 	scimfilter "github.com/scim2/filter-parser/v2"
 )
 
-// scimMaxCount caps the SCIM count parameter, like many IdP-facing servers.
-const scimMaxCount = 100
+// defaultSCIMMaxResults caps the SCIM count parameter unless
+// Config.SCIMMaxResults says otherwise, like many IdP-facing servers.
+const defaultSCIMMaxResults = 100
 
 // newSCIMServer builds the /scim/v2 handler: github.com/elimity-com/scim
 // parses requests, filters, paging and PATCH bodies and writes responses and
@@ -27,7 +28,7 @@ func newSCIMServer(t *Tenant) (http.Handler, error) {
 				Description: "Authentication with the SCIM token from the Cursor dashboard",
 				Primary:     true,
 			}},
-			MaxResults:       scimMaxCount,
+			MaxResults:       t.scimMaxResults,
 			SupportFiltering: true,
 			SupportPatch:     true,
 		},
@@ -106,7 +107,7 @@ func (h scimUsers) Get(_ *http.Request, id string) (scim.Resource, error) {
 	return u.resource(), nil
 }
 
-// GetAll answers a list. params.Count is already capped at scimMaxCount and
+// GetAll answers a list. params.Count is already capped at Config.SCIMMaxResults and
 // StartIndex is at least 1.
 func (h scimUsers) GetAll(_ *http.Request, params scim.ListRequestParams) (scim.Page, error) {
 	h.t.mu.Lock()

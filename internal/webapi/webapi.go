@@ -24,13 +24,14 @@ import (
 	"github.com/conductorone/baton-cursor/internal/httpretry"
 )
 
-// NewHTTPClient bounds each connection phase; the whole attempt, body
-// included, is bounded by httpretry's AttemptTimeout.
+// NewHTTPClient bounds connecting (dial and TLS handshake); the rest of an
+// attempt, waiting for the answer and reading it, is bounded by httpretry's
+// AttemptTimeout alone, which is the request-timeout setting: a second limit
+// here would cut a longer setting short.
 func NewHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	t.TLSHandshakeTimeout = 10 * time.Second
-	t.ResponseHeaderTimeout = 60 * time.Second
 	return &http.Client{Transport: t}
 }
 

@@ -7,7 +7,10 @@ package handshake
 import (
 	"context"
 	"fmt"
+	"math"
+	"os"
 	"os/exec"
+	"strings"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -23,6 +26,15 @@ const PluginName = "cursor"
 // breaking change gets a new proto package (cursor.plugin.v2) served as
 // protocol version 2, next to 1, so old hosts keep working.
 const ProtocolVersion = 1
+
+// MaxMessageBytes bounds one cursor.plugin.v1 message over gRPC, on every
+// path: go-plugin (ClientConfig and the plugin's server) and a host attached
+// to a sidecar. A ListMembers page holds up to 10,000 members whose names
+// Cursor does not bound, so a page passes gRPC's default 4 MiB at about 420
+// bytes a member; the plugin bounds pages by count, not bytes, so the limit
+// is gRPC's largest. (A sidecar caps what it reads much lower: requests are
+// small.)
+const MaxMessageBytes = math.MaxInt32
 
 // Config is the go-plugin handshake. The magic cookie only keeps a person from
 // running the plugin by hand by mistake; it is not a secret and never changes.
@@ -62,15 +74,40 @@ func VersionedPlugins(impl pluginv1.PluginServiceServer) map[int]plugin.PluginSe
 // ClientConfig is the go-plugin client configuration for starting the plugin
 // with cmd: gRPC only, AutoMTLS, the versioned plugin set. Set the returned
 // config's other fields (SyncStderr, Managed, …) as the host needs.
+//
+// The plugin gets its settings and secrets through Configure only, never its
+// host's environment: SkipHostEnv is on, and a cmd without Env gets the
+// host's environment less every BATON_* variable (a gateway's own
+// BATON_CURSOR_API_KEY stays in the gateway). A cmd with Env keeps it as given.
 func ClientConfig(cmd *exec.Cmd, logger hclog.Logger) *plugin.ClientConfig {
+	if cmd.Env == nil {
+		cmd.Env = WithoutHostSettings(os.Environ())
+	}
 	return &plugin.ClientConfig{
 		HandshakeConfig:  Config,
 		VersionedPlugins: VersionedPlugins(nil),
 		Cmd:              cmd,
+		SkipHostEnv:      true,                                   // go-plugin would otherwise append the host's whole environment to cmd.Env
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC}, // nil would mean net/rpc only
 		AutoMTLS:         true,
 		Logger:           logger,
+		// go-plugin's client allows this much today; saying so keeps the
+		// policy here, where the plugin's server and attach mode read it.
+		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes))},
 	}
+}
+
+// WithoutHostSettings returns environ (KEY=value entries) without baton's
+// own variables (BATON_*), which hold its host's secrets.
+func WithoutHostSettings(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		if !strings.HasPrefix(kv, "BATON_") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // Dispense starts the plugin if needed and returns its typed client.

@@ -1,9 +1,8 @@
 // Package server serves the cursor.plugin.v1 implementation: as a go-plugin
-// subprocess of a host, and (later) as a sidecar on a TCP port.
+// subprocess of a host, and as a sidecar on a TCP port.
 package server
 
 import (
-	"math"
 	"os"
 	"time"
 
@@ -24,8 +23,8 @@ func ServeGoPlugin(impl pluginv1.PluginServiceServer, logger hclog.Logger) {
 		VersionedPlugins: handshake.VersionedPlugins(impl),
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
 			// go-plugin's default keeps gRPC's 4 MiB receive limit; pages are
-			// bounded but the host decides their size.
-			return grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(math.MaxInt32), grpc.MaxSendMsgSize(math.MaxInt32))...)
+			// bounded by count, and the host decides their size.
+			return grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(handshake.MaxMessageBytes), grpc.MaxSendMsgSize(handshake.MaxMessageBytes))...)
 		},
 		Logger: logger,
 	})

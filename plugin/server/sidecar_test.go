@@ -41,7 +41,7 @@ func startSidecar(t *testing.T, members int, token string) string {
 	sim := httptest.NewServer(tenant)
 	t.Cleanup(sim.Close)
 	impl := service.New("test", hclog.NewNullLogger())
-	if _, err := impl.ConfigureSidecar(context.Background(), &pluginv1.ConfigureRequest{ApiKey: simKey, BaseUrl: sim.URL}); err != nil {
+	if _, err := impl.ConfigureSidecar(context.Background(), &pluginv1.ConfigureRequest{ApiKey: simKey, BaseUrl: sim.URL}, false); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -219,7 +219,10 @@ func TestCheckExposure(t *testing.T) {
 		{SidecarOptions{Listen: ":8080"}, false},
 		{SidecarOptions{Listen: "10.1.2.3:8080"}, false},
 		{SidecarOptions{Listen: "0.0.0.0:8080", AuthToken: "t"}, true},
-		{SidecarOptions{Listen: "0.0.0.0:8080", TLSCert: "c.pem", TLSKey: "k.pem"}, true},
+		{SidecarOptions{Listen: "0.0.0.0:8080", TLSCert: "c.pem", TLSKey: "k.pem"}, false}, // TLS is the wire, not who calls
+		{SidecarOptions{Listen: "0.0.0.0:8080", AuthToken: "t", TLSCert: "c.pem", TLSKey: "k.pem"}, true},
+		{SidecarOptions{Listen: "127.0.0.1:8080", AllowWrites: true}, false}, // writes need the token, loopback too
+		{SidecarOptions{Listen: "127.0.0.1:8080", AllowWrites: true, AuthToken: "t"}, true},
 		{SidecarOptions{Listen: "127.0.0.1:8080", TLSCert: "c.pem"}, false},
 		{SidecarOptions{Listen: "8080"}, false},
 	}

@@ -16,14 +16,15 @@ import (
 const (
 	defaultPageSize = 1000
 	maxPageSize     = 10000
-	// pageTokenPrefix versions the token format; a token is the last key seen,
-	// so it stays valid when the roster snapshot is refreshed between pages.
-	pageTokenPrefix = "k1."
+	// pageTokenPrefix versions the token format: k2.<snapshot id>.<last key>.
+	// k1.<last key> (no snapshot) came from earlier plugins and is still read.
+	pageTokenPrefix   = "k2."
+	pageTokenPrefixV1 = "k1."
 )
 
 // ListMembers returns one page of members in key order.
 func (s *Server) ListMembers(ctx context.Context, req *pluginv1.ListMembersRequest) (*pluginv1.ListMembersResponse, error) {
-	after, err := parsePageToken(req.GetPageToken())
+	snapID, after, err := parsePageToken(req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
@@ -37,9 +38,7 @@ func (s *Server) ListMembers(ctx context.Context, req *pluginv1.ListMembersReque
 		size = maxPageSize
 	}
 
-	s.mu.Lock()
-	snap, err := s.snapshotLocked(ctx)
-	s.mu.Unlock()
+	snap, err := s.pageSnapshot(ctx, req.GetSyncId(), snapID, after)
 	if err != nil {
 		return nil, err
 	}
@@ -72,29 +71,62 @@ func (s *Server) ListMembers(ctx context.Context, req *pluginv1.ListMembersReque
 	}
 	resp := &pluginv1.ListMembersResponse{Members: page}
 	if i < len(list) && len(page) > 0 {
-		resp.NextPageToken = pageToken(page[len(page)-1].GetKey())
+		resp.NextPageToken = pageToken(snap.id, page[len(page)-1].GetKey())
 	}
 	return resp, nil
 }
 
-// pageToken is the token that resumes a listing after key.
-func pageToken(key string) string {
-	return pageTokenPrefix + base64.RawURLEncoding.EncodeToString([]byte(key))
+// pageSnapshot returns the snapshot a page comes from: the one the token
+// names while the plugin holds it, else the sync's (or the current) one. A
+// listing then continues by key in a newer snapshot rather than failing, since
+// baton-sdk resumes interrupted syncs with their saved tokens.
+func (s *Server) pageSnapshot(ctx context.Context, syncID, snapID, after string) (*snapshot, error) {
+	if snapID != "" {
+		s.mu.Lock()
+		held := s.heldLocked(snapID)
+		if held != nil {
+			s.pinLocked(syncID, held)
+		}
+		s.mu.Unlock()
+		if held != nil {
+			return held, nil
+		}
+	}
+	snap, err := s.rosterFor(ctx, syncID)
+	if err == nil && after != "" && snap.id != snapID {
+		s.logger.Warn("a page token names a roster snapshot this plugin no longer holds (it restarted, or the listing paused too long); "+
+			"continuing after the token's key in a newer snapshot, so this listing may mix two", "sync_id", syncID)
+	}
+	return snap, err
 }
 
-// parsePageToken returns the last key of the previous page ("" for the first).
-func parsePageToken(tok string) (string, error) {
+// pageToken is the token that resumes a listing of snapshot snapID after key.
+func pageToken(snapID, key string) string {
+	return pageTokenPrefix + snapID + "." + base64.RawURLEncoding.EncodeToString([]byte(key))
+}
+
+// parsePageToken returns the snapshot id ("" for a k1 token) and the last key
+// of the previous page ("", "" for the first page).
+func parsePageToken(tok string) (snapID, key string, err error) {
 	if tok == "" {
-		return "", nil
+		return "", "", nil
 	}
 	bad := status.Error(codes.InvalidArgument, "baton-cursor-plugin: page_token is not one this plugin issued; start the listing again without it")
-	raw, ok := strings.CutPrefix(tok, pageTokenPrefix)
+	raw, ok := strings.CutPrefix(tok, pageTokenPrefixV1)
 	if !ok {
-		return "", bad
+		if raw, ok = strings.CutPrefix(tok, pageTokenPrefix); !ok {
+			return "", "", bad
+		}
+		if snapID, raw, ok = strings.Cut(raw, "."); !ok || snapID == "" {
+			return "", "", bad
+		}
+		if _, err := base64.RawURLEncoding.DecodeString(snapID); err != nil {
+			return "", "", bad
+		}
 	}
-	key, err := base64.RawURLEncoding.DecodeString(raw)
-	if err != nil || len(key) == 0 || !utf8.Valid(key) {
-		return "", bad
+	k, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil || len(k) == 0 || !utf8.Valid(k) {
+		return "", "", bad
 	}
-	return string(key), nil
+	return snapID, string(k), nil
 }

@@ -13,18 +13,19 @@ import (
 	"github.com/conductorone/baton-cursor/internal/cursorapi"
 )
 
-// FuzzPageToken: any token either resumes after a key that round-trips, or is
-// refused with InvalidArgument; a listing resumed from it never repeats or
-// goes back.
+// FuzzPageToken: any token either resumes after a key that round-trips (with
+// its snapshot id), or is refused with InvalidArgument; a listing resumed from
+// it never repeats or goes back, whether or not the plugin holds its snapshot.
 func FuzzPageToken(f *testing.F) {
-	for _, seed := range []string{"", pageToken("a@x.test"), pageToken("zoë@x.test"), "k1.", "k1.!!", "k2.YQ", "garbage", pageToken("b@x.test") + "=", "k1.YQ="} {
+	for _, seed := range []string{"", pageToken("AAAAAAAAAAA", "a@x.test"), pageToken("s1", "zoë@x.test"), "k1.", "k1.!!", "k1.YQ", "k2.YQ", "k2..YQ",
+		"k2.s.", "garbage", pageToken("s1", "b@x.test") + "=", "k1.YQ="} {
 		f.Add(seed)
 	}
 	roster := []cursorapi.Member{member("a@x.test", "owner", false), member("b@x.test", "member", false),
 		member("c@x.test", "member", true), member("d@x.test", "member", false)}
 	s, _, _ := newFake(f, roster)
 	f.Fuzz(func(t *testing.T, tok string) {
-		key, err := parsePageToken(tok)
+		snapID, key, err := parsePageToken(tok)
 		if err != nil {
 			if status.Code(err) != codes.InvalidArgument {
 				t.Fatalf("parsePageToken(%q) = %v, want InvalidArgument", tok, err)
@@ -35,8 +36,10 @@ func FuzzPageToken(f *testing.F) {
 			t.Fatalf("parsePageToken(%q) accepted key %q", tok, key)
 		}
 		if tok != "" {
-			if again, err := parsePageToken(pageToken(key)); err != nil || again != key {
-				t.Fatalf("key %q does not round-trip: %q, %v", key, again, err)
+			if snapID != "" {
+				if againID, again, err := parsePageToken(pageToken(snapID, key)); err != nil || again != key || againID != snapID {
+					t.Fatalf("snapshot %q key %q do not round-trip: %q %q, %v", snapID, key, againID, again, err)
+				}
 			}
 		}
 		resp, err := s.ListMembers(context.Background(), &pluginv1.ListMembersRequest{PageToken: tok, PageSize: 2, IncludeRemoved: true})

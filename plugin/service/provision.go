@@ -107,19 +107,12 @@ func (s *Server) Deprovision(ctx context.Context, req *pluginv1.DeprovisionReque
 
 	// Not a SCIM user. Decide on a fresh roster: a stale one could call an
 	// active member absent, and the deletion would "succeed" without effect.
-	s.forgetRoster()
-	s.mu.Lock()
-	snap, err := s.rosterLocked(ctx)
-	s.mu.Unlock()
+	m, err := s.freshMember(ctx, email)
 	if err != nil {
 		return nil, err
 	}
-	m := snap.find(strings.ToLower(email))
-	if m == nil || m.GetRemoved() || m.GetPendingFirstLogin() {
-		return &pluginv1.DeprovisionResponse{
-			Path:    pluginv1.DeprovisionResponse_PATH_ALREADY_ABSENT,
-			Message: fmt.Sprintf("%s is neither a SCIM user nor an active member of the Cursor team: nothing to remove", email),
-		}, nil
+	if m == nil {
+		return alreadyAbsent(email), nil
 	}
 	if !set.removeUnmanaged {
 		return nil, status.Errorf(codes.FailedPrecondition,
@@ -128,11 +121,10 @@ func (s *Server) Deprovision(ctx context.Context, req *pluginv1.DeprovisionReque
 	}
 	res, err := set.admin.RemoveMember(ctx, m.GetEmail())
 	if reason, refused := cursorapi.RefusedReason(err); refused {
-		if strings.Contains(strings.ToLower(reason), "not a member") {
-			return &pluginv1.DeprovisionResponse{
-				Path:    pluginv1.DeprovisionResponse_PATH_ALREADY_ABSENT,
-				Message: fmt.Sprintf("%s is not a member of the Cursor team: nothing to remove", email),
-			}, nil
+		// Cursor's wording is not a contract: whether the person is gone is
+		// read from a fresh roster (someone may have removed them meanwhile).
+		if m, ferr := s.freshMember(ctx, email); ferr == nil && m == nil {
+			return alreadyAbsent(email), nil
 		}
 		return nil, status.Errorf(codes.FailedPrecondition, "Cursor refused to remove %s: %s", email, reason)
 	}
@@ -146,6 +138,29 @@ func (s *Server) Deprovision(ctx context.Context, req *pluginv1.DeprovisionReque
 	}
 	s.logger.Info("removed a team member through the Admin API", "email", email, "cursor_id", res.UserID)
 	return &pluginv1.DeprovisionResponse{Path: pluginv1.DeprovisionResponse_PATH_ADMIN_API_REMOVE, Message: msg}, nil
+}
+
+// freshMember returns the active team member with this email from a freshly
+// fetched roster, or nil when the person is not one (absent, removed, or a
+// SCIM user who never logged in).
+func (s *Server) freshMember(ctx context.Context, email string) (*pluginv1.Member, error) {
+	s.forgetRoster()
+	snap, err := s.rosterFor(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	m := snap.find(strings.ToLower(email))
+	if m == nil || m.GetRemoved() || m.GetPendingFirstLogin() {
+		return nil, nil
+	}
+	return m, nil
+}
+
+func alreadyAbsent(email string) *pluginv1.DeprovisionResponse {
+	return &pluginv1.DeprovisionResponse{
+		Path:    pluginv1.DeprovisionResponse_PATH_ALREADY_ABSENT,
+		Message: fmt.Sprintf("%s is neither a SCIM user nor an active member of the Cursor team: nothing to remove", email),
+	}
 }
 
 // scimSettings returns the settings, or FailedPrecondition naming what is
@@ -163,10 +178,11 @@ func (s *Server) scimSettings(action string) (*settings, error) {
 	return s.settings, nil
 }
 
-// forgetRoster drops the snapshot after a change, so the next read is fresh.
+// forgetRoster drops the current snapshot after a change, so the next read
+// is fresh. Pinned syncs keep theirs.
 func (s *Server) forgetRoster() {
 	s.mu.Lock()
-	s.roster = rosterCache{}
+	s.roster.current = nil
 	s.mu.Unlock()
 }
 
@@ -175,20 +191,26 @@ func (s *Server) forgetRoster() {
 func (s *Server) accountFor(u scim.User) *pluginv1.Member {
 	key := strings.ToLower(strings.TrimSpace(u.UserName))
 	s.mu.Lock()
-	snap := s.roster.snap
+	snap := s.roster.current
 	s.mu.Unlock()
 	if snap != nil {
 		if m := snap.find(key); m != nil && !m.GetPendingFirstLogin() {
 			return m
 		}
 	}
+	return scimAccount(u)
+}
+
+// scimAccount describes a SCIM user who is no team member (yet): an account
+// without a role, pending its first login while active.
+func scimAccount(u scim.User) *pluginv1.Member {
 	return &pluginv1.Member{
-		Key:               key,
+		Key:               strings.ToLower(strings.TrimSpace(u.UserName)),
 		Email:             strings.TrimSpace(u.UserName),
 		Name:              strings.TrimSpace(u.GivenName + " " + u.FamilyName),
 		ScimManaged:       true,
 		PendingFirstLogin: u.Active,
-		Removed:           !u.Active,
+		Removed:           !u.Active, // deactivated before it ever joined
 	}
 }
 

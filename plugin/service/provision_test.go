@@ -60,6 +60,8 @@ type fakeAdmin struct {
 	removed []string
 	refuse  string
 	fetches int
+	// goneOnRefusal: someone else removed the member just before Cursor refused.
+	goneOnRefusal bool
 }
 
 func (a *fakeAdmin) ListMembers(context.Context) ([]cursorapi.Member, error) {
@@ -69,15 +71,22 @@ func (a *fakeAdmin) ListMembers(context.Context) ([]cursorapi.Member, error) {
 
 func (a *fakeAdmin) RemoveMember(_ context.Context, email string) (cursorapi.RemoveResult, error) {
 	if a.refuse != "" {
+		if a.goneOnRefusal {
+			a.markRemoved(email)
+		}
 		return cursorapi.RemoveResult{}, &cursorapi.APIError{Status: 400, Reason: a.refuse}
 	}
 	a.removed = append(a.removed, email)
+	a.markRemoved(email)
+	return cursorapi.RemoveResult{UserID: "user_x", HasBillingCycleUsage: true}, nil
+}
+
+func (a *fakeAdmin) markRemoved(email string) {
 	for i := range a.roster {
 		if strings.EqualFold(a.roster[i].Email, email) {
 			a.roster[i].IsRemoved = true
 		}
 	}
-	return cursorapi.RemoveResult{UserID: "user_x", HasBillingCycleUsage: true}, nil
 }
 
 func newProvisioning(t *testing.T, admin *fakeAdmin, dir *fakeDirectory, removeUnmanaged bool) *Server {
@@ -198,6 +207,29 @@ func TestDeprovisionPaths(t *testing.T) {
 		_, err := s.Deprovision(ctx, &pluginv1.DeprovisionRequest{Email: "owner@x.test"})
 		if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), rule) {
 			t.Errorf("got %v", err)
+		}
+	})
+
+	// Whether a refused removal means "already gone" is read from a fresh
+	// roster, never from Cursor's wording.
+	t.Run("refused, but gone on a fresh roster: already absent, whatever the wording", func(t *testing.T) {
+		admin := &fakeAdmin{roster: roster(), refuse: "User could not be found on this team", goneOnRefusal: true}
+		s := newProvisioning(t, admin, &fakeDirectory{}, true)
+		before := admin.fetches
+		resp, err := s.Deprovision(ctx, &pluginv1.DeprovisionRequest{Email: "dash@x.test"})
+		if err != nil || resp.GetPath() != pluginv1.DeprovisionResponse_PATH_ALREADY_ABSENT {
+			t.Errorf("got %v, %v; want ALREADY_ABSENT", resp, err)
+		}
+		if n := admin.fetches - before; n != 2 {
+			t.Errorf("%d roster fetches, want 2 (before the removal, and after the refusal)", n)
+		}
+	})
+	t.Run("refused with 'not a member' while still a member: refused", func(t *testing.T) {
+		admin := &fakeAdmin{roster: roster(), refuse: "dash@x.test is not a member of a team you administer"}
+		s := newProvisioning(t, admin, &fakeDirectory{}, true)
+		_, err := s.Deprovision(ctx, &pluginv1.DeprovisionRequest{Email: "dash@x.test"})
+		if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "not a member of a team you administer") {
+			t.Errorf("got %v; want FailedPrecondition quoting Cursor", err)
 		}
 	})
 

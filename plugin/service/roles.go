@@ -16,10 +16,8 @@ var knownRoles = []struct{ id, name, description string }{
 }
 
 // ListRoles returns the role catalogue with active member counts.
-func (s *Server) ListRoles(ctx context.Context, _ *pluginv1.ListRolesRequest) (*pluginv1.ListRolesResponse, error) {
-	s.mu.Lock()
-	snap, err := s.snapshotLocked(ctx)
-	s.mu.Unlock()
+func (s *Server) ListRoles(ctx context.Context, req *pluginv1.ListRolesRequest) (*pluginv1.ListRolesResponse, error) {
+	snap, err := s.rosterFor(ctx, req.GetSyncId())
 	if err != nil {
 		return nil, err
 	}

@@ -3,11 +3,15 @@ package service
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
@@ -19,15 +23,28 @@ import (
 // limited to 20 requests a minute, so a sync fetches it once and pages from the
 // copy. A snapshot is reused while calls keep coming (idle TTL) but never for
 // longer than maxAge, so the next sync in a long-lived process sees fresh data.
+//
+// A sync that names itself (sync_id) is pinned to the snapshot its first call
+// got, whatever its age, so its users and grants never mix two rosters. A pin
+// lives while its sync keeps calling (pinIdleTTL between calls), and only a few
+// are kept, least recently used dropped first: each may hold a whole roster.
 const (
 	rosterIdleTTL = 2 * time.Minute
 	rosterMaxAge  = 15 * time.Minute
+	pinIdleTTL    = 5 * time.Minute
+	maxPins       = 4
 )
 
 // unspecifiedRole stands in for a member row with an empty role string.
 const unspecifiedRole = "unspecified"
 
 type rosterCache struct {
+	current  *snapshot // what a call without a pin starts from
+	lastUsed time.Time
+	pins     map[string]*pin // by sync id
+}
+
+type pin struct {
 	snap     *snapshot
 	lastUsed time.Time
 }
@@ -35,6 +52,7 @@ type rosterCache struct {
 // snapshot is one roster fetch, shaped for paging: members sorted by key, one
 // row per email, with the lists each kind of listing walks precomputed.
 type snapshot struct {
+	id           string             // names it in page tokens; unique across plugin processes
 	all          []*pluginv1.Member // every member, removed ones included
 	active       []*pluginv1.Member
 	activeByRole map[string][]*pluginv1.Member
@@ -43,37 +61,210 @@ type snapshot struct {
 	team         *pluginv1.Team
 }
 
-// rosterLocked returns a fresh enough snapshot, fetching one if needed.
-func (s *Server) rosterLocked(ctx context.Context) (*snapshot, error) {
+// rosterFetch is one GET /teams/members (and SCIM listing) that concurrent
+// callers share. It runs on its own context, cancelled when the last caller
+// waiting for it gives up, so no caller waits behind another's retries longer
+// than it wants to and nobody holds s.mu while Cursor answers.
+type rosterFetch struct {
+	set     *settings
+	done    chan struct{} // closed when snap and err are set
+	snap    *snapshot
+	err     error
+	waiters int // guarded by Server.mu
+	cancel  context.CancelFunc
+}
+
+// rosterFor returns the snapshot for a read call: the sync's pinned one, else
+// the current one if fresh enough, else a new fetch (shared with concurrent
+// callers). syncID "" pins nothing.
+func (s *Server) rosterFor(ctx context.Context, syncID string) (*snapshot, error) {
+	s.mu.Lock()
+	if s.settings == nil {
+		s.mu.Unlock()
+		return nil, status.Error(codes.FailedPrecondition, "baton-cursor-plugin: not configured: the host must call Configure first")
+	}
 	now := s.now()
 	c := &s.roster
-	if c.snap != nil && now.Sub(c.lastUsed) < rosterIdleTTL && now.Sub(c.snap.team.GetFetchedAt().AsTime()) < rosterMaxAge {
-		c.lastUsed = now
-		return c.snap, nil
+	if p := c.pins[syncID]; syncID != "" && p != nil && now.Sub(p.lastUsed) < pinIdleTTL {
+		p.lastUsed = now
+		s.mu.Unlock()
+		return p.snap, nil
 	}
-	start := now
-	rows, err := s.settings.admin.ListMembers(ctx)
+	if c.current != nil && now.Sub(c.lastUsed) < rosterIdleTTL && now.Sub(c.current.team.GetFetchedAt().AsTime()) < rosterMaxAge {
+		c.lastUsed = now
+		snap := s.pinLocked(syncID, c.current)
+		s.mu.Unlock()
+		return snap, nil
+	}
+	f := s.fetchLocked(ctx)
+	s.mu.Unlock()
+
+	snap, err := s.await(ctx, f)
 	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f.set != s.settings { // reconfigured meanwhile: pin nothing of the old settings
+		return snap, nil
+	}
+	return s.pinLocked(syncID, snap), nil // a concurrent call of the same sync may have pinned first
+}
+
+// heldLocked returns the snapshot with this id if the plugin still holds it.
+func (s *Server) heldLocked(id string) *snapshot {
+	if c := s.roster.current; c != nil && c.id == id {
+		return c
+	}
+	for _, p := range s.roster.pins {
+		if p.snap.id == id {
+			return p.snap
+		}
+	}
+	return nil
+}
+
+// pinLocked returns the snapshot syncID is pinned to, pinning snap if it is
+// not pinned yet ("" pins nothing). It drops pins idle too long and, beyond
+// maxPins, the least recently used.
+func (s *Server) pinLocked(syncID string, snap *snapshot) *snapshot {
+	now := s.now()
+	c := &s.roster
+	for id, p := range c.pins {
+		if now.Sub(p.lastUsed) >= pinIdleTTL {
+			delete(c.pins, id)
+		}
+	}
+	if syncID == "" {
+		return snap
+	}
+	if p := c.pins[syncID]; p != nil {
+		p.lastUsed = now
+		return p.snap
+	}
+	if c.pins == nil {
+		c.pins = map[string]*pin{}
+	}
+	for len(c.pins) >= maxPins {
+		oldest := ""
+		for id, p := range c.pins {
+			if oldest == "" || p.lastUsed.Before(c.pins[oldest].lastUsed) {
+				oldest = id
+			}
+		}
+		delete(c.pins, oldest)
+	}
+	c.pins[syncID] = &pin{snap: snap, lastUsed: now}
+	s.logger.Debug("pinned a sync to a roster snapshot", "sync_id", syncID, "snapshot", snap.id)
+	return snap
+}
+
+// fetchLocked joins the fetch in flight for the current settings or starts one.
+func (s *Server) fetchLocked(ctx context.Context) *rosterFetch {
+	if f := s.fetching; f != nil && f.set == s.settings {
+		f.waiters++
+		return f
+	}
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	f := &rosterFetch{set: s.settings, done: make(chan struct{}), waiters: 1, cancel: cancel}
+	s.fetching = f
+	go func() {
+		snap, err := s.fetchRoster(fctx, f.set)
+		cancel()
+		s.mu.Lock()
+		f.snap, f.err = snap, err
+		if s.fetching == f {
+			s.fetching = nil
+		}
+		if s.settings == f.set {
+			s.noteFetchLocked(snap, err)
+		}
+		s.mu.Unlock()
+		close(f.done)
+	}()
+	return f
+}
+
+// await waits for f, or until ctx ends; the last caller to leave cancels it.
+func (s *Server) await(ctx context.Context, f *rosterFetch) (*snapshot, error) {
+	select {
+	case <-f.done:
+		return f.snap, f.err
+	case <-ctx.Done():
+		s.mu.Lock()
+		if f.waiters--; f.waiters == 0 {
+			f.cancel()
+			if s.fetching == f {
+				s.fetching = nil
+			}
+		}
+		s.mu.Unlock()
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
+}
+
+// noteFetchLocked keeps a fetched snapshot as the current one and tracks
+// whether Cursor accepts the key, for the sidecar's health.
+func (s *Server) noteFetchLocked(snap *snapshot, err error) {
+	switch code := status.Code(err); {
+	case err == nil:
+		s.roster.current, s.roster.lastUsed = snap, s.now()
+		s.serving = true
+		for _, r := range snap.unknownRoles {
+			if !s.seenUnknownRoles[r] {
+				s.seenUnknownRoles[r] = true
+				s.logger.Warn("Cursor returned a role this plugin does not know; it is synced as its own role", "role", r)
+			}
+		}
+	case code == codes.Unauthenticated || code == codes.PermissionDenied:
+		s.serving = false
+	}
+}
+
+// Serving is true once a roster was fetched, and false again while Cursor
+// rejects the key (the sidecar's health reports it).
+func (s *Server) Serving() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.serving
+}
+
+// fetchRoster asks Cursor for the team (and the SCIM directory, when
+// configured) and builds a snapshot. It holds no lock.
+func (s *Server) fetchRoster(ctx context.Context, set *settings) (*snapshot, error) {
+	start := s.now()
+	// The SCIM directory is listed while the roster downloads: both are
+	// mostly waiting on Cursor.
+	var (
+		users             []scim.User
+		scimErr           error
+		scimDone          = make(chan struct{})
+		scimCtx, stopSCIM = context.WithCancel(ctx)
+	)
+	defer stopSCIM()
+	if dir := set.scim; dir != nil {
+		go func() {
+			defer close(scimDone)
+			users, scimErr = dir.ListUsers(scimCtx)
+		}()
+	} else {
+		close(scimDone)
+	}
+	rows, err := set.admin.ListMembers(ctx)
+	if err != nil {
+		stopSCIM()
+		<-scimDone
 		s.logger.Error("fetching the Cursor roster failed", "error", err.Error())
 		return nil, err
 	}
-	var users []scim.User
-	if s.settings.scim != nil {
-		if users, err = s.settings.scim.ListUsers(ctx); err != nil {
-			s.logger.Error("listing Cursor's SCIM users failed", "error", err.Error())
-			return nil, err
-		}
+	<-scimDone
+	if scimErr != nil {
+		s.logger.Error("listing Cursor's SCIM users failed", "error", scimErr.Error())
+		return nil, scimErr
 	}
 	snap := buildSnapshot(rows, users, start)
 	s.logger.Info("fetched the Cursor roster", "rows", len(rows), "scim_users", len(users), "accounts", len(snap.all),
 		"duration", s.now().Sub(start).String())
-	for _, r := range snap.unknownRoles {
-		if !s.seenUnknownRoles[r] {
-			s.seenUnknownRoles[r] = true
-			s.logger.Warn("Cursor returned a role this plugin does not know; it is synced as its own role", "role", r)
-		}
-	}
-	*c = rosterCache{snap: snap, lastUsed: s.now()}
 	return snap, nil
 }
 
@@ -104,7 +295,7 @@ func buildSnapshot(rows []cursorapi.Member, users []scim.User, fetchedAt time.Ti
 	all = foldDuplicates(all, team)
 	all = addSCIM(all, users, team)
 
-	snap := &snapshot{all: all, activeByRole: map[string][]*pluginv1.Member{}, team: team}
+	snap := &snapshot{id: newSnapshotID(), all: all, activeByRole: map[string][]*pluginv1.Member{}, team: team}
 	for _, m := range all {
 		switch {
 		case m.PendingFirstLogin:
@@ -160,14 +351,7 @@ func addSCIM(all []*pluginv1.Member, users []scim.User, team *pluginv1.Team) []*
 			}
 			continue
 		}
-		all = append(all, &pluginv1.Member{
-			Key:               key,
-			Email:             strings.TrimSpace(u.UserName),
-			Name:              strings.TrimSpace(u.GivenName + " " + u.FamilyName),
-			ScimManaged:       true,
-			PendingFirstLogin: u.Active,
-			Removed:           !u.Active, // deactivated before it ever joined
-		})
+		all = append(all, scimAccount(u))
 		pending++
 	}
 	if pending > 0 {
@@ -176,11 +360,11 @@ func addSCIM(all []*pluginv1.Member, users []scim.User, team *pluginv1.Team) []*
 	return all
 }
 
-// diagnosticsLocked lists what a person should know about this roster.
-func (s *Server) diagnosticsLocked(snap *snapshot) []*pluginv1.Diagnostic {
+// diagnostics lists what a person should know about this roster.
+func diagnostics(set *settings, snap *snapshot) []*pluginv1.Diagnostic {
 	var out []*pluginv1.Diagnostic
 	switch {
-	case s.settings.scim == nil:
+	case set.scim == nil:
 		out = append(out, diag(pluginv1.Diagnostic_SEVERITY_INFO,
 			"sync-only: SCIM is not configured, so accounts can be listed but not created or removed",
 			"Set cursor-scim-url and cursor-scim-token to create and remove accounts."))
@@ -212,4 +396,12 @@ func (snap *snapshot) find(key string) *pluginv1.Member {
 		return nil
 	}
 	return snap.all[i]
+}
+
+// newSnapshotID is 64 random bits, URL-safe (no '.', which separates the
+// parts of a page token).
+func newSnapshotID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }

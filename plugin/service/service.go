@@ -29,10 +29,13 @@ type Server struct {
 	newAdmin func(cursorapi.Config) (adminAPI, error)
 	newSCIM  func(scim.Config) (directory, error)
 
-	mu       sync.Mutex // guards everything below; held across a roster fetch so callers share one
+	mu       sync.Mutex // guards everything below; never held while Cursor answers
 	settings *settings
 	sidecar  bool // configured from its own environment; Configure from the network is refused
+	writes   bool // Provision and Deprovision are accepted (a sidecar decides at start)
 	roster   rosterCache
+	fetching *rosterFetch // the roster fetch in flight, if any
+	serving  bool         // a roster was fetched and Cursor has not rejected the key since
 	// seenUnknownRoles makes the "unknown role" warning appear once per process.
 	seenUnknownRoles map[string]bool
 }
@@ -83,17 +86,19 @@ func New(version string, logger hclog.Logger) *Server {
 // Configure stores the settings and checks them with one roster fetch, which
 // the sync that follows reuses.
 func (s *Server) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
-	return s.configure(ctx, req, false)
+	return s.configure(ctx, req, false, true)
 }
 
 // ConfigureSidecar configures a sidecar from its own environment. From then
 // on Configure is refused: whoever reaches the port must not be able to point
-// the plugin at other credentials or read them back.
-func (s *Server) ConfigureSidecar(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
-	return s.configure(ctx, req, true)
+// the plugin at other credentials or read them back. writes says whether the
+// sidecar accepts Provision and Deprovision (it enforces that itself; GetInfo
+// reports it).
+func (s *Server) ConfigureSidecar(ctx context.Context, req *pluginv1.ConfigureRequest, writes bool) (*pluginv1.ConfigureResponse, error) {
+	return s.configure(ctx, req, true, writes)
 }
 
-func (s *Server) configure(ctx context.Context, req *pluginv1.ConfigureRequest, sidecar bool) (*pluginv1.ConfigureResponse, error) {
+func (s *Server) configure(ctx context.Context, req *pluginv1.ConfigureRequest, sidecar, writes bool) (*pluginv1.ConfigureResponse, error) {
 	s.mu.Lock()
 	refused := s.sidecar
 	s.mu.Unlock()
@@ -106,14 +111,14 @@ func (s *Server) configure(ctx context.Context, req *pluginv1.ConfigureRequest, 
 		return nil, err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.settings, s.sidecar = set, sidecar
+	s.settings, s.sidecar, s.writes = set, sidecar, writes
 	s.roster = rosterCache{}
-	snap, err := s.rosterLocked(ctx)
+	s.mu.Unlock()
+	snap, err := s.rosterFor(ctx, "")
 	if err != nil {
 		return nil, err
 	}
-	return &pluginv1.ConfigureResponse{Diagnostics: s.diagnosticsLocked(snap)}, nil
+	return &pluginv1.ConfigureResponse{Diagnostics: diagnostics(set, snap)}, nil
 }
 
 func (s *Server) buildSettings(req *pluginv1.ConfigureRequest) (*settings, error) {
@@ -153,31 +158,24 @@ func (s *Server) GetInfo(ctx context.Context, _ *pluginv1.GetInfoRequest) (*plug
 		Features:        &pluginv1.Features{},
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.settings == nil {
+	set, sidecar, writes := s.settings, s.sidecar, s.writes
+	s.mu.Unlock()
+	if set == nil {
 		resp.Diagnostics = []*pluginv1.Diagnostic{diag(pluginv1.Diagnostic_SEVERITY_ERROR,
 			"the plugin is not configured yet: the host must call Configure first", "")}
 		return resp, nil
 	}
-	resp.Features.Sidecar = s.sidecar
-	resp.Features.Scim = s.settings.scim != nil
-	resp.Features.RemoveUnmanaged = s.settings.removeUnmanaged
-	snap, err := s.rosterLocked(ctx)
+	resp.Features.Sidecar = sidecar
+	resp.Features.Scim = set.scim != nil
+	resp.Features.RemoveUnmanaged = set.removeUnmanaged
+	resp.Features.Provisioning = writes
+	snap, err := s.rosterFor(ctx, "")
 	if err != nil {
 		return nil, err
 	}
 	resp.Team = snap.team
-	resp.Diagnostics = s.diagnosticsLocked(snap)
+	resp.Diagnostics = diagnostics(set, snap)
 	return resp, nil
-}
-
-// snapshotLocked returns the roster for a read call, or FailedPrecondition
-// before Configure.
-func (s *Server) snapshotLocked(ctx context.Context) (*snapshot, error) {
-	if s.settings == nil {
-		return nil, status.Error(codes.FailedPrecondition, "baton-cursor-plugin: not configured: the host must call Configure first")
-	}
-	return s.rosterLocked(ctx)
 }
 
 func diag(sev pluginv1.Diagnostic_Severity, summary, detail string) *pluginv1.Diagnostic {

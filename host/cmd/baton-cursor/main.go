@@ -28,10 +28,12 @@ func main() {
 	if needsSupervisor(os.Args[1:]) {
 		os.Exit(supervise(os.Args[1:]))
 	}
-	// The plugin dies with this process on every path: normal return (below),
-	// SIGINT/SIGTERM (below; baton-sdk only handles SIGINT and SIGTERM would
-	// skip the defer), and os.Exit or SIGKILL (the plugin's parent-death signal
-	// and watchdog).
+	// The plugin is started lazily in the process that syncs: baton-sdk's
+	// _connector-service child, which baton-sdk ends with SIGKILL when the run
+	// is over, so no deferred cleanup would run there. The plugin dies with
+	// this process through its parent-death signal and its watchdog
+	// (pluginproc); a SIGINT or SIGTERM sent here kills it at once (below;
+	// baton-sdk handles only SIGINT and exits on its own).
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
@@ -43,9 +45,7 @@ func main() {
 		// SIGINT: baton-sdk cancels the run and exits on its own.
 	}()
 
-	err := run(context.Background())
-	plugin.CleanupClients()
-	if err != nil {
+	if err := run(context.Background()); err != nil {
 		exit.LogExit(explainCredentials(err))
 	}
 }

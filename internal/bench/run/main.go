@@ -27,7 +27,7 @@ import (
 )
 
 var (
-	binDir    = flag.String("bin", "bin", "folder holding baton-cursor, baton-cursor-plugin and baton-cursor-floor")
+	binDir    = flag.String("bin", "bin", "folder holding baton-cursor, baton-cursor-plugin, cursor-simulator and baton-cursor-floor")
 	sizesFlag = flag.String("sizes", "1000,10000,100000", "comma-separated team sizes")
 	runs      = flag.Int("runs", 3, "measured syncs per size, of ours and of the floor each")
 	warmup    = flag.Int("warmup", 1, "unmeasured syncs of each before the measured ones, per size")
@@ -67,9 +67,13 @@ func run() error {
 	if *runs < 1 {
 		return errors.New("-runs must be at least 1")
 	}
-	for _, b := range []string{"baton-cursor", "baton-cursor-plugin", "baton-cursor-floor"} {
+	bins := []string{"baton-cursor", "baton-cursor-plugin", "cursor-simulator"}
+	if !*scimOnly {
+		bins = append(bins, "baton-cursor-floor")
+	}
+	for _, b := range bins {
 		if _, err := os.Stat(filepath.Join(*binDir, b)); err != nil {
-			return fmt.Errorf("%v (run `make build` and `go build -o %s/ ./internal/bench/floor`, or `make bench`)", err, *binDir)
+			return fmt.Errorf("%v (run `make build simulator` and `go build -o %s/ ./internal/bench/floor`, or `make bench`)", err, *binDir)
 		}
 	}
 	dir := *workDir
@@ -84,6 +88,11 @@ func run() error {
 		}
 		defer os.RemoveAll(d)
 		dir = d
+	}
+	if *scimOnly {
+		text, err := benchSCIM(dir)
+		fmt.Print(text)
+		return err
 	}
 	began := time.Now()
 	startTimes, err := pluginStart(filepath.Join(*binDir, "baton-cursor-plugin"), *starts)
@@ -100,6 +109,14 @@ func run() error {
 		results = append(results, r)
 	}
 	text := report(began, startTimes, results)
+	if *scimSize > 0 {
+		fmt.Fprintf(os.Stderr, "bench: SCIM at %d members ...\n", *scimSize)
+		scimText, err := benchSCIM(dir)
+		if err != nil {
+			return fmt.Errorf("SCIM: %w", err)
+		}
+		text += scimText
+	}
 	fmt.Print(text)
 	if *outFile != "" {
 		return os.WriteFile(*outFile, []byte(text+keptSections(*outFile)), 0o644)
@@ -230,11 +247,11 @@ func runSync(bin string, args, env []string, rootRole, out, url, logPath string)
 	return res, nil
 }
 
-// startTenant runs `baton-cursor-plugin simulate` and returns its base URL,
+// startTenant runs cursor-simulator and returns its base URL,
 // a function reporting its CPU seconds so far, and a stop function that may
 // be called more than once.
 func startTenant(n int) (string, func() float64, func(), error) {
-	cmd := exec.Command(filepath.Join(*binDir, "baton-cursor-plugin"), "simulate", "--members", strconv.Itoa(n), "--seed", strconv.Itoa(*seed))
+	cmd := exec.Command(filepath.Join(*binDir, "cursor-simulator"), "--members", strconv.Itoa(n), "--seed", strconv.Itoa(*seed))
 	cmd.Env = append(os.Environ(), simulator.APIKeyEnv+"="+simulator.DefaultAPIKey)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -78,7 +78,7 @@ func report(began time.Time, startTimes []time.Duration, results []sizeResult) s
 	p("- Go: %s\n", goVersion())
 	p("- commit: %s\n", commit())
 	p("- command: `go run ./internal/bench/run %s` (from the module root)\n", strings.Join(os.Args[1:], " "))
-	p("- ours: `baton-cursor --cursor-base-url URL -f out.c1z` against `baton-cursor-plugin simulate --members N --seed %d`; floor: `baton-cursor-floor --members N --seed %d -f out.c1z` (internal/bench/floor: the same baton resources from memory)\n", *seed, *seed)
+	p("- ours: `baton-cursor --cursor-base-url URL -f out.c1z` against `cursor-simulator --members N --seed %d`; floor: `baton-cursor-floor --members N --seed %d -f out.c1z` (internal/bench/floor: the same baton resources from memory)\n", *seed, *seed)
 	p("- %d measured runs of each per size, after %d warm-up run(s) of each, ours and floor interleaved; medians below\n", *runs, *warmup)
 	p("- wall: process start to exit. Peak RSS: VmHWM of every process of the run's tree, polled from /proc every %v; host = the largest of baton-cursor's supervisor, its baton-sdk parent and the `_connector-service` child; floor = the larger of its parent and `_connector-service` child\n\n", *pollEvery)
 

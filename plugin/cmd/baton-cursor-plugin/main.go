@@ -1,6 +1,6 @@
 // Command baton-cursor-plugin is the only part of baton-cursor that talks to
-// Cursor. baton-cursor starts it as a go-plugin subprocess; by hand it runs the
-// simulated Cursor tenant used by tests and the demo.
+// Cursor. baton-cursor starts it as a go-plugin subprocess; by hand it serves
+// the plugin as a sidecar.
 package main
 
 import (
@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/conductorone/baton-cursor/internal/simulator"
 	"github.com/conductorone/baton-cursor/plugin/handshake"
 	"github.com/conductorone/baton-cursor/plugin/server"
 	"github.com/conductorone/baton-cursor/plugin/service"
@@ -30,8 +29,6 @@ Usage:
   baton-cursor-plugin serve [flags]      serve the plugin as a sidecar (gRPC, gRPC-Web,
                                          Connect JSON; reflection; health); see serve -h
   baton-cursor-plugin describe           print what this binary serves, as JSON, without starting it
-  baton-cursor-plugin simulate [flags]   run a simulated Cursor tenant on loopback
-                                         (for tests and demos; see simulate -h)
   baton-cursor-plugin version            print the version
   baton-cursor-plugin help               show this text
 `
@@ -63,14 +60,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "describe":
 		if err := describe(stdout); err != nil {
 			fmt.Fprintf(stderr, "baton-cursor-plugin describe: %v\n", err)
-			return 2
-		}
-		return 0
-	case "simulate":
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		if err := simulator.Main(ctx, args[1:], stdout, stderr); err != nil {
-			fmt.Fprintf(stderr, "baton-cursor-plugin simulate: %v\n", err)
 			return 2
 		}
 		return 0

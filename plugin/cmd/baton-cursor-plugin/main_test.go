@@ -12,7 +12,7 @@ func TestRunByHandExplainsItself(t *testing.T) {
 	if code := run(nil, &stdout, &stderr); code != 1 {
 		t.Errorf("exit code %d, want 1", code)
 	}
-	for _, want := range []string{"This binary is a plugin", "baton-cursor starts it", "simulate"} {
+	for _, want := range []string{"This binary is a plugin", "baton-cursor starts it", "serve"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("usage lacks %q:\n%s", want, stderr.String())
 		}

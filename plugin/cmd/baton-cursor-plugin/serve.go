@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
+	"github.com/conductorone/baton-cursor/internal/sidecarauth"
 	"github.com/conductorone/baton-cursor/plugin/server"
 	"github.com/conductorone/baton-cursor/plugin/service"
 )
@@ -28,7 +29,9 @@ environment, with the same names as baton-cursor's:
   BATON_CURSOR_SCIM_URL, BATON_CURSOR_SCIM_TOKEN, BATON_CURSOR_REMOVE_UNMANAGED,
   BATON_HTTP_TIMEOUT_SECONDS (one attempt of a Cursor request; default 60)
 Configure from the network is refused. It listens on loopback unless given a
-token or TLS. The first line on stdout is the base URL.
+token. It never creates or removes accounts unless started with
+--allow-provisioning, which needs a token even on loopback. The first line on
+stdout is the base URL.
 
 Flags:
 `
@@ -40,6 +43,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() { fmt.Fprint(stderr, serveUsage); fs.PrintDefaults() }
 	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on (host:port)")
 	tokenFile := fs.String("auth-token-file", "", "file holding a bearer token every call must carry (health excepted)")
+	allowWrites := fs.Bool("allow-provisioning", false, "accept Provision and Deprovision (needs --auth-token-file, on loopback too)")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate (PEM), with --tls-key")
 	tlsKey := fs.String("tls-key", "", "TLS private key (PEM), with --tls-cert")
 	logLevel := fs.String("log-level", "info", "log level: trace, debug, info, warn, error")
@@ -52,11 +56,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (see serve -h)", fs.Arg(0))
 	}
-	opts := server.SidecarOptions{Listen: *listen, TLSCert: *tlsCert, TLSKey: *tlsKey}
+	logger := server.NewLogger(*logLevel)
+	opts := server.SidecarOptions{Listen: *listen, AllowWrites: *allowWrites, TLSCert: *tlsCert, TLSKey: *tlsKey, Logger: logger}
 	if *tokenFile != "" {
-		tok, err := server.ReadTokenFile(*tokenFile)
+		tok, openToOthers, err := sidecarauth.ReadTokenFile(*tokenFile)
 		if err != nil {
-			return err
+			return fmt.Errorf("--auth-token-file: %w", err)
+		}
+		if openToOthers {
+			logger.Warn("the --auth-token-file can be read by other users of this machine; chmod 600 it", "path", *tokenFile)
 		}
 		opts.AuthToken = tok
 	}
@@ -68,12 +76,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logger := server.NewLogger(*logLevel)
-	opts.Logger = logger
 	opts.Ready = func(base string) { fmt.Fprintln(stdout, base) }
 
 	impl := service.New(version, logger)
-	if _, err := impl.ConfigureSidecar(ctx, settings); err != nil {
+	opts.Serving = impl.Serving
+	if _, err := impl.ConfigureSidecar(ctx, settings, opts.AllowWrites); err != nil {
 		switch status.Code(err) {
 		case codes.Unavailable, codes.Aborted, codes.DeadlineExceeded:
 			// Cursor may come back; calls will retry. Say so and serve.

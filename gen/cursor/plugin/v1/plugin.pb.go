@@ -534,7 +534,11 @@ type Features struct {
 	RemoveUnmanaged bool `protobuf:"varint,2,opt,name=remove_unmanaged,json=removeUnmanaged,proto3" json:"remove_unmanaged,omitempty"`
 	// True when the plugin was configured from its own environment (a sidecar) and
 	// refuses Configure.
-	Sidecar       bool `protobuf:"varint,3,opt,name=sidecar,proto3" json:"sidecar,omitempty"`
+	Sidecar bool `protobuf:"varint,3,opt,name=sidecar,proto3" json:"sidecar,omitempty"`
+	// True when Provision and Deprovision are accepted: always under go-plugin
+	// (the host decides); on a sidecar only when it was started with
+	// --allow-provisioning, and then only with its bearer token.
+	Provisioning  bool `protobuf:"varint,4,opt,name=provisioning,proto3" json:"provisioning,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -586,6 +590,13 @@ func (x *Features) GetRemoveUnmanaged() bool {
 func (x *Features) GetSidecar() bool {
 	if x != nil {
 		return x.Sidecar
+	}
+	return false
+}
+
+func (x *Features) GetProvisioning() bool {
+	if x != nil {
+		return x.Provisioning
 	}
 	return false
 }
@@ -704,7 +715,11 @@ type ListMembersRequest struct {
 	IncludeRemoved bool `protobuf:"varint,4,opt,name=include_removed,json=includeRemoved,proto3" json:"include_removed,omitempty"`
 	// Fill in only each member's key: what listing a role's grants needs, at a
 	// fraction of the bytes.
-	KeysOnly      bool `protobuf:"varint,5,opt,name=keys_only,json=keysOnly,proto3" json:"keys_only,omitempty"`
+	KeysOnly bool `protobuf:"varint,5,opt,name=keys_only,json=keysOnly,proto3" json:"keys_only,omitempty"`
+	// Names the sync this call belongs to, opaque to the plugin; every call with
+	// the same sync_id is served from one roster snapshot (see ListMembers).
+	// Empty: no pin, the current snapshot.
+	SyncId        string `protobuf:"bytes,6,opt,name=sync_id,json=syncId,proto3" json:"sync_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -772,6 +787,13 @@ func (x *ListMembersRequest) GetKeysOnly() bool {
 		return x.KeysOnly
 	}
 	return false
+}
+
+func (x *ListMembersRequest) GetSyncId() string {
+	if x != nil {
+		return x.SyncId
+	}
+	return ""
 }
 
 // ListMembersResponse is one page of members.
@@ -939,9 +961,11 @@ func (x *Member) GetPendingFirstLogin() bool {
 	return false
 }
 
-// ListRolesRequest has no fields.
+// ListRolesRequest asks for the role catalogue.
 type ListRolesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// As ListMembersRequest.sync_id: the same value pins the same snapshot.
+	SyncId        string `protobuf:"bytes,1,opt,name=sync_id,json=syncId,proto3" json:"sync_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -974,6 +998,13 @@ func (x *ListRolesRequest) ProtoReflect() protoreflect.Message {
 // Deprecated: Use ListRolesRequest.ProtoReflect.Descriptor instead.
 func (*ListRolesRequest) Descriptor() ([]byte, []int) {
 	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListRolesRequest) GetSyncId() string {
+	if x != nil {
+		return x.SyncId
+	}
+	return ""
 }
 
 // ListRolesResponse is the whole role catalogue.
@@ -1365,11 +1396,12 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x10protocol_version\x18\x02 \x01(\rR\x0fprotocolVersion\x126\n" +
 	"\bfeatures\x18\x03 \x01(\v2\x1a.cursor.plugin.v1.FeaturesR\bfeatures\x12*\n" +
 	"\x04team\x18\x04 \x01(\v2\x16.cursor.plugin.v1.TeamR\x04team\x12>\n" +
-	"\vdiagnostics\x18\x05 \x03(\v2\x1c.cursor.plugin.v1.DiagnosticR\vdiagnostics\"c\n" +
+	"\vdiagnostics\x18\x05 \x03(\v2\x1c.cursor.plugin.v1.DiagnosticR\vdiagnostics\"\x87\x01\n" +
 	"\bFeatures\x12\x12\n" +
 	"\x04scim\x18\x01 \x01(\bR\x04scim\x12)\n" +
 	"\x10remove_unmanaged\x18\x02 \x01(\bR\x0fremoveUnmanaged\x12\x18\n" +
-	"\asidecar\x18\x03 \x01(\bR\asidecar\"\xb9\x02\n" +
+	"\asidecar\x18\x03 \x01(\bR\asidecar\x12\"\n" +
+	"\fprovisioning\x18\x04 \x01(\bR\fprovisioning\"\xb9\x02\n" +
 	"\x04Team\x12%\n" +
 	"\x0eactive_members\x18\x01 \x01(\rR\ractiveMembers\x12'\n" +
 	"\x0fremoved_members\x18\x02 \x01(\rR\x0eremovedMembers\x129\n" +
@@ -1378,14 +1410,15 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x0eduplicate_rows\x18\x04 \x01(\rR\rduplicateRows\x12,\n" +
 	"\x12rows_without_email\x18\x05 \x01(\rR\x10rowsWithoutEmail\x12.\n" +
 	"\x13pending_first_login\x18\x06 \x01(\rR\x11pendingFirstLogin\x12!\n" +
-	"\fscim_managed\x18\a \x01(\rR\vscimManaged\"\xaa\x01\n" +
+	"\fscim_managed\x18\a \x01(\rR\vscimManaged\"\xc3\x01\n" +
 	"\x12ListMembersRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x12\n" +
 	"\x04role\x18\x03 \x01(\tR\x04role\x12'\n" +
 	"\x0finclude_removed\x18\x04 \x01(\bR\x0eincludeRemoved\x12\x1b\n" +
-	"\tkeys_only\x18\x05 \x01(\bR\bkeysOnly\"q\n" +
+	"\tkeys_only\x18\x05 \x01(\bR\bkeysOnly\x12\x17\n" +
+	"\async_id\x18\x06 \x01(\tR\x06syncId\"q\n" +
 	"\x13ListMembersResponse\x122\n" +
 	"\amembers\x18\x01 \x03(\v2\x18.cursor.plugin.v1.MemberR\amembers\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe2\x01\n" +
@@ -1397,8 +1430,9 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\aremoved\x18\x05 \x01(\bR\aremoved\x12\x1b\n" +
 	"\tcursor_id\x18\x06 \x01(\tR\bcursorId\x12!\n" +
 	"\fscim_managed\x18\a \x01(\bR\vscimManaged\x12.\n" +
-	"\x13pending_first_login\x18\b \x01(\bR\x11pendingFirstLogin\"\x12\n" +
-	"\x10ListRolesRequest\"A\n" +
+	"\x13pending_first_login\x18\b \x01(\bR\x11pendingFirstLogin\"+\n" +
+	"\x10ListRolesRequest\x12\x17\n" +
+	"\async_id\x18\x01 \x01(\tR\x06syncId\"A\n" +
 	"\x11ListRolesResponse\x12,\n" +
 	"\x05roles\x18\x01 \x03(\v2\x16.cursor.plugin.v1.RoleR\x05roles\"\x98\x01\n" +
 	"\x04Role\x12\x0e\n" +

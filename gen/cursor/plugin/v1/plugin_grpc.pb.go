@@ -53,11 +53,25 @@ type PluginServiceClient interface {
 	// facts about the team, and diagnostics a person should see.
 	GetInfo(ctx context.Context, in *GetInfoRequest, opts ...grpc.CallOption) (*GetInfoResponse, error)
 	// ListMembers returns one page of team members, sorted by key. All pages of
-	// one listing come from one roster snapshot; a page token survives a snapshot
-	// refresh because it names the last key seen, not an offset.
+	// one listing come from one roster snapshot: the page token names the
+	// snapshot and the last key seen.
+	//
+	// A pinned sync: a host that sets the same sync_id on every ListMembers and
+	// ListRoles of one sync (baton's active sync id) gets all of them, users and
+	// each role's grants alike, from the snapshot its first call got, however
+	// long the sync takes. The plugin keeps a pinned snapshot while its sync keeps
+	// calling (up to 5 minutes between calls) and pins at most 4 syncs at once,
+	// dropping the least recently used.
+	//
+	// When a token (or sync_id) names a snapshot the plugin no longer holds (it
+	// was restarted, or the sync paused longer than that), the listing continues
+	// after the token's key in the newest snapshot, and the plugin logs a
+	// warning. It does not fail: baton-sdk resumes an interrupted sync with its
+	// saved page tokens, so an error here would fail every resume of that sync.
 	ListMembers(ctx context.Context, in *ListMembersRequest, opts ...grpc.CallOption) (*ListMembersResponse, error)
 	// ListRoles returns the role catalogue: owner, member and free-owner always,
-	// plus any role string Cursor returned that the plugin does not know.
+	// plus any role string Cursor returned that the plugin does not know. With
+	// sync_id, the counts come from that sync's pinned snapshot (see ListMembers).
 	ListRoles(ctx context.Context, in *ListRolesRequest, opts ...grpc.CallOption) (*ListRolesResponse, error)
 	// Provision creates a Cursor account through SCIM. Idempotent: an account that
 	// already exists is reported, not duplicated. FailedPrecondition when SCIM is
@@ -157,11 +171,25 @@ type PluginServiceServer interface {
 	// facts about the team, and diagnostics a person should see.
 	GetInfo(context.Context, *GetInfoRequest) (*GetInfoResponse, error)
 	// ListMembers returns one page of team members, sorted by key. All pages of
-	// one listing come from one roster snapshot; a page token survives a snapshot
-	// refresh because it names the last key seen, not an offset.
+	// one listing come from one roster snapshot: the page token names the
+	// snapshot and the last key seen.
+	//
+	// A pinned sync: a host that sets the same sync_id on every ListMembers and
+	// ListRoles of one sync (baton's active sync id) gets all of them, users and
+	// each role's grants alike, from the snapshot its first call got, however
+	// long the sync takes. The plugin keeps a pinned snapshot while its sync keeps
+	// calling (up to 5 minutes between calls) and pins at most 4 syncs at once,
+	// dropping the least recently used.
+	//
+	// When a token (or sync_id) names a snapshot the plugin no longer holds (it
+	// was restarted, or the sync paused longer than that), the listing continues
+	// after the token's key in the newest snapshot, and the plugin logs a
+	// warning. It does not fail: baton-sdk resumes an interrupted sync with its
+	// saved page tokens, so an error here would fail every resume of that sync.
 	ListMembers(context.Context, *ListMembersRequest) (*ListMembersResponse, error)
 	// ListRoles returns the role catalogue: owner, member and free-owner always,
-	// plus any role string Cursor returned that the plugin does not know.
+	// plus any role string Cursor returned that the plugin does not know. With
+	// sync_id, the counts come from that sync's pinned snapshot (see ListMembers).
 	ListRoles(context.Context, *ListRolesRequest) (*ListRolesResponse, error)
 	// Provision creates a Cursor account through SCIM. Idempotent: an account that
 	// already exists is reported, not duplicated. FailedPrecondition when SCIM is
