@@ -5,10 +5,14 @@ BIN     := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build simulator demo test race generate lint check-generated breaking ci bench
+.PHONY: build simulator demo test race generate lint check-generated breaking ci bench image
 
 build: ## both binaries into bin/
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./host/cmd/baton-cursor ./plugin/cmd/baton-cursor-plugin
+
+IMAGE ?= baton-cursor:$(VERSION)
+image: ## the container image $(IMAGE): static, non-root, FROM scratch, no registry needed (needs dockerd)
+	GO=$(GO) deploy/image/build $(IMAGE) $(VERSION)
 
 simulator: ## the simulated Cursor tenant into bin/ (a test and demo tool; never shipped)
 	$(GO) build -o $(BIN)/ ./internal/simulator/cmd/cursor-simulator
@@ -16,8 +20,10 @@ simulator: ## the simulated Cursor tenant into bin/ (a test and demo tool; never
 demo: build simulator ## sync a simulated Cursor team through host and plugin into sync.c1z
 	$(GO) run ./internal/demo -bin $(BIN) -members 1000 -out sync.c1z
 
-test: build ## every test: unit, plugin subprocess, end to end
+test: build ## every test: unit, plugin subprocess, end to end, deployment (deploy/ is its own module)
 	$(GO) test -count=1 ./...
+	cd deploy && $(GO) test -count=1 ./...
+	@docker info >/dev/null 2>&1 || echo "make test: no Docker daemon answered, so the image tests did not run (deploy/kubernetes: TestImageIsStaticNonRootWithoutAShell, TestPodAsImageRunsASyncTask); .ci/run starts one"
 
 # The packages where goroutines meet: the plugin's shared roster fetch and
 # sidecar, the host's plugin client, the retry loop.
@@ -36,6 +42,7 @@ lint: ## buf lint and format, gofmt, go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd deploy && $(GO) vet ./...
 
 check-generated: generate ## fail when generated code differs from what is committed
 	@if [ -n "$$(git status --porcelain -- gen host/config/conf.gen.go)" ]; then \

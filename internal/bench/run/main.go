@@ -119,9 +119,24 @@ func run() error {
 	}
 	fmt.Print(text)
 	if *outFile != "" {
-		return os.WriteFile(*outFile, []byte(text), 0o644)
+		return os.WriteFile(*outFile, []byte(text+keptSections(*outFile)), 0o644)
 	}
 	return nil
+}
+
+// keptMarker starts the part of the report other measurements write (the image and the pod,
+// from deploy/kubernetes' tests); rewriting the report keeps it.
+const keptMarker = "<!-- internal/bench/run keeps everything below this line; internal/bench/service rewrites only its own section -->"
+
+func keptSections(path string) string {
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	if i := strings.Index(string(old), keptMarker); i >= 0 {
+		return "\n" + string(old[i:])
+	}
+	return ""
 }
 
 func benchSize(n int, dir string) (sizeResult, error) {
