@@ -5,6 +5,7 @@ package connector
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
@@ -40,9 +41,11 @@ type Connector struct {
 	plugin plugin
 
 	// Set by Prestart: closed when its start of the plugin is done, and how
-	// that went. A failed start is the run's answer; it is not tried twice.
+	// that went. A failed start is the answer of the first call that waited
+	// for it, so it does not start a second plugin at once; a later call (a
+	// retry of a rate-limited Validate, say) asks the plugin again.
 	started  chan struct{}
-	startErr error
+	startErr atomic.Pointer[error]
 
 	// provisioningOff: service mode without BATON_PROVISIONING; create and
 	// delete refuse (see RefuseProvisioning).
@@ -59,7 +62,9 @@ func (c *Connector) Prestart(ctx context.Context) {
 	c.started = make(chan struct{})
 	go func() {
 		defer close(c.started)
-		_, c.startErr = c.plugin.Get(ctx)
+		if _, err := c.plugin.Get(ctx); err != nil {
+			c.startErr.Store(&err)
+		}
 	}()
 }
 
@@ -200,8 +205,8 @@ func (c *Connector) client(ctx context.Context) (pluginv1.PluginServiceClient, e
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-		if c.startErr != nil {
-			return nil, c.startErr
+		if err := c.startErr.Swap(nil); err != nil {
+			return nil, *err
 		}
 	}
 	return c.plugin.Get(ctx)
