@@ -44,11 +44,20 @@ func RunConnector[T field.Configurable](ctx context.Context, name, version strin
 	// itself) it ends the process at once, subprocesses first.
 	var current atomic.Pointer[Run]
 	var service atomic.Bool
+	var serviceSig atomic.Pointer[os.Signal] // the signal that ended service mode
 	var serviceDir atomic.Pointer[string]
-	removeServiceDir := func() {
-		if dir := serviceDir.Swap(nil); dir != nil {
-			_ = os.RemoveAll(*dir)
-		}
+	var removeOnce sync.Once // the signal handler and the return path both remove; the second waits
+	removeServiceDir := func(signalled bool) {
+		removeOnce.Do(func() {
+			dir := serviceDir.Load()
+			switch {
+			case dir == nil:
+			case signalled: // the child may be mid-write
+				removeServiceTempDir(*dir)
+			default: // baton-sdk's run has returned
+				_ = os.RemoveAll(*dir)
+			}
+		})
 	}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -59,8 +68,11 @@ func RunConnector[T field.Configurable](ctx context.Context, name, version strin
 				continue
 			}
 			stop()
+			if service.Load() {
+				serviceSig.CompareAndSwap(nil, &s)
+			}
 			if !service.Load() || s == syscall.SIGTERM {
-				removeServiceDir()
+				removeServiceDir(true)
 				os.Exit(signalStatus(s))
 			}
 		}
@@ -80,7 +92,7 @@ func RunConnector[T field.Configurable](ctx context.Context, name, version strin
 			return err
 		}
 		serviceDir.Store(&dir)
-		defer removeServiceDir()
+		defer removeServiceDir(false)
 		return explainServiceError(name, baton())
 	}
 	cmd, err := Command(ctx, name, schema, cf, runOneShot, runService, options...)
@@ -90,6 +102,9 @@ func RunConnector[T field.Configurable](ctx context.Context, name, version strin
 	cmd.Version = version
 	err = cmd.Execute()
 	stop()
+	if s := serviceSig.Load(); s != nil { // baton-sdk saw the signal too and returned first
+		os.Exit(signalStatus(*s))
+	}
 	var in *interrupted
 	if errors.As(err, &in) {
 		fmt.Fprintln(os.Stderr, in.Error())
