@@ -150,6 +150,9 @@ func startHost(t *testing.T, o runOpts) *hostRun {
 		bin = hostBin
 	}
 	r := &hostRun{out: &syncBuf{}, dir: t.TempDir(), done: make(chan struct{})}
+	// A TMPDIR of its own (a test's may override it): the cleanup below
+	// SIGKILLs the run, which leaves its temp folders behind.
+	o.Env = append([]string{"TMPDIR=" + shortTempDir(t)}, o.Env...)
 	r.cmd = exec.Command(bin, o.Args...)
 	r.cmd.Dir = r.dir
 	r.cmd.Env = hostEnv(o)

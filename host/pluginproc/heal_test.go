@@ -2,6 +2,7 @@ package pluginproc
 
 import (
 	"context"
+	"os"
 	"slices"
 	"strings"
 	"syscall"
@@ -150,5 +151,28 @@ func TestKillAndCancelDoNotWaitForTheBackoff(t *testing.T) {
 		}
 	case <-time.After(2 * time.Second):
 		t.Fatal("Get did not return after its context was cancelled")
+	}
+}
+
+func TestAKilledPluginLeavesNoSocketBehind(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	l, _, _ := newHealingLazy(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := l.Get(ctx); err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	killPlugin(t, l) // a SIGKILLed plugin cannot remove its own socket
+	if _, err := l.Get(ctx); err != nil {
+		t.Fatalf("Get after the plugin died: %v", err)
+	}
+	l.Kill()
+	left, err := os.ReadDir(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range left {
+		t.Errorf("left in TMPDIR after a restart and Kill: %s", e.Name())
 	}
 }

@@ -56,6 +56,7 @@ type Lazy struct {
 	mu      sync.Mutex // guards what Kill touches; never held while waiting
 	path    string
 	client  *plugin.Client
+	sockets string // the plugin's unix socket folder, removed with the client
 	svc     pluginv1.PluginServiceClient
 	stopped bool // Kill was called: the host is on its way out
 
@@ -96,7 +97,7 @@ func (l *Lazy) Get(ctx context.Context) (pluginv1.PluginServiceClient, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err == nil && l.stopped { // Kill ran while the plugin was starting
-		l.client.Kill()
+		release(l.client, l.sockets)
 		return nil, l.stoppedError()
 	}
 	l.svc = svc
@@ -108,12 +109,10 @@ func (l *Lazy) Get(ctx context.Context) (pluginv1.PluginServiceClient, error) {
 // nothing.
 func (l *Lazy) waitToRestart(ctx context.Context, exited bool) error {
 	l.mu.Lock()
-	old := l.client
-	l.client, l.svc = nil, nil
+	old, oldSockets := l.client, l.sockets
+	l.client, l.svc, l.sockets = nil, nil, ""
 	l.mu.Unlock()
-	if old != nil {
-		old.Kill()
-	}
+	release(old, oldSockets)
 	if time.Since(l.started) >= stableAfter {
 		l.delay = 0
 	}
@@ -147,8 +146,31 @@ func (l *Lazy) Kill() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.stopped = true
-	if l.client != nil {
-		l.client.Kill()
+	release(l.client, l.sockets)
+}
+
+// socketBase is where the plugin's socket folder goes: the plugin makes its
+// unix socket in a folder of its own, which release removes. Under the
+// host's socket folder if it set one (a one-shot run's temp folder) and the
+// socket's path fits there (at most 107 bytes: base, "/plugin-" and
+// "/plugin", each with up to ten digits), else under TMPDIR.
+func socketBase() string {
+	base := os.Getenv(plugin.EnvUnixSocketDir)
+	if len(base)+len("/plugin-/plugin")+20 > 107 {
+		return ""
+	}
+	return base
+}
+
+// release stops a plugin and removes its socket folder: the socket stays
+// behind when the plugin was killed (SIGKILL, an OOM kill) rather than told
+// to stop.
+func release(client *plugin.Client, sockets string) {
+	if client != nil {
+		client.Kill()
+	}
+	if sockets != "" {
+		_ = os.RemoveAll(sockets)
 	}
 }
 
@@ -164,8 +186,12 @@ func (l *Lazy) start(ctx context.Context) (pluginv1.PluginServiceClient, error) 
 	if err != nil {
 		return nil, err
 	}
+	sockets, err := os.MkdirTemp(socketBase(), "plugin-")
+	if err != nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "baton-cursor: make a folder for the plugin's socket (set TMPDIR to a writable folder): %v", err)
+	}
 	cmd := exec.Command(path)
-	cmd.Env = pluginEnv(os.Environ(), l.opts.Logger)
+	cmd.Env = append(pluginEnv(os.Environ(), l.opts.Logger), plugin.EnvUnixSocketDir+"="+sockets)
 	isolate(cmd)
 
 	var client *plugin.Client // set before the first call is made
@@ -178,13 +204,13 @@ func (l *Lazy) start(ctx context.Context) (pluginv1.PluginServiceClient, error) 
 		finalUnavailable(path, func() bool { return client.Exited() }, &l.rateLimited)))
 	client = plugin.NewClient(cfg)
 	l.mu.Lock()
-	l.path, l.client = path, client
+	l.path, l.client, l.sockets = path, client, sockets
 	l.mu.Unlock()
 
 	svc, err := handshake.Dispense(client)
 	if err != nil {
 		killGroup(cmd)
-		client.Kill()
+		release(client, sockets)
 		return nil, status.Errorf(codes.FailedPrecondition,
 			"baton-cursor: could not start the plugin %s: %s (is it a baton-cursor-plugin of a matching version? `%s version` tells)",
 			path, oneLine(err), path)
