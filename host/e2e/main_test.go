@@ -332,6 +332,25 @@ func allProcs() []procInfo {
 }
 
 // descendsFrom reports whether pid has ancestor among its parents.
+// processTree lists root, first, and every live process below it.
+func processTree(root int) []procInfo {
+	procs := allProcs()
+	byPid := make(map[int]procInfo, len(procs))
+	for _, p := range procs {
+		byPid[p.pid] = p
+	}
+	var out []procInfo
+	if p, ok := byPid[root]; ok && p.state != 'Z' {
+		out = append(out, p)
+	}
+	for _, p := range procs {
+		if p.state != 'Z' && p.pid != root && descendsFrom(byPid, p.pid, root) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 func descendsFrom(byPid map[int]procInfo, pid, ancestor int) bool {
 	for seen := 0; pid > 1 && seen < 64; seen++ {
 		p, ok := byPid[pid]

@@ -61,22 +61,6 @@ func requireOnly(t *testing.T, what, dir string, want ...string) {
 	}
 }
 
-// descendants lists the live processes below root.
-func descendants(root int) []procInfo {
-	procs := allProcs()
-	byPid := make(map[int]procInfo, len(procs))
-	for _, p := range procs {
-		byPid[p.pid] = p
-	}
-	var out []procInfo
-	for _, p := range procs {
-		if p.state != 'Z' && descendsFrom(byPid, p.pid, root) {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // A successful sync: the host's only child is the plugin (no baton-sdk
 // _connector-service child, no supervisor), and $TMPDIR ends as it began.
 func TestOneShotSyncIsHostAndPluginOnly(t *testing.T) {
@@ -90,7 +74,7 @@ func TestOneShotSyncIsHostAndPluginOnly(t *testing.T) {
 	for tenant.Requests(membersPath) == 0 { // the plugin's roster fetch is held 2 s
 		time.Sleep(10 * time.Millisecond)
 	}
-	procs := descendants(r.cmd.Process.Pid)
+	procs := processTree(r.cmd.Process.Pid)[1:] // below the host
 	if len(procs) != 1 || procs[0].argv[0] != pluginBin {
 		var argvs []string
 		for _, p := range procs {

@@ -52,7 +52,7 @@ func TestServiceSIGTERMMidSync(t *testing.T) {
 	s, tmp := startServiceTmp(t, srv.URL)
 	id := s.c1.EnqueueSync()
 	s.waitRunning(t, id)
-	tree := scDescendants(s.host.cmd.Process.Pid)
+	tree := processTree(s.host.cmd.Process.Pid)
 
 	sent := time.Now()
 	if err := syscall.Kill(s.host.cmd.Process.Pid, syscall.SIGTERM); err != nil {

@@ -1067,22 +1067,6 @@ func (p *scHoldProxy) open() {
 	}
 }
 
-// scDescendants lists root and every live process below it.
-func scDescendants(root int) []procInfo {
-	procs := allProcs()
-	byPid := make(map[int]procInfo, len(procs))
-	for _, p := range procs {
-		byPid[p.pid] = p
-	}
-	var out []procInfo
-	for _, p := range procs {
-		if p.state != 'Z' && (p.pid == root || descendsFrom(byPid, p.pid, root)) {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 func TestAttachModeKeepsTheSecretInTheSidecar(t *testing.T) {
 	key := secretKey()
 	tenant, srv := newTenant(t, simulator.Config{Members: 50, Seed: 5, APIKey: key})
@@ -1114,7 +1098,7 @@ func TestAttachModeKeepsTheSecretInTheSidecar(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatalf("the host did not call the sidecar within 60 s; output:\n%s", tail(r.out.String(), 30))
 	}
-	procs := scDescendants(r.cmd.Process.Pid)
+	procs := processTree(r.cmd.Process.Pid)
 	if len(procs) == 0 {
 		t.Fatalf("no live host process found under %d", r.cmd.Process.Pid)
 	}
