@@ -3,12 +3,14 @@ package pluginproc
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-plugin"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -174,5 +176,27 @@ func TestAKilledPluginLeavesNoSocketBehind(t *testing.T) {
 	}
 	for _, e := range left {
 		t.Errorf("left in TMPDIR after a restart and Kill: %s", e.Name())
+	}
+}
+
+func TestSocketFolderFitsAUnixSocketPath(t *testing.T) {
+	short, err := os.MkdirTemp("/tmp", "sock-") // a short base, whatever TMPDIR is
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(short) })
+	t.Setenv(plugin.EnvUnixSocketDir, short)
+	dir, err := socketFolder()
+	if err != nil || filepath.Dir(dir) != short {
+		t.Errorf("socketFolder() = %q, %v; want a folder under the host's socket folder %s", dir, err, short)
+	}
+	long := filepath.Join(short, strings.Repeat("d", 70))
+	if err := os.Mkdir(long, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(plugin.EnvUnixSocketDir, long)
+	t.Setenv("TMPDIR", long)
+	if dir, err := socketFolder(); err != nil || dir != "" {
+		t.Errorf("socketFolder() under a %d-byte base = %q, %v; want \"\" (the socket's path would pass 107 bytes)", len(long), dir, err)
 	}
 }

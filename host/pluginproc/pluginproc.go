@@ -149,17 +149,19 @@ func (l *Lazy) Kill() {
 	release(l.client, l.sockets)
 }
 
-// socketBase is where the plugin's socket folder goes: the plugin makes its
-// unix socket in a folder of its own, which release removes. Under the
-// host's socket folder if it set one (a one-shot run's temp folder) and the
-// socket's path fits there (at most 107 bytes: base, "/plugin-" and
-// "/plugin", each with up to ten digits), else under TMPDIR.
-func socketBase() string {
-	base := os.Getenv(plugin.EnvUnixSocketDir)
-	if len(base)+len("/plugin-/plugin")+20 > 107 {
-		return ""
+// socketFolder makes a folder of the plugin's own for its unix socket,
+// which release removes. It goes under the host's socket folder if it set one
+// (a one-shot run's temp folder), else under TMPDIR, wherever the socket's
+// path fits (at most 107 bytes: base, "/plugin-" and "/plugin", each with up
+// to ten digits). "" when it fits nowhere: the plugin then makes its socket
+// in TMPDIR itself, as go-plugin does by default.
+func socketFolder() (string, error) {
+	for _, base := range []string{os.Getenv(plugin.EnvUnixSocketDir), os.TempDir()} {
+		if base != "" && len(base)+len("/plugin-/plugin")+20 <= 107 {
+			return os.MkdirTemp(base, "plugin-")
+		}
 	}
-	return base
+	return "", nil
 }
 
 // release stops a plugin and removes its socket folder: the socket stays
@@ -186,12 +188,15 @@ func (l *Lazy) start(ctx context.Context) (pluginv1.PluginServiceClient, error) 
 	if err != nil {
 		return nil, err
 	}
-	sockets, err := os.MkdirTemp(socketBase(), "plugin-")
+	sockets, err := socketFolder()
 	if err != nil {
 		return nil, status.Errorf(codes.FailedPrecondition, "baton-cursor: make a folder for the plugin's socket (set TMPDIR to a writable folder): %v", err)
 	}
 	cmd := exec.Command(path)
-	cmd.Env = append(pluginEnv(os.Environ(), l.opts.Logger), plugin.EnvUnixSocketDir+"="+sockets)
+	cmd.Env = pluginEnv(os.Environ(), l.opts.Logger)
+	if sockets != "" {
+		cmd.Env = append(cmd.Env, plugin.EnvUnixSocketDir+"="+sockets)
+	}
 	isolate(cmd)
 
 	var client *plugin.Client // set before the first call is made
