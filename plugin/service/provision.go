@@ -178,11 +178,14 @@ func (s *Server) scimSettings(action string) (*settings, error) {
 	return s.settings, nil
 }
 
-// forgetRoster drops the current snapshot after a change, so the next read
-// is fresh. Pinned syncs keep theirs.
+// forgetRoster is called after every write to Cursor: it drops the current
+// snapshot and detaches a fetch in flight (begun before the write, it may land
+// after it), so the next read is fresh. Pinned syncs keep theirs.
 func (s *Server) forgetRoster() {
 	s.mu.Lock()
 	s.roster.current = nil
+	s.writeCount++
+	s.fetching = nil // its waiters still get it; fetchLocked starts anew for later callers
 	s.mu.Unlock()
 }
 

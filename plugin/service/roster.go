@@ -68,12 +68,13 @@ type snapshot struct {
 // waiting for it gives up, so no caller waits behind another's retries longer
 // than it wants to and nobody holds s.mu while Cursor answers.
 type rosterFetch struct {
-	set     *settings
-	done    chan struct{} // closed when snap and err are set
-	snap    *snapshot
-	err     error
-	waiters int // guarded by Server.mu
-	cancel  context.CancelFunc
+	set        *settings
+	writeCount uint64        // Server.writeCount when it began: one begun before a write never becomes current
+	done       chan struct{} // closed when snap and err are set
+	snap       *snapshot
+	err        error
+	waiters    int // guarded by Server.mu
+	cancel     context.CancelFunc
 }
 
 // rosterFor returns the snapshot for a read call: the sync's pinned one, else
@@ -162,13 +163,14 @@ func (s *Server) pinLocked(syncID string, snap *snapshot) *snapshot {
 }
 
 // fetchLocked joins the fetch in flight for the current settings or starts one.
+// forgetRoster detaches a fetch begun before a write, so nobody joins it later.
 func (s *Server) fetchLocked(ctx context.Context) *rosterFetch {
-	if f := s.fetching; f != nil && f.set == s.settings {
+	if f := s.fetching; f != nil && f.set == s.settings && f.writeCount == s.writeCount {
 		f.waiters++
 		return f
 	}
 	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	f := &rosterFetch{set: s.settings, done: make(chan struct{}), waiters: 1, cancel: cancel}
+	f := &rosterFetch{set: s.settings, writeCount: s.writeCount, done: make(chan struct{}), waiters: 1, cancel: cancel}
 	s.fetching = f
 	go func() {
 		snap, err := s.fetchRoster(fctx, f.set)
@@ -179,7 +181,7 @@ func (s *Server) fetchLocked(ctx context.Context) *rosterFetch {
 			s.fetching = nil
 		}
 		if s.settings == f.set {
-			s.noteFetchLocked(snap, err)
+			s.noteFetchLocked(snap, err, f.writeCount == s.writeCount)
 		}
 		s.mu.Unlock()
 		close(f.done)
@@ -205,12 +207,16 @@ func (s *Server) await(ctx context.Context, f *rosterFetch) (*snapshot, error) {
 	}
 }
 
-// noteFetchLocked keeps a fetched snapshot as the current one and tracks
-// whether Cursor accepts the key, for the sidecar's health.
-func (s *Server) noteFetchLocked(snap *snapshot, err error) {
+// noteFetchLocked keeps a fetched snapshot as the current one, unless the
+// plugin wrote to Cursor since the fetch began (current false): the snapshot
+// may predate the write. It tracks whether Cursor accepts the key either way,
+// for the sidecar's health.
+func (s *Server) noteFetchLocked(snap *snapshot, err error, current bool) {
 	switch code := status.Code(err); {
 	case err == nil:
-		s.roster.current, s.roster.lastUsed = snap, s.now()
+		if current {
+			s.roster.current, s.roster.lastUsed = snap, s.now()
+		}
 		s.serving = true
 		for _, r := range snap.unknownRoles {
 			if !s.seenUnknownRoles[r] {
@@ -266,6 +272,11 @@ func (s *Server) fetchRoster(ctx context.Context, set *settings) (*snapshot, err
 	}
 	snap := buildSnapshot(rows, users, start)
 	s.enrich(ctx, set, snap)
+	if err := ctx.Err(); err != nil {
+		// Every caller left during enrichment: its *_unknown fields say
+		// "cancelled", not what Cursor holds, so nobody may reuse it.
+		return nil, status.FromContextError(err).Err()
+	}
 	s.logger.Info("fetched the Cursor roster", "rows", len(rows), "scim_users", len(users), "accounts", len(snap.all),
 		"duration", s.now().Sub(start).String())
 	return snap, nil

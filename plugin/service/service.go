@@ -35,7 +35,9 @@ type Server struct {
 	writes   bool // Provision and Deprovision are accepted (a sidecar decides at start)
 	roster   rosterCache
 	fetching *rosterFetch // the roster fetch in flight, if any
-	serving  bool         // a roster was fetched and Cursor has not rejected the key since
+	// writeCount counts the writes this plugin made to Cursor (forgetRoster).
+	writeCount uint64
+	serving    bool // a roster was fetched and Cursor has not rejected the key since
 	// seenUnknownRoles makes the "unknown role" warning appear once per process.
 	seenUnknownRoles map[string]bool
 }
