@@ -175,9 +175,12 @@ func TestAFetchBegunBeforeAWriteIsNotServedAfterIt(t *testing.T) {
 	waitFor(t, "the second fetch", func() bool { return api.fetchCount() == 2 })
 	s.forgetRoster() // the write (Deprovision of gone@x.test) while fetch 2 is in flight
 
-	after, err := s.ListMembers(bg, &pluginv1.ListMembersRequest{IncludeRemoved: true})
+	ctx, cancel := context.WithTimeout(bg, 5*time.Second)
+	defer cancel()
+	after, err := s.ListMembers(ctx, &pluginv1.ListMembersRequest{IncludeRemoved: true})
 	if err != nil {
-		t.Fatal(err)
+		close(held)
+		t.Fatalf("a read after the write: %v (it joined the fetch begun before the write)", err)
 	}
 	if !removedOf(t, after.GetMembers(), "gone@x.test") || api.fetchCount() != 3 {
 		t.Errorf("a read after the write: removed %v after %d fetches; want removed, from a third fetch of its own",
