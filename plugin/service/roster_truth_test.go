@@ -75,15 +75,14 @@ func TestFetchCancelledDuringEnrichmentIsNotKept(t *testing.T) {
 		done <- err
 	}()
 	<-api.stalled
+	s.mu.Lock()
+	f := s.fetching
+	s.mu.Unlock()
 	cancel()
 	if err := <-done; status.Code(err) != codes.Canceled {
 		t.Fatalf("Configure whose caller left: %v, want Canceled", err)
 	}
-	waitFor(t, "the cancelled fetch to finish", func() bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.fetching == nil
-	})
+	<-f.done // the cancelled fetch has landed
 	api.mu.Lock()
 	api.stall = false
 	api.mu.Unlock()
