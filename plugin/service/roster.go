@@ -252,7 +252,7 @@ func (s *Server) fetchRoster(ctx context.Context, set *settings) (*snapshot, err
 	} else {
 		close(scimDone)
 	}
-	rows, err := set.admin.ListMembers(ctx)
+	rows, readAt, err := s.rowsForSnapshot(ctx, set)
 	if err != nil {
 		stopSCIM()
 		<-scimDone
@@ -264,7 +264,7 @@ func (s *Server) fetchRoster(ctx context.Context, set *settings) (*snapshot, err
 		s.logger.Error("listing Cursor's SCIM users failed", "error", scimErr.Error())
 		return nil, scimErr
 	}
-	snap := buildSnapshot(rows, users, start)
+	snap := buildSnapshot(rows, users, readAt)
 	s.enrich(ctx, set, snap)
 	s.logger.Info("fetched the Cursor roster", "rows", len(rows), "scim_users", len(users), "accounts", len(snap.all),
 		"duration", s.now().Sub(start).String())
@@ -368,9 +368,7 @@ func diagnostics(set *settings, snap *snapshot) []*pluginv1.Diagnostic {
 	var out []*pluginv1.Diagnostic
 	switch {
 	case set.scim == nil:
-		out = append(out, diag(pluginv1.Diagnostic_SEVERITY_INFO,
-			"sync-only: SCIM is not configured, so accounts can be listed but not created or removed",
-			"Set cursor-scim-url and cursor-scim-token to create and remove accounts."))
+		out = append(out, syncOnly())
 	default:
 		out = append(out, diag(pluginv1.Diagnostic_SEVERITY_INFO, fmt.Sprintf(
 			"SCIM is configured: %d members are managed by SCIM, %d SCIM users have not logged in yet",
