@@ -94,7 +94,7 @@ func (a *fakeAdmin) markRemoved(email string) {
 	}
 }
 
-func newProvisioning(t *testing.T, admin *fakeAdmin, dir *fakeDirectory, removeUnmanaged bool) *Server {
+func newProvisioning(t *testing.T, admin *fakeAdmin, dir directory, removeUnmanaged bool) *Server {
 	t.Helper()
 	s := New("test", hclog.NewNullLogger())
 	s.newAdmin = func(cursorapi.Config) (adminAPI, error) { return admin, nil }
