@@ -69,6 +69,7 @@ bench: build simulator ## Go benchmarks of the hot paths
 	$(GO) build -o $(BIN)/baton-cursor-floor ./internal/bench/floor
 	$(GO) run ./internal/bench/run -bin $(BIN) -runs 3 -out BENCHMARKS.md
 	$(GO) run ./internal/bench/activity -bin $(BIN) -runs 2 -append BENCHMARKS.md
+	$(GO) run ./internal/bench/provision -bin $(BIN) -out BENCHMARKS.md
 	# Service mode's memory is measured on binaries built as the image builds them (no cgo).
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/static/ ./host/cmd/baton-cursor ./plugin/cmd/baton-cursor-plugin
 	$(GO) run ./internal/bench/service -bin $(BIN)/static -members 10000 -tasks 20 -out BENCHMARKS.md

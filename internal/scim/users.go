@@ -30,6 +30,17 @@ type Email struct {
 	Type    string
 }
 
+// Holds reports whether the user's userName or any of its emails is email,
+// ignoring case (RFC 7643: userName is caseExact=false; email addresses are
+// matched by people without regard to case).
+func (u User) Holds(email string) bool {
+	email = strings.TrimSpace(email)
+	if strings.EqualFold(strings.TrimSpace(u.UserName), email) {
+		return true
+	}
+	return slices.ContainsFunc(u.Emails, func(e Email) bool { return strings.EqualFold(strings.TrimSpace(e.Value), email) })
+}
+
 // FindByUserName returns every user whose userName equals userName
 // case-insensitively (RFC 7643: userName is caseExact=false). It asks the
 // server with filter=userName eq "…", follows paging, and also drops users
@@ -55,6 +66,13 @@ func (c *Client) FindByUserName(ctx context.Context, userName string) ([]User, e
 // ListUsers returns every user in the server's order (see list).
 func (c *Client) ListUsers(ctx context.Context) ([]User, error) {
 	return c.list(ctx, "")
+}
+
+// FirstUsers returns the first page of the directory, asking for n users
+// (the server may return fewer).
+func (c *Client) FirstUsers(ctx context.Context, n int) ([]User, error) {
+	p, err := c.getPage(ctx, "", 1, n)
+	return p.users, err
 }
 
 // Create POSTs a new, active user: schemas, userName, name (when given),

@@ -35,6 +35,11 @@ type Config struct {
 	// SCIMMaxResults caps the users one SCIM list page holds: a larger count
 	// is lowered to it, as RFC 7644 §3.4.2.4 allows. 0 means 100.
 	SCIMMaxResults int
+	// SCIMCaseSensitiveUserName makes the directory compare userName letter
+	// case exactly, as real servers do although RFC 7643 §4.1.1 says not
+	// (cursor-api.md §4.7): a `userName eq` filter finds only the exact
+	// spelling, and a POST is refused (409) only for an exact duplicate.
+	SCIMCaseSensitiveUserName bool
 
 	// ActivityNow is when the activity history (activity.go) ends; zero
 	// means the time of the first activity request.
@@ -92,6 +97,7 @@ type Tenant struct {
 	autoFirstLogin bool
 	scimDupes      []string
 	scimMaxResults int
+	scimExactCase  bool
 	scimServer     http.Handler // nil when SCIM is off
 
 	mu         sync.Mutex
@@ -165,6 +171,7 @@ func New(cfg Config) (*Tenant, error) {
 		autoFirstLogin: cfg.AutoFirstLogin,
 		scimDupes:      append([]string(nil), cfg.SCIMDuplicateUserNames...),
 		scimMaxResults: cmp.Or(cfg.SCIMMaxResults, defaultSCIMMaxResults),
+		scimExactCase:  cfg.SCIMCaseSensitiveUserName,
 
 		activityNow:    cfg.ActivityNow,
 		activityFaults: cfg.ActivityFaults,

@@ -85,6 +85,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cfg.SCIMDuplicateUserNames = append(cfg.SCIMDuplicateUserNames, v)
 		return nil
 	})
+	fs.BoolVar(&cfg.SCIMCaseSensitiveUserName, "scim-case-sensitive", false, "compare SCIM userName letter case exactly (filter and uniqueness), as real servers do")
 	fs.IntVar(&cfg.SCIMMaxResults, "scim-max-results", 0, "the most users one SCIM list page holds; a larger count is lowered to it (0 = 100)")
 	fs.IntVar(&cfg.Faults.SCIMServerErrors, "scim-server-errors", 0, "answer the first `N` SCIM requests 503; -1 = forever")
 	fs.StringVar(&cfg.Faults.SCIMRetryAfter, "scim-retry-after", "", "Retry-After header `value` on SCIM 503s (empty = none)")

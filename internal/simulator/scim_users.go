@@ -83,7 +83,7 @@ func (h scimUsers) Create(_ *http.Request, attrs scim.ResourceAttributes) (scim.
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	d := t.dirLocked()
-	if len(d.byName[strings.ToLower(userName)]) > 0 {
+	if len(t.namedLocked(userName)) > 0 {
 		return scim.Resource{}, scimerrors.ScimErrorUniqueness
 	}
 	u := d.add(&scimUser{
@@ -116,7 +116,7 @@ func (h scimUsers) GetAll(_ *http.Request, params scim.ListRequestParams) (scim.
 	list := d.users
 	if v := params.FilterValidator; v != nil {
 		if userName, ok := userNameEq(v.GetFilter()); ok {
-			list = d.byName[strings.ToLower(userName)] // the common case, without a scan
+			list = h.t.namedLocked(userName) // the common case, without a scan
 			if h.t.takeSearchMissLocked() {
 				list = nil
 			}
@@ -138,6 +138,22 @@ func (h scimUsers) GetAll(_ *http.Request, params scim.ListRequestParams) (scim.
 		page.Resources = append(page.Resources, u.resource())
 	}
 	return page, nil
+}
+
+// namedLocked lists the users with this userName: ignoring case (RFC 7643),
+// or exactly with Config.SCIMCaseSensitiveUserName.
+func (t *Tenant) namedLocked(userName string) []*scimUser {
+	same := t.dirLocked().byName[strings.ToLower(userName)]
+	if !t.scimExactCase {
+		return same
+	}
+	var exact []*scimUser
+	for _, u := range same {
+		if u.UserName == userName {
+			exact = append(exact, u)
+		}
+	}
+	return exact
 }
 
 // userNameEq recognises `userName eq "value"`.

@@ -33,7 +33,7 @@ func (s *Server) Provision(ctx context.Context, req *pluginv1.ProvisionRequest) 
 			Message: fmt.Sprintf("%s already has a Cursor account managed by SCIM; nothing was created", email),
 		}
 	}
-	found, err := set.scim.FindByUserName(ctx, email)
+	found, err := s.scimUsersFor(ctx, set, email)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +48,7 @@ func (s *Server) Provision(ctx context.Context, req *pluginv1.ProvisionRequest) 
 		Active:     true,
 	})
 	if scim.IsConflict(err) { // created by a concurrent or earlier retried request
-		found, ferr := set.scim.FindByUserName(ctx, email)
+		found, ferr := s.scimUsersFor(ctx, set, email)
 		if ferr == nil && len(found) > 0 {
 			return existing(found), nil
 		}
@@ -80,7 +80,7 @@ func (s *Server) Deprovision(ctx context.Context, req *pluginv1.DeprovisionReque
 	if err != nil {
 		return nil, err
 	}
-	found, err := set.scim.FindByUserName(ctx, email)
+	found, err := s.scimUsersFor(ctx, set, email)
 	if err != nil {
 		return nil, err
 	}
@@ -91,13 +91,14 @@ func (s *Server) Deprovision(ctx context.Context, req *pluginv1.DeprovisionReque
 			ids[i] = u.ID
 		}
 		return nil, status.Errorf(codes.FailedPrecondition,
-			"refusing to remove %s: %d SCIM users have that userName (ids %s); remove the duplicate in your identity provider, then try again",
+			"refusing to remove %s: %d SCIM users have that address as userName or email, ignoring case (ids %s); remove the duplicate in your identity provider, then try again",
 			email, len(found), strings.Join(ids, ", "))
 	case len(found) == 1:
 		if err := set.scim.Delete(ctx, found[0].ID); err != nil && !scim.IsNotFound(err) {
 			return nil, err
 		}
 		s.forgetRoster()
+		s.noteGone(set, email)
 		s.logger.Info("deleted a SCIM user", "userName", email, "scim_id", found[0].ID)
 		return &pluginv1.DeprovisionResponse{
 			Path:    pluginv1.DeprovisionResponse_PATH_SCIM_DELETE,
@@ -105,13 +106,14 @@ func (s *Server) Deprovision(ctx context.Context, req *pluginv1.DeprovisionReque
 		}, nil
 	}
 
-	// Not a SCIM user. Decide on a fresh roster: a stale one could call an
-	// active member absent, and the deletion would "succeed" without effect.
-	m, err := s.freshMember(ctx, email)
+	// Not a SCIM user. Decide on a roster-only read (membership.go) at most
+	// teamReadMaxAge old, with this process's removals applied.
+	team, err := s.teamFor(ctx, set, false)
 	if err != nil {
 		return nil, err
 	}
-	if m == nil {
+	spelt, ok := team.activeMember(email)
+	if !ok {
 		return alreadyAbsent(email), nil
 	}
 	if !set.removeUnmanaged {
@@ -119,12 +121,14 @@ func (s *Server) Deprovision(ctx context.Context, req *pluginv1.DeprovisionReque
 			"%s was added in the Cursor dashboard, not through SCIM: remove them in the Cursor dashboard (Members), "+
 				"or turn on cursor-remove-unmanaged to let baton-cursor remove such members through the Admin API", email)
 	}
-	res, err := set.admin.RemoveMember(ctx, m.GetEmail())
+	res, err := set.admin.RemoveMember(ctx, spelt)
 	if reason, refused := cursorapi.RefusedReason(err); refused {
 		// Cursor's wording is not a contract: whether the person is gone is
 		// read from a fresh roster (someone may have removed them meanwhile).
-		if m, ferr := s.freshMember(ctx, email); ferr == nil && m == nil {
-			return alreadyAbsent(email), nil
+		if team, ferr := s.teamFor(ctx, set, true); ferr == nil {
+			if _, still := team.activeMember(email); !still {
+				return alreadyAbsent(email), nil
+			}
 		}
 		return nil, status.Errorf(codes.FailedPrecondition, "Cursor refused to remove %s: %s", email, reason)
 	}
@@ -132,28 +136,13 @@ func (s *Server) Deprovision(ctx context.Context, req *pluginv1.DeprovisionReque
 		return nil, err
 	}
 	s.forgetRoster()
+	s.noteGone(set, email)
 	msg := fmt.Sprintf("removed %s from the Cursor team through the Admin API", email)
 	if res.HasBillingCycleUsage {
 		msg += "; they used Cursor this billing cycle, so the seat stays billable until the cycle ends"
 	}
 	s.logger.Info("removed a team member through the Admin API", "email", email, "cursor_id", res.UserID)
 	return &pluginv1.DeprovisionResponse{Path: pluginv1.DeprovisionResponse_PATH_ADMIN_API_REMOVE, Message: msg}, nil
-}
-
-// freshMember returns the active team member with this email from a freshly
-// fetched roster, or nil when the person is not one (absent, removed, or a
-// SCIM user who never logged in).
-func (s *Server) freshMember(ctx context.Context, email string) (*pluginv1.Member, error) {
-	s.forgetRoster()
-	snap, err := s.rosterFor(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	m := snap.find(strings.ToLower(email))
-	if m == nil || m.GetRemoved() || m.GetPendingFirstLogin() {
-		return nil, nil
-	}
-	return m, nil
 }
 
 func alreadyAbsent(email string) *pluginv1.DeprovisionResponse {

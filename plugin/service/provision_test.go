@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"google.golang.org/grpc/codes"
@@ -26,6 +27,10 @@ type fakeDirectory struct {
 
 func (d *fakeDirectory) ListUsers(context.Context) ([]scim.User, error) {
 	return slices.Clone(d.users), nil
+}
+
+func (d *fakeDirectory) FirstUsers(_ context.Context, n int) ([]scim.User, error) {
+	return slices.Clone(d.users[:min(n, len(d.users))]), nil
 }
 
 func (d *fakeDirectory) FindByUserName(_ context.Context, name string) ([]scim.User, error) {
@@ -89,7 +94,7 @@ func (a *fakeAdmin) markRemoved(email string) {
 	}
 }
 
-func newProvisioning(t *testing.T, admin *fakeAdmin, dir *fakeDirectory, removeUnmanaged bool) *Server {
+func newProvisioning(t *testing.T, admin *fakeAdmin, dir directory, removeUnmanaged bool) *Server {
 	t.Helper()
 	s := New("test", hclog.NewNullLogger())
 	s.newAdmin = func(cursorapi.Config) (adminAPI, error) { return admin, nil }
@@ -220,8 +225,8 @@ func TestDeprovisionPaths(t *testing.T) {
 		if err != nil || resp.GetPath() != pluginv1.DeprovisionResponse_PATH_ALREADY_ABSENT {
 			t.Errorf("got %v, %v; want ALREADY_ABSENT", resp, err)
 		}
-		if n := admin.fetches - before; n != 2 {
-			t.Errorf("%d roster fetches, want 2 (before the removal, and after the refusal)", n)
+		if n := admin.fetches - before; n != 1 {
+			t.Errorf("%d roster fetches, want 1 (after the refusal; before it, Configure's read serves)", n)
 		}
 	})
 	t.Run("refused with 'not a member' while still a member: refused", func(t *testing.T) {
@@ -233,18 +238,26 @@ func TestDeprovisionPaths(t *testing.T) {
 		}
 	})
 
-	t.Run("nowhere and removed are already absent, decided on a fresh roster", func(t *testing.T) {
+	// A roster read younger than teamReadMaxAge serves every decision; an
+	// older one is read again, once.
+	t.Run("nowhere and removed are already absent, decided on a roster read at most teamReadMaxAge old", func(t *testing.T) {
 		admin := &fakeAdmin{roster: roster()}
 		s := newProvisioning(t, admin, &fakeDirectory{}, true)
+		now := time.Now()
+		s.now = func() time.Time { return now }
 		before := admin.fetches
-		for _, email := range []string{"nobody@x.test", "gone@x.test"} {
+		for i, email := range []string{"nobody@x.test", "gone@x.test", "nobody@x.test", "gone@x.test"} {
+			if i == 2 {
+				now = now.Add(teamReadMaxAge)
+			}
 			resp, err := s.Deprovision(ctx, &pluginv1.DeprovisionRequest{Email: email})
 			if err != nil || resp.GetPath() != pluginv1.DeprovisionResponse_PATH_ALREADY_ABSENT {
 				t.Errorf("%s: %v, %v", email, resp, err)
 			}
 		}
-		if admin.fetches-before != 2 || len(admin.removed) != 0 {
-			t.Errorf("%d roster fetches and removals %v; want a fresh roster per decision and nothing removed", admin.fetches-before, admin.removed)
+		if admin.fetches-before != 1 || len(admin.removed) != 0 {
+			t.Errorf("%d roster fetches and removals %v; want Configure's read for the first two, one more after teamReadMaxAge, nothing removed",
+				admin.fetches-before, admin.removed)
 		}
 	})
 }
@@ -332,11 +345,13 @@ func boolWord(b bool, w string) string {
 	return ""
 }
 
-// searchBlind finds nobody, as a SCIM server whose filter misses a user that
-// still conflicts on create.
+// searchBlind finds and lists nobody, as a SCIM server that hides a user
+// who still conflicts on create.
 type searchBlind struct{ fakeDirectory }
 
 func (d *searchBlind) FindByUserName(context.Context, string) ([]scim.User, error) { return nil, nil }
+func (d *searchBlind) ListUsers(context.Context) ([]scim.User, error)              { return nil, nil }
+func (d *searchBlind) FirstUsers(context.Context, int) ([]scim.User, error)        { return nil, nil }
 
 func TestProvisionConflictThatSearchCannotFindIsNotASuccess(t *testing.T) {
 	dir := &searchBlind{fakeDirectory{conflict: true}}

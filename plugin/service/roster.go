@@ -61,6 +61,8 @@ type snapshot struct {
 	team         *pluginv1.Team
 	// activityDiags says what activity enrichment could not read (activity.go).
 	activityDiags []*pluginv1.Diagnostic
+	// scimTwins counts SCIM users whose userName repeats another's, ignoring case.
+	scimTwins int
 }
 
 // rosterFetch is one GET /teams/members (and SCIM listing) that concurrent
@@ -258,7 +260,7 @@ func (s *Server) fetchRoster(ctx context.Context, set *settings) (*snapshot, err
 	} else {
 		close(scimDone)
 	}
-	rows, err := set.admin.ListMembers(ctx)
+	rows, readAt, err := s.rowsForSnapshot(ctx, set)
 	if err != nil {
 		stopSCIM()
 		<-scimDone
@@ -270,7 +272,7 @@ func (s *Server) fetchRoster(ctx context.Context, set *settings) (*snapshot, err
 		s.logger.Error("listing Cursor's SCIM users failed", "error", scimErr.Error())
 		return nil, scimErr
 	}
-	snap := buildSnapshot(rows, users, start)
+	snap := buildSnapshot(rows, users, readAt)
 	s.enrich(ctx, set, snap)
 	if err := ctx.Err(); err != nil {
 		// Every caller left during enrichment: its *_unknown fields say
@@ -307,9 +309,9 @@ func buildSnapshot(rows []cursorapi.Member, users []scim.User, fetchedAt time.Ti
 		})
 	}
 	all = foldDuplicates(all, team)
-	all = addSCIM(all, users, team)
+	all, scimTwins := addSCIM(all, users, team)
 
-	snap := &snapshot{id: newSnapshotID(), all: all, activeByRole: map[string][]*pluginv1.Member{}, team: team}
+	snap := &snapshot{id: newSnapshotID(), all: all, activeByRole: map[string][]*pluginv1.Member{}, team: team, scimTwins: scimTwins}
 	for _, m := range all {
 		switch {
 		case m.PendingFirstLogin:
@@ -345,18 +347,25 @@ func foldDuplicates(all []*pluginv1.Member, team *pluginv1.Team) []*pluginv1.Mem
 }
 
 // addSCIM marks members that have a SCIM user and appends SCIM users who have
-// not logged in yet (so are no team member): accounts without a role. all is
-// sorted by key and stays so.
-func addSCIM(all []*pluginv1.Member, users []scim.User, team *pluginv1.Team) []*pluginv1.Member {
+// not logged in yet (so are no team member): accounts without a role, one per
+// email. all is sorted by key and stays so. It returns how many SCIM users
+// repeat another's userName (ignoring case): SCIM's duplicates, not the roster's.
+func addSCIM(all []*pluginv1.Member, users []scim.User, team *pluginv1.Team) ([]*pluginv1.Member, int) {
 	if len(users) == 0 {
-		return all
+		return all, 0
 	}
-	pending := 0
+	pending, twins := 0, 0
+	seen := make(map[string]bool, len(users))
 	for _, u := range users {
 		key := strings.ToLower(strings.TrimSpace(u.UserName))
 		if key == "" {
 			continue
 		}
+		if seen[key] {
+			twins++
+			continue
+		}
+		seen[key] = true
 		i, found := slices.BinarySearchFunc(all[:len(all)-pending], key, func(m *pluginv1.Member, k string) int { return cmp.Compare(m.Key, k) })
 		if found {
 			if !all[i].ScimManaged {
@@ -369,9 +378,9 @@ func addSCIM(all []*pluginv1.Member, users []scim.User, team *pluginv1.Team) []*
 		pending++
 	}
 	if pending > 0 {
-		all = foldDuplicates(all, team)
+		all = foldDuplicates(all, team) // sorts; the keys appended are new and distinct
 	}
-	return all
+	return all, twins
 }
 
 // diagnostics lists what a person should know about this roster.
@@ -379,9 +388,7 @@ func diagnostics(set *settings, snap *snapshot) []*pluginv1.Diagnostic {
 	var out []*pluginv1.Diagnostic
 	switch {
 	case set.scim == nil:
-		out = append(out, diag(pluginv1.Diagnostic_SEVERITY_INFO,
-			"sync-only: SCIM is not configured, so accounts can be listed but not created or removed",
-			"Set cursor-scim-url and cursor-scim-token to create and remove accounts."))
+		out = append(out, syncOnly())
 	default:
 		out = append(out, diag(pluginv1.Diagnostic_SEVERITY_INFO, fmt.Sprintf(
 			"SCIM is configured: %d members are managed by SCIM, %d SCIM users have not logged in yet",
@@ -395,6 +402,10 @@ func diagnostics(set *settings, snap *snapshot) []*pluginv1.Diagnostic {
 	if n := snap.team.GetDuplicateRows(); n > 0 {
 		out = append(out, diag(pluginv1.Diagnostic_SEVERITY_WARNING,
 			fmt.Sprintf("%d roster rows repeat another row's email (ignoring case); each email is one account and an active row wins", n), ""))
+	}
+	if snap.scimTwins > 0 {
+		out = append(out, diag(pluginv1.Diagnostic_SEVERITY_WARNING,
+			fmt.Sprintf("%d SCIM users repeat another SCIM user's userName (ignoring case); each email is one account, and deleting it is refused until the duplicate is removed in your identity provider", snap.scimTwins), ""))
 	}
 	if n := snap.team.GetRowsWithoutEmail(); n > 0 {
 		out = append(out, diag(pluginv1.Diagnostic_SEVERITY_WARNING,

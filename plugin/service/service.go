@@ -5,9 +5,11 @@ package service
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sync/singleflight"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -29,6 +31,8 @@ type Server struct {
 	newAdmin func(cursorapi.Config) (adminAPI, error)
 	newSCIM  func(scim.Config) (directory, error)
 
+	teamRead singleflight.Group // concurrent roster-only reads share one request (membership.go)
+
 	mu       sync.Mutex // guards everything below; never held while Cursor answers
 	settings *settings
 	sidecar  bool // configured from its own environment; Configure from the network is refused
@@ -37,7 +41,8 @@ type Server struct {
 	fetching *rosterFetch // the roster fetch in flight, if any
 	// writeCount counts the writes this plugin made to Cursor (forgetRoster).
 	writeCount uint64
-	serving    bool // a roster was fetched and Cursor has not rejected the key since
+	team       *teamRows // the last roster-only read, for provisioning (membership.go)
+	serving    bool      // a roster was fetched and Cursor has not rejected the key since
 	// seenUnknownRoles makes the "unknown role" warning appear once per process.
 	seenUnknownRoles map[string]bool
 }
@@ -52,6 +57,7 @@ type adminAPI interface {
 type directory interface {
 	ListUsers(ctx context.Context) ([]scim.User, error)
 	FindByUserName(ctx context.Context, userName string) ([]scim.User, error)
+	FirstUsers(ctx context.Context, n int) ([]scim.User, error)
 	Create(ctx context.Context, u scim.User) (scim.User, error)
 	Delete(ctx context.Context, id string) error
 }
@@ -62,6 +68,7 @@ type settings struct {
 	removeUnmanaged bool
 	activity        activityAPI // nil: activity enrichment and the audit feed are off
 	activityDays    int
+	scimFolds       atomic.Int32 // does the SCIM server's userName search ignore case? (identity.go)
 }
 
 // New returns an unconfigured Server; the host calls Configure before anything else.
@@ -116,7 +123,7 @@ func (s *Server) configure(ctx context.Context, req *pluginv1.ConfigureRequest, 
 	}
 	s.mu.Lock()
 	s.settings, s.sidecar, s.writes = set, sidecar, writes
-	s.roster = rosterCache{}
+	s.roster, s.team = rosterCache{}, nil
 	s.mu.Unlock()
 	snap, err := s.rosterFor(ctx, "")
 	if err != nil {
@@ -184,6 +191,12 @@ func (s *Server) GetInfo(ctx context.Context, _ *pluginv1.GetInfoRequest) (*plug
 	resp.Team = snap.team
 	resp.Diagnostics = diagnostics(set, snap)
 	return resp, nil
+}
+
+func syncOnly() *pluginv1.Diagnostic {
+	return diag(pluginv1.Diagnostic_SEVERITY_INFO,
+		"sync-only: SCIM is not configured, so accounts can be listed but not created or removed",
+		"Set cursor-scim-url and cursor-scim-token to create and remove accounts.")
 }
 
 func diag(sev pluginv1.Diagnostic_Severity, summary, detail string) *pluginv1.Diagnostic {
