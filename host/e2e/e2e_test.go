@@ -136,8 +136,8 @@ func checkSyncMatchesTenant(t *testing.T, members []simulator.Member, c *c1zread
 			t.Errorf("user %s (removed=%v): user trait status %v, want %v", key, m.IsRemoved, got, wantTrait)
 		}
 		prof := u.GetProfile().GetFields()
-		if got := prof["cursor_id"].GetStringValue(); got != cursorIDText(t, m.ID) {
-			t.Errorf("user %s: profile cursor_id %q (%v), want %q", key, got, prof["cursor_id"], cursorIDText(t, m.ID))
+		if got := prof["cursor_id"].GetStringValue(); got != wantCursorID(t, m) {
+			t.Errorf("user %s: profile cursor_id %q (%v), want %q", key, got, prof["cursor_id"], wantCursorID(t, m))
 		}
 		if got := prof["role"].GetStringValue(); got != m.Role {
 			t.Errorf("user %s: profile role %q, want %q", key, got, m.Role)

@@ -117,7 +117,8 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) (*htt
 		return nil, webapi.TransportError(ctx, err)
 	}
 	if resp.Status < 200 || resp.Status > 299 {
-		return nil, newAPIError(resp, path, target, c.key)
+		route, _, _ := strings.Cut(path, "?") // messages name the route; the URL keeps the query
+		return nil, newAPIError(resp, route, target, c.key)
 	}
 	return resp, nil
 }

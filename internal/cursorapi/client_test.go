@@ -112,7 +112,7 @@ func TestRequestHeadersAndBasicAuth(t *testing.T) {
 			if h := got.Header.Get("Authorization"); h != want {
 				t.Errorf("Authorization = %q, want %q", h, want)
 			}
-			if got.Method != http.MethodGet || got.URL.Path != "/teams/members" || got.URL.RawQuery != "" {
+			if got.Method != http.MethodGet || got.URL.Path != "/teams/members" || got.URL.RawQuery != "page=1&pageSize=500" {
 				t.Errorf("request = %s %s", got.Method, got.URL)
 			}
 			if got.Header.Get("Accept") != "application/json" || got.Header.Get("User-Agent") != "baton-cursor-plugin/1.2.3" {

@@ -32,7 +32,7 @@ func roster(n int) []byte {
 }
 
 func TestDecodeLargeRoster(t *testing.T) {
-	got, err := decodeMembers(roster(100_000))
+	got, _, err := decodeMembers(roster(100_000))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func BenchmarkDecodeMembers100k(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := decodeMembers(body); err != nil {
+		if _, _, err := decodeMembers(body); err != nil {
 			b.Fatal(err)
 		}
 	}

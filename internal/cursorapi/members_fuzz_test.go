@@ -20,11 +20,14 @@ func FuzzDecodeMembers(f *testing.F) {
 		`{"teamMembers":[{"id":null,"email":"Zo\u00eb@X.test","name":"Zo\u00eb \"Z\" \ud83d\ude80","role":"billing-admin"}]}`,
 		`{"teamMembers":null}`, `{"teamMembers":{}}`, `{"teamMembers":[{"id":true}]}`, `{"teamMembers":[{"role":7}]}`,
 		`{"teamMembers":[{"id":"user_1","email":"a@x`, `<html>oops</html>`, ``, `[`, `{"teamMembers":[{"id":-1.5e3}]}`,
+		// Paged, as Cursor's own client reads it: a numeric-string id beside a publicId.
+		`{"teamMembers":[{"id":"42","publicId":"user_alice","email":"a@x.test","role":"Org Admin"}],"pagination":{"page":1,"pageSize":500,"totalCount":1,"hasNextPage":false}}`,
+		`{"teamMembers":[],"pagination":{"hasNextPage":"yes"}}`, `{"teamMembers":[],"pagination":null}`, `{"teamMembers":[{"publicId":7}]}`,
 	} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		members, err := decodeMembers(body)
+		members, _, err := decodeMembers(body)
 		if err != nil {
 			if status.Code(err) != codes.Internal {
 				t.Fatalf("code %v, want Internal: %v", status.Code(err), err)
@@ -53,11 +56,14 @@ func FuzzMembersRoundTrip(f *testing.F) {
 	f.Add("", "zoë@x.test", "Zoë \"Z\" 🚀", "billing-admin", false, false)
 	f.Fuzz(func(t *testing.T, id, email, name, role string, removed, numericID bool) {
 		row := map[string]any{"email": email, "name": name, "role": role, "isRemoved": removed}
-		wantID := id
+		wantID, wantPublicID := id, ""
 		switch {
-		case numericID:
+		case numericID: // as Cursor's own client expects: a number beside the user_ publicId
 			row["id"] = json.Number("98765")
 			wantID = "98765"
+			if id != "" {
+				row["publicId"], wantPublicID = id, id
+			}
 		case id != "":
 			row["id"] = id
 		}
@@ -65,7 +71,7 @@ func FuzzMembersRoundTrip(f *testing.F) {
 		if err != nil {
 			t.Skip() // not representable as JSON text: nothing to decode
 		}
-		got, err := decodeMembers(body)
+		got, _, err := decodeMembers(body)
 		if err != nil {
 			t.Fatalf("decodeMembers(%s): %v", body, err)
 		}
@@ -76,7 +82,7 @@ func FuzzMembersRoundTrip(f *testing.F) {
 			_ = json.Unmarshal(b, &out)
 			return out
 		}
-		want := Member{ID: norm(wantID), Email: norm(email), Name: norm(name), Role: norm(role), IsRemoved: removed}
+		want := Member{ID: norm(wantID), PublicID: norm(wantPublicID), Email: norm(email), Name: norm(name), Role: norm(role), IsRemoved: removed}
 		if len(got) != 1 || got[0] != want {
 			t.Fatalf("decoded %+v, want %+v", got, want)
 		}

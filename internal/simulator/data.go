@@ -26,14 +26,24 @@ const (
 	IDStyleString IDStyle = "string" // "user_" + 26 base62 chars
 	IDStyleNumber IDStyle = "number" // positive integer
 	IDStyleMixed  IDStyle = "mixed"  // even indexes string, odd indexes number
+	// IDStylePublic is what Cursor's own Terraform provider expects (2026-09,
+	// cursor-api.md §2.1.1): "id" a number as a string ("42") beside
+	// "publicId", the "user_…" string.
+	IDStylePublic IDStyle = "public-id"
 )
+
+// OrgAdminRole is the role the simulator gives rows of Config.OrgAdmins. The
+// dashboard labels organization admins in team lists "Org Admin" (Sep 2026);
+// the API's string for them is not documented, so this is a guess.
+const OrgAdminRole = "Org Admin"
 
 // MaxMembers is the largest team New accepts.
 const MaxMembers = 1_000_000
 
 // Member is one row of GET /teams/members.
 type Member struct {
-	ID        any // string or int64
+	ID        any    // string or int64
+	PublicID  string // sent as "publicId" when non-empty (IDStylePublic)
 	Email     string
 	Name      string
 	Role      string
@@ -167,7 +177,11 @@ func (g generator) member(i int) Member {
 	m.Email = local + "." + strconv.Itoa(i) + "@" + domain
 
 	useString := g.style == IDStyleString || (g.style == IDStyleMixed && i%2 == 0)
-	if !useString {
+	switch {
+	case g.style == IDStylePublic:
+		m.ID, m.PublicID = strconv.FormatInt(numID, 10), g.stringID(i, &p)
+		return m
+	case !useString:
 		m.ID = numID
 		return m
 	}
@@ -199,10 +213,14 @@ func (g generator) stringID(i int, p *rand.PCG) string {
 	return string(b[:])
 }
 
-func generate(g generator, n int) []Member {
+// generate builds n rows, the last orgAdmins of them organization admins.
+func generate(g generator, n, orgAdmins int) []Member {
 	ms := make([]Member, n)
 	for i := range ms {
 		ms[i] = g.member(i)
+		if i >= n-orgAdmins {
+			ms[i].Role, ms[i].IsRemoved = OrgAdminRole, false
+		}
 	}
 	return ms
 }
@@ -223,23 +241,32 @@ func encodeMembers(ms []Member, omitRemoved bool) []byte {
 			buf = append(buf, ',')
 		}
 		first = false
-		buf = append(buf, `{"id":`...)
-		buf = appendID(buf, m.ID)
-		buf = append(buf, `,"name":`...)
-		buf = appendString(buf, m.Name)
-		buf = append(buf, `,"email":`...)
-		buf = appendString(buf, m.Email)
-		buf = append(buf, `,"role":`...)
-		buf = appendString(buf, m.Role)
-		buf = append(buf, `,"isRemoved":`...)
-		buf = strconv.AppendBool(buf, m.IsRemoved)
-		if m.UserID != 0 {
-			buf = append(buf, `,"user_id":`...)
-			buf = strconv.AppendInt(buf, m.UserID, 10)
-		}
-		buf = append(buf, '}')
+		buf = appendMember(buf, m)
 	}
 	return append(buf, "]}"...)
+}
+
+// appendMember appends one row as a JSON object.
+func appendMember(buf []byte, m *Member) []byte {
+	buf = append(buf, `{"id":`...)
+	buf = appendID(buf, m.ID)
+	if m.PublicID != "" {
+		buf = append(buf, `,"publicId":`...)
+		buf = appendString(buf, m.PublicID)
+	}
+	buf = append(buf, `,"name":`...)
+	buf = appendString(buf, m.Name)
+	buf = append(buf, `,"email":`...)
+	buf = appendString(buf, m.Email)
+	buf = append(buf, `,"role":`...)
+	buf = appendString(buf, m.Role)
+	buf = append(buf, `,"isRemoved":`...)
+	buf = strconv.AppendBool(buf, m.IsRemoved)
+	if m.UserID != 0 {
+		buf = append(buf, `,"user_id":`...)
+		buf = strconv.AppendInt(buf, m.UserID, 10)
+	}
+	return append(buf, '}')
 }
 
 func appendID(buf []byte, id any) []byte {
@@ -309,9 +336,15 @@ func validateConfig(cfg Config) error {
 		errs = append(errs, errors.New("APIKey must not be empty"))
 	}
 	switch cfg.IDStyle {
-	case "", IDStyleString, IDStyleNumber, IDStyleMixed:
+	case "", IDStyleString, IDStyleNumber, IDStyleMixed, IDStylePublic:
 	default:
-		errs = append(errs, fmt.Errorf("IDStyle must be %q, %q or %q, got %q", IDStyleString, IDStyleNumber, IDStyleMixed, cfg.IDStyle))
+		errs = append(errs, fmt.Errorf("IDStyle must be %q, %q, %q or %q, got %q", IDStyleString, IDStyleNumber, IDStyleMixed, IDStylePublic, cfg.IDStyle))
+	}
+	if cfg.OrgAdmins < 0 || cfg.OrgAdmins > cfg.Members {
+		errs = append(errs, fmt.Errorf("OrgAdmins must be between 0 and Members (%d), got %d", cfg.Members, cfg.OrgAdmins))
+	}
+	if cfg.MembersPageSize < 0 {
+		errs = append(errs, fmt.Errorf("MembersPageSize must be >= 0 (0 = not paged), got %d", cfg.MembersPageSize))
 	}
 	if err := validateFaults(cfg.Faults); err != nil {
 		errs = append(errs, err)
@@ -367,6 +400,9 @@ func validateFaults(f Faults) error {
 	}
 	if f.SCIMSearchMisses < -1 {
 		errs = append(errs, fmt.Errorf("Faults.SCIMSearchMisses must be >= -1 (-1 = forever), got %d", f.SCIMSearchMisses))
+	}
+	if f.RosterChangesBetweenPages < -1 {
+		errs = append(errs, fmt.Errorf("Faults.RosterChangesBetweenPages must be >= -1 (-1 = every page), got %d", f.RosterChangesBetweenPages))
 	}
 	if f.SCIMConcurrentDeletes < 0 {
 		errs = append(errs, fmt.Errorf("Faults.SCIMConcurrentDeletes must be >= 0, got %d", f.SCIMConcurrentDeletes))

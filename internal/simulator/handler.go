@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -20,7 +21,17 @@ type Config struct {
 	IDStyle      IDStyle // default "string"
 	BusinessPlan bool    // every Admin API call answers 403 "Enterprise access required"
 	OmitRemoved  bool    // leave removed members out instead of isRemoved:true (forum report F-REM2)
-	Faults       Faults
+	// OrgAdmins: the last N rows are organization admins, role OrgAdminRole
+	// (Cursor lists them in team member lists since Sep 2026).
+	OrgAdmins int
+	// MembersPageSize > 0 pages GET /teams/members the way Cursor's own
+	// client reads it (cursor-api.md §2.1.1): page (1-based, default 1) and
+	// pageSize (default and cap: this, a larger one is clamped), answered as
+	// {"teamMembers":[…],"pagination":{page,pageSize,totalCount,totalPages,
+	// hasNextPage,hasPreviousPage}}. 0: the documented single answer, any
+	// query ignored.
+	MembersPageSize int
+	Faults          Faults
 
 	// SCIMToken, when set, serves SCIM 2.0 at /scim/v2, which then needs
 	// "Authorization: Bearer <SCIMToken>" (the API key does not work there,
@@ -83,6 +94,10 @@ type Faults struct {
 	// a race: the user is deleted (its member marked removed), but the answer
 	// is 404, as if someone else had deleted it a moment before.
 	SCIMConcurrentDeletes int
+	// RosterChangesBetweenPages, with Config.MembersPageSize: the next N
+	// answers for a page after the first add a member to the team before
+	// answering, as someone joining mid-read would; -1 = every one.
+	RosterChangesBetweenPages int
 }
 
 // Tenant is a simulated Cursor team. It is an http.Handler.
@@ -90,6 +105,7 @@ type Tenant struct {
 	apiKey       string
 	businessPlan bool
 	omitRemoved  bool
+	pageSize     int // Config.MembersPageSize
 	gen          generator
 	teamSize     int // Config.Members: rows the SCIM directory is derived from
 
@@ -115,6 +131,7 @@ type Tenant struct {
 	malformedLeft  int // malformed answers still to send when Faults.MalformedRequests > 0
 	searchMissLeft int // SCIM searches by userName still to miss (-1 = forever)
 	deleteRaceLeft int // SCIM DELETEs still to answer 404 after deleting
+	joinsLeft      int // pages after the first still to add a member before (-1 = every one)
 
 	activityNow    time.Time
 	history        *activityHistory // built on first use, see historyLocked
@@ -163,6 +180,7 @@ func New(cfg Config) (*Tenant, error) {
 		apiKey:       cfg.APIKey,
 		businessPlan: cfg.BusinessPlan,
 		omitRemoved:  cfg.OmitRemoved,
+		pageSize:     cfg.MembersPageSize,
 		gen:          newGenerator(cfg.Seed, cfg.IDStyle),
 		teamSize:     cfg.Members,
 		requests:     map[string]int{},
@@ -186,7 +204,7 @@ func New(cfg Config) (*Tenant, error) {
 		}
 		t.scimServer = srv
 	}
-	t.members = generate(t.gen, cfg.Members)
+	t.members = generate(t.gen, cfg.Members, cfg.OrgAdmins)
 	t.setFaultsLocked(cfg.Faults)
 	t.membersBodyLocked()
 	return t, nil
@@ -247,6 +265,7 @@ func (t *Tenant) setFaultsLocked(f Faults) {
 	t.malformedLeft = f.MalformedRequests
 	t.searchMissLeft = f.SCIMSearchMisses
 	t.deleteRaceLeft = f.SCIMConcurrentDeletes
+	t.joinsLeft = f.RosterChangesBetweenPages
 }
 
 // update lets roster-changing code edit the members under the lock; it
@@ -299,7 +318,7 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusMethodNotAllowed, bodyMethodNotAllowed)
 			return
 		}
-		t.serveAdmin(w, r, t.serveMembers)
+		t.serveAdmin(w, r, func(w http.ResponseWriter, f Faults) { t.serveMembers(w, r, f) })
 	case path == pathRemoveMember:
 		if r.Method != http.MethodPost {
 			w.Header()["Allow"] = []string{http.MethodPost}
@@ -384,9 +403,30 @@ func wait(r *http.Request, d time.Duration) bool {
 	}
 }
 
-func (t *Tenant) serveMembers(w http.ResponseWriter, f Faults) {
+func (t *Tenant) serveMembers(w http.ResponseWriter, r *http.Request, f Faults) {
+	page, size := 0, 0 // page 0: not paged
+	if t.pageSize > 0 {
+		var ok bool
+		// A larger pageSize is clamped, as /organizations/members does (cursor-api.md §6.1).
+		if page, size, ok = pageParams(r.URL.Query(), t.pageSize, math.MaxInt); !ok {
+			badRequest(w, "page and pageSize must be positive integers")
+			return
+		}
+		size = min(size, t.pageSize)
+	}
 	t.mu.Lock()
-	body, bodyLen := t.membersBodyLocked()
+	var body []byte
+	var bodyLen []string
+	if page == 0 {
+		body, bodyLen = t.membersBodyLocked()
+	} else {
+		if page > 1 && t.joinsLeft != 0 {
+			t.joinsLeft = max(t.joinsLeft-1, -1)
+			t.joinLocked()
+		}
+		body = t.membersPageLocked(page, size)
+		bodyLen = []string{strconv.Itoa(len(body))}
+	}
 	malformed := (f.InvalidJSON || f.Truncate) && t.takeMalformedLocked()
 	t.mu.Unlock()
 
@@ -476,4 +516,50 @@ func (t *Tenant) takeMalformedLocked() bool {
 		return true
 	}
 	return false
+}
+
+// membersPageLocked encodes one page of the rows the answer shows (removed
+// ones left out with OmitRemoved), with Cursor's pagination object.
+func (t *Tenant) membersPageLocked(page, size int) []byte {
+	total := len(t.members)
+	if t.omitRemoved {
+		total = 0
+		for i := range t.members {
+			if !t.members[i].IsRemoved {
+				total++
+			}
+		}
+	}
+	pages := (total + size - 1) / size
+	buf := make([]byte, 0, 200+size*150)
+	buf = append(buf, `{"teamMembers":[`...)
+	skip, n := (page-1)*size, 0
+	for i := range t.members {
+		m := &t.members[i]
+		if t.omitRemoved && m.IsRemoved {
+			continue
+		}
+		if skip > 0 {
+			skip--
+			continue
+		}
+		if n == size {
+			break
+		}
+		if n > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendMember(buf, m)
+		n++
+	}
+	return fmt.Appendf(buf, `],"pagination":{"page":%d,"pageSize":%d,"totalCount":%d,"totalPages":%d,"hasNextPage":%t,"hasPreviousPage":%t}}`,
+		page, size, total, pages, page < pages, page > 1)
+}
+
+// joinLocked adds a new active member at the end of the roster.
+func (t *Tenant) joinLocked() {
+	m := t.gen.member(len(t.members)) // the row index keeps its email unique
+	m.Role, m.IsRemoved = "member", false
+	t.members = append(t.members, m)
+	t.invalidateLocked()
 }

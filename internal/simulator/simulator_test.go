@@ -120,7 +120,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"negative members", Config{Members: -1, APIKey: "k"}, "Members must be between 0 and 1000000"},
 		{"too many members", Config{Members: MaxMembers + 1, APIKey: "k"}, "Members must be between 0 and 1000000"},
 		{"empty key", Config{Members: 1}, "APIKey must not be empty"},
-		{"unknown id style", Config{Members: 1, APIKey: "k", IDStyle: "uuid"}, `IDStyle must be "string", "number" or "mixed", got "uuid"`},
+		{"unknown id style", Config{Members: 1, APIKey: "k", IDStyle: "uuid"}, `IDStyle must be "string", "number", "mixed" or "public-id", got "uuid"`},
 		{"server errors", Config{APIKey: "k", Faults: Faults{ServerErrors: -2}}, "ServerErrors must be >= -1"},
 		{"rate limited", Config{APIKey: "k", Faults: Faults{RateLimited: -1}}, "RateLimited must be >= 0"},
 		{"two bodies", Config{APIKey: "k", Faults: Faults{Truncate: true, InvalidJSON: true}}, "mutually exclusive"},

@@ -305,7 +305,7 @@ func buildSnapshot(rows []cursorapi.Member, users []scim.User, fetchedAt time.Ti
 			Name:     r.Name,
 			Role:     role,
 			Removed:  r.IsRemoved,
-			CursorId: r.ID,
+			CursorId: cursorID(r),
 		})
 	}
 	all = foldDuplicates(all, team)
@@ -326,6 +326,19 @@ func buildSnapshot(rows []cursorapi.Member, users []scim.User, fetchedAt time.Ti
 	}
 	snap.roles, snap.unknownRoles = roleCatalogue(all, snap.activeByRole)
 	return snap
+}
+
+// cursorID is the member's Cursor user id as Cursor's own client takes it
+// (cursor-api.md §2.1.1): whichever of publicId and id is a "user_…" id,
+// publicId first; else whichever is present, publicId first (a numeric id
+// as text).
+func cursorID(r cursorapi.Member) string {
+	for _, id := range []string{r.PublicID, r.ID} {
+		if strings.HasPrefix(id, "user_") {
+			return id
+		}
+	}
+	return cmp.Or(r.PublicID, r.ID)
 }
 
 // foldDuplicates sorts by key and keeps one row per email: an active row wins,
