@@ -20,7 +20,10 @@ type Config struct {
 	IDStyle      IDStyle // default "string"
 	BusinessPlan bool    // every Admin API call answers 403 "Enterprise access required"
 	OmitRemoved  bool    // leave removed members out instead of isRemoved:true (forum report F-REM2)
-	Faults       Faults
+	// LongEmails makes every email 254 characters, RFC 5321's longest
+	// (first.last.<row>.xxx…@engineering.emea.subsidiary-holdings.aaa….<domain>).
+	LongEmails bool
+	Faults     Faults
 
 	// SCIMToken, when set, serves SCIM 2.0 at /scim/v2, which then needs
 	// "Authorization: Bearer <SCIMToken>" (the API key does not work there,
@@ -153,11 +156,13 @@ func New(cfg Config) (*Tenant, error) {
 	if cfg.IDStyle == "" {
 		cfg.IDStyle = IDStyleString
 	}
+	g := newGenerator(cfg.Seed, cfg.IDStyle)
+	g.longEmails = cfg.LongEmails
 	t := &Tenant{
 		apiKey:       cfg.APIKey,
 		businessPlan: cfg.BusinessPlan,
 		omitRemoved:  cfg.OmitRemoved,
-		gen:          newGenerator(cfg.Seed, cfg.IDStyle),
+		gen:          g,
 		teamSize:     cfg.Members,
 		requests:     map[string]int{},
 
