@@ -1,6 +1,10 @@
 package connector
 
 import (
+	"context"
+
+	"github.com/grpc-ecosystem/go-grpc-middleware/logging/zap/ctxzap"
+	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -25,15 +29,18 @@ const (
 // fitPage fetches a page of up to size items and, while its items are more
 // than maxPageBytes, fetches it again with as many as fit: only the plugin
 // can make a page token, so a page is cut by asking for fewer. what names the
-// items in the error for one that does not fit alone.
-func fitPage[T proto.Message](size int, what string, fetch func(size int) ([]T, string, error)) ([]T, string, error) {
+// items in the error for one that does not fit alone, and in the debug line
+// that gives each page's size.
+func fitPage[T proto.Message](ctx context.Context, size int, what string, fetch func(size int) ([]T, string, error)) ([]T, string, error) {
 	for {
 		items, next, err := fetch(size)
 		if err != nil {
 			return nil, "", err
 		}
-		fit := fitting(items)
+		fit, bytes := fitting(items)
 		if fit == len(items) {
+			ctxzap.Extract(ctx).Debug("baton-cursor: page for baton-sdk",
+				zap.String("of", what), zap.Int("items", fit), zap.Int("page_bytes", bytes))
 			return items, next, nil
 		}
 		if fit == 0 {
@@ -45,14 +52,16 @@ func fitPage[T proto.Message](size int, what string, fetch func(size int) ([]T, 
 	}
 }
 
-// fitting is how many leading items fit in maxPageBytes as a repeated field:
-// each costs its size plus a tag and a length of at most 4 bytes.
-func fitting[T proto.Message](items []T) int {
+// fitting is how many leading items fit in maxPageBytes as a repeated field,
+// and their bytes: each costs its size plus a tag and a length of at most 4.
+func fitting[T proto.Message](items []T) (int, int) {
 	total := 0
 	for i, it := range items {
-		if total += proto.Size(it) + 4; total > maxPageBytes {
-			return i
+		n := proto.Size(it) + 4
+		if total+n > maxPageBytes {
+			return i, total
 		}
+		total += n
 	}
-	return len(items)
+	return len(items), total
 }

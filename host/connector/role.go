@@ -57,7 +57,7 @@ func (b *roleBuilder) Grants(ctx context.Context, r *v2.Resource, opts rs.SyncOp
 		return nil, nil, err
 	}
 	role := r.GetId().GetResource()
-	out, next, err := fitPage(grantPageSize, "grant", func(size int) ([]*v2.Grant, string, error) {
+	out, next, err := fitPage(ctx, grantPageSize, "grant", func(size int) ([]*v2.Grant, string, error) {
 		resp, err := svc.ListMembers(ctx, &pluginv1.ListMembersRequest{
 			PageSize:  int32(size),
 			PageToken: opts.PageToken.Token,

@@ -26,7 +26,7 @@ func (b *userBuilder) List(ctx context.Context, _ *v2.ResourceId, opts rs.SyncOp
 	if err != nil {
 		return nil, nil, err
 	}
-	out, next, err := fitPage(userPageSize, "user", func(size int) ([]*v2.Resource, string, error) {
+	out, next, err := fitPage(ctx, userPageSize, "user", func(size int) ([]*v2.Resource, string, error) {
 		resp, err := svc.ListMembers(ctx, &pluginv1.ListMembersRequest{
 			PageSize:       int32(size),
 			PageToken:      opts.PageToken.Token,
