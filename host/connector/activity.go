@@ -9,11 +9,6 @@ import (
 )
 
 const (
-	// userPageSize keeps a page of users, activity profiles included (~600
-	// bytes each), well under gRPC's 4 MiB message limit between baton-sdk's
-	// processes: 10,000 such users (5.9 MB) failed the sync.
-	userPageSize = 4000
-
 	defaultActivityDays = 30
 	maxActivityDays     = 90
 )

@@ -26,10 +26,6 @@ import (
 	"github.com/conductorone/baton-cursor/internal/cursorurl"
 )
 
-// pageSize is what the host asks the plugin for per call: a go-plugin call
-// costs ~0.25 ms, so pages are large (the plugin's maximum).
-const pageSize = 10000
-
 // plugin is what the connector needs of the plugin: a configured client.
 type plugin interface {
 	Get(ctx context.Context) (pluginv1.PluginServiceClient, error)

@@ -56,21 +56,28 @@ func (b *roleBuilder) Grants(ctx context.Context, r *v2.Resource, opts rs.SyncOp
 	if err != nil {
 		return nil, nil, err
 	}
-	resp, err := svc.ListMembers(ctx, &pluginv1.ListMembersRequest{
-		PageSize:  pageSize,
-		PageToken: opts.PageToken.Token,
-		Role:      r.GetId().GetResource(),
-		KeysOnly:  true,
-		SyncId:    opts.SyncID,
+	role := r.GetId().GetResource()
+	out, next, err := fitPage(ctx, grantPageSize, "grant", func(size int) ([]*v2.Grant, string, error) {
+		resp, err := svc.ListMembers(ctx, &pluginv1.ListMembersRequest{
+			PageSize:  int32(size),
+			PageToken: opts.PageToken.Token,
+			Role:      role,
+			KeysOnly:  true,
+			SyncId:    opts.SyncID,
+		})
+		if err != nil {
+			return nil, "", fmt.Errorf("baton-cursor: list members of role %s: %w", role, err)
+		}
+		out := make([]*v2.Grant, 0, len(resp.GetMembers()))
+		for _, m := range resp.GetMembers() {
+			out = append(out, RoleGrant(r, m.GetKey()))
+		}
+		return out, resp.GetNextPageToken(), nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("baton-cursor: list members of role %s: %w", r.GetId().GetResource(), err)
+		return nil, nil, err
 	}
-	out := make([]*v2.Grant, 0, len(resp.GetMembers()))
-	for _, m := range resp.GetMembers() {
-		out = append(out, RoleGrant(r, m.GetKey()))
-	}
-	return out, &rs.SyncOpResults{NextPageToken: resp.GetNextPageToken()}, nil
+	return out, &rs.SyncOpResults{NextPageToken: next}, nil
 }
 
 // RoleResource maps a Cursor role to a baton role.

@@ -26,24 +26,30 @@ func (b *userBuilder) List(ctx context.Context, _ *v2.ResourceId, opts rs.SyncOp
 	if err != nil {
 		return nil, nil, err
 	}
-	resp, err := svc.ListMembers(ctx, &pluginv1.ListMembersRequest{
-		PageSize:       userPageSize,
-		PageToken:      opts.PageToken.Token,
-		IncludeRemoved: true,
-		SyncId:         opts.SyncID, // one roster snapshot for the whole sync
+	out, next, err := fitPage(ctx, userPageSize, "user", func(size int) ([]*v2.Resource, string, error) {
+		resp, err := svc.ListMembers(ctx, &pluginv1.ListMembersRequest{
+			PageSize:       int32(size),
+			PageToken:      opts.PageToken.Token,
+			IncludeRemoved: true,
+			SyncId:         opts.SyncID, // one roster snapshot for the whole sync
+		})
+		if err != nil {
+			return nil, "", fmt.Errorf("baton-cursor: list members: %w", err)
+		}
+		out := make([]*v2.Resource, 0, len(resp.GetMembers()))
+		for _, m := range resp.GetMembers() {
+			r, err := UserResource(m)
+			if err != nil {
+				return nil, "", err
+			}
+			out = append(out, r)
+		}
+		return out, resp.GetNextPageToken(), nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("baton-cursor: list members: %w", err)
+		return nil, nil, err
 	}
-	out := make([]*v2.Resource, 0, len(resp.GetMembers()))
-	for _, m := range resp.GetMembers() {
-		r, err := UserResource(m)
-		if err != nil {
-			return nil, nil, err
-		}
-		out = append(out, r)
-	}
-	return out, &rs.SyncOpResults{NextPageToken: resp.GetNextPageToken()}, nil
+	return out, &rs.SyncOpResults{NextPageToken: next}, nil
 }
 
 // Users own no entitlements or grants (the type says so to the syncer).

@@ -63,3 +63,24 @@ func BenchmarkRoleGrants(b *testing.B) {
 	}
 	reportPerMember(b, len(ms))
 }
+
+// BenchmarkUserPageFitting is what cutting pages by bytes adds per member:
+// one proto.Size of each user resource (compare BenchmarkUserResource100k).
+func BenchmarkUserPageFitting(b *testing.B) {
+	ms := benchMembers(b, 100_000)
+	users := make([]*v2.Resource, len(ms))
+	for i, m := range ms {
+		u, err := UserResource(m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		users[i] = u
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for start := 0; start < len(users); start += userPageSize {
+			fitting(users[start:min(start+userPageSize, len(users))])
+		}
+	}
+	reportPerMember(b, len(ms))
+}

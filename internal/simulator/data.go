@@ -99,6 +99,8 @@ type generator struct {
 	numBase int64  // first numeric id
 	idMul   uint64 // odd, not a multiple of 31: i -> i*idMul+idAdd is a bijection mod 62^5
 	idAdd   uint64
+	// longEmails pads every address to 254 characters (Config.LongEmails).
+	longEmails bool
 }
 
 func newGenerator(seed int64, style IDStyle) generator {
@@ -175,6 +177,9 @@ func (g generator) member(i int) Member {
 	m.Name = name
 	// The row index in the local part keeps emails unique, case-insensitively.
 	m.Email = local + "." + strconv.Itoa(i) + "@" + domain
+	if g.longEmails {
+		m.Email = longestAddress(local+"."+strconv.Itoa(i), domain)
+	}
 
 	useString := g.style == IDStyleString || (g.style == IDStyleMixed && i%2 == 0)
 	switch {
@@ -190,6 +195,40 @@ func (g generator) member(i int) Member {
 		m.UserID = numID
 	}
 	return m
+}
+
+// Addresses of RFC 5321's longest length: a local part of 64 characters and
+// a domain of 189 under a corporate-style subdomain, in labels of at most 63.
+const (
+	maxAddressLen = 254
+	maxLocalLen   = 64
+	longSubdomain = "engineering.emea.subsidiary-holdings."
+)
+
+// longestAddress pads local and domain so the address is maxAddressLen long.
+func longestAddress(local, domain string) string {
+	b := make([]byte, 0, maxAddressLen)
+	b = append(b, local...)
+	if len(b) < maxLocalLen {
+		b = append(b, '.')
+	}
+	for len(b) < maxLocalLen {
+		b = append(b, 'x')
+	}
+	b = append(b, '@')
+	b = append(b, longSubdomain...)
+	// Labels of 'a' up to the length left, each at most 63, then the domain
+	// (one character left over would be an empty label: the address is
+	// then a character short).
+	for left := maxAddressLen - len(b) - len(domain); left > 1; {
+		n := min(left-1, 63)
+		for range n {
+			b = append(b, 'a')
+		}
+		b = append(b, '.')
+		left -= n + 1
+	}
+	return string(append(b, domain...))
 }
 
 // stringID is "user_" + 21 random base62 chars + 5 chars that encode a

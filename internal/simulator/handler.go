@@ -31,7 +31,10 @@ type Config struct {
 	// hasNextPage,hasPreviousPage}}. 0: the documented single answer, any
 	// query ignored.
 	MembersPageSize int
-	Faults          Faults
+	// LongEmails makes every email 254 characters, RFC 5321's longest
+	// (first.last.<row>.xxx…@engineering.emea.subsidiary-holdings.aaa….<domain>).
+	LongEmails bool
+	Faults     Faults
 
 	// SCIMToken, when set, serves SCIM 2.0 at /scim/v2, which then needs
 	// "Authorization: Bearer <SCIMToken>" (the API key does not work there,
@@ -176,12 +179,14 @@ func New(cfg Config) (*Tenant, error) {
 	if cfg.IDStyle == "" {
 		cfg.IDStyle = IDStyleString
 	}
+	g := newGenerator(cfg.Seed, cfg.IDStyle)
+	g.longEmails = cfg.LongEmails
 	t := &Tenant{
 		apiKey:       cfg.APIKey,
 		businessPlan: cfg.BusinessPlan,
 		omitRemoved:  cfg.OmitRemoved,
 		pageSize:     cfg.MembersPageSize,
-		gen:          newGenerator(cfg.Seed, cfg.IDStyle),
+		gen:          g,
 		teamSize:     cfg.Members,
 		requests:     map[string]int{},
 

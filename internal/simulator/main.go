@@ -72,6 +72,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Faults.RosterChangesBetweenPages, "roster-changes-between-pages", 0, "with --members-page-size: the next `N` answers for a page after the first add a member first; -1 = every one")
 	fs.BoolVar(&cfg.BusinessPlan, "business-plan", false, `answer every Admin API call 403 "Enterprise access required"`)
 	fs.BoolVar(&cfg.OmitRemoved, "omit-removed", false, "leave removed members out instead of isRemoved:true")
+	fs.BoolVar(&cfg.LongEmails, "long-emails", false, "make every email 254 characters long, RFC 5321's longest")
 	fs.IntVar(&cfg.Faults.RateLimited, "rate-limited", 0, "answer the first `N` Admin API requests 429")
 	fs.StringVar(&cfg.Faults.RetryAfter, "retry-after", "", "Retry-After header `value` on 429s, e.g. 60 (empty = none)")
 	fs.IntVar(&cfg.Faults.ServerErrors, "server-errors", 0, "then answer the next `N` requests 503; -1 = answer 500 forever")
