@@ -186,12 +186,13 @@ func TestEnrichmentFailuresDegradeToTheRosterAndAWarning(t *testing.T) {
 		faults simulator.ActivityFaults
 		why    string
 		// requests to the activity routes at most: three parts side by side,
-		// three attempts each; nothing after a part's first request fails
+		// a 5xx tried three times, a 403 or a 429 once; nothing after a
+		// part's first request fails
 		maxRequests int
 	}{
 		{"a key without the scope (403)", simulator.ActivityFaults{Forbidden: true}, "HTTP 403", 3},
 		{"5xx after the short retries", simulator.ActivityFaults{ServerErrors: -1}, "HTTP 500", 9},
-		{"429 past the budget", simulator.ActivityFaults{RateLimited: 1000}, "HTTP 429", 9},
+		{"429 past the budget", simulator.ActivityFaults{RateLimited: 1000}, "HTTP 429", 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tenant, srv := newTenant(t, simulator.Config{Members: 60, ActivityFaults: tc.faults})

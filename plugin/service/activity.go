@@ -34,12 +34,20 @@ const (
 	enrichTimeout       = 45 * time.Second
 )
 
-// enrichRetry retries a failed enrichment request twice within 3 s; a 429's
-// Retry-After (60 s at Cursor) is not waited for.
+// enrichRetry is the audit feed's schedule: a failed request is retried
+// twice within 3 s; a 429's Retry-After (60 s at Cursor) is not waited for.
 var enrichRetry = httpretry.Policy{
 	Backoff:       []time.Duration{time.Second, 2 * time.Second},
 	MaxRetryAfter: 2 * time.Second,
 }
+
+// Enrichment sends every HTTP request itself (singleShot) so each one is
+// counted against enrichBudget: a 5xx or a network failure is retried after
+// enrichBackoff, a 429 never (it stops the pass).
+var (
+	enrichBackoff = []time.Duration{time.Second, 2 * time.Second}
+	singleShot    = httpretry.Policy{Backoff: []time.Duration{}}
+)
 
 // activityAPI is what enrichment and the audit feed need of the Admin API.
 type activityAPI interface {
@@ -104,6 +112,9 @@ func (s *Server) enrich(ctx context.Context, set *settings, snap *snapshot) {
 	if api == nil || days == 0 {
 		return
 	}
+	if c, ok := api.(*cursorapi.Client); ok {
+		api = c.WithRetry(singleShot)
+	}
 	ctx, cancel := context.WithTimeout(ctx, enrichTimeout)
 	defer cancel()
 	began := s.now()
@@ -139,24 +150,47 @@ func (e *enrichment) miss(why string) {
 	e.missing = append(e.missing, why)
 }
 
-// call spends one request of the budget on fn; false means stop this part.
-func (e *enrichment) call(what string, fn func() error) bool {
+// call spends the budget on fn, one request per HTTP attempt (a 5xx or a
+// network failure is tried again after enrichBackoff); false means stop
+// this part.
+func (e *enrichment) call(ctx context.Context, what string, fn func() error) bool {
+	for attempt := 0; ; attempt++ {
+		if !e.spend1(what) {
+			return false
+		}
+		err := fn()
+		if err == nil {
+			return true
+		}
+		if attempt == len(enrichBackoff) || !retryable(err) {
+			e.failed(what, err)
+			return false
+		}
+		if err := sleepCtx(ctx, enrichBackoff[attempt]); err != nil {
+			e.failed(what, err)
+			return false
+		}
+	}
+}
+
+// spend1 takes one request from the budget; false when the pass stopped or
+// the budget ran out (said once per part).
+func (e *enrichment) spend1(what string) bool {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	switch {
 	case e.stopped:
-		e.mu.Unlock()
 		return false
 	case e.requests >= enrichBudget:
 		e.missing = append(e.missing, what+": the budget of "+fmt.Sprint(enrichBudget)+" requests per sync ran out")
-		e.mu.Unlock()
 		return false
 	}
 	e.requests++
-	e.mu.Unlock()
-	err := fn()
-	if err == nil {
-		return true
-	}
+	return true
+}
+
+// failed records why a part stopped; a 429 or the pass's deadline stops them all.
+func (e *enrichment) failed(what string, err error) {
 	var apiErr *cursorapi.APIError
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -172,7 +206,30 @@ func (e *enrichment) call(what string, fn func() error) bool {
 	default:
 		e.missing = append(e.missing, what+": "+err.Error())
 	}
-	return false
+}
+
+// retryable: a 5xx that means "try again", or no answer at all.
+func retryable(err error) bool {
+	var apiErr *cursorapi.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.Status {
+		case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			return true
+		}
+		return false
+	}
+	return status.Code(err) == codes.Unavailable
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (e *enrichment) readUsage(ctx context.Context, api activityAPI, start, end time.Time) {
@@ -180,7 +237,7 @@ func (e *enrichment) readUsage(ctx context.Context, api activityAPI, start, end 
 	for wEnd := end; wEnd.After(start); wEnd = wEnd.Add(-cursorapi.MaxAuditWindow) {
 		wStart := maxTime(start, wEnd.Add(-cursorapi.MaxAuditWindow))
 		var rows []cursorapi.UsageDay
-		if !e.call("daily usage (active days, last_active_day)", func() (err error) {
+		if !e.call(ctx, "daily usage (active days, last_active_day)", func() (err error) {
 			rows, err = api.ActiveDays(ctx, wStart, wEnd)
 			return err
 		}) {
@@ -222,7 +279,7 @@ func (e *enrichment) readLogins(ctx context.Context, api activityAPI, start, end
 				return
 			}
 			var p cursorapi.AuditPage
-			if !e.call("login events (last login)", func() (err error) {
+			if !e.call(ctx, "login events (last login)", func() (err error) {
 				p, err = api.AuditLogs(ctx, cursorapi.AuditQuery{Start: wStart, End: wEnd, Types: []string{"login"}, Page: page, PageSize: cursorapi.MaxAuditPageSize})
 				return err
 			}) {
@@ -287,7 +344,7 @@ func (e *enrichment) readSpend(ctx context.Context, api activityAPI, maxPages in
 // spendPage reads one page of spend into e.spend and returns the page count.
 func (e *enrichment) spendPage(ctx context.Context, api activityAPI, page int) (int, bool) {
 	var p cursorapi.SpendPage
-	if !e.call("spend (spend_cents, fast_premium_requests, spend limit)", func() (err error) {
+	if !e.call(ctx, "spend (spend_cents, fast_premium_requests, spend limit)", func() (err error) {
 		p, err = api.SpendByAmount(ctx, page, spendPageSize)
 		return err
 	}) {
