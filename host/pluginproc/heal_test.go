@@ -36,7 +36,7 @@ func newHealingLazy(t *testing.T) (*Lazy, *[]time.Duration, *observer.ObservedLo
 	return l, &waits, logs
 }
 
-func killPlugin(t *testing.T, l *Lazy) {
+func killPlugin(t testing.TB, l *Lazy) {
 	t.Helper()
 	pid := pluginPID(t, l)
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {

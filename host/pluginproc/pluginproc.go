@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -147,6 +148,7 @@ func (l *Lazy) Kill() {
 	defer l.mu.Unlock()
 	l.stopped = true
 	release(l.client, l.sockets)
+	l.client, l.svc, l.sockets = nil, nil, ""
 }
 
 // socketFolder makes a folder of the plugin's own for its unix socket,
@@ -164,11 +166,51 @@ func socketFolder() (string, error) {
 	return "", nil
 }
 
-// release stops a plugin and removes its socket folder: the socket stays
-// behind when the plugin was killed (SIGKILL, an OOM kill) rather than told
-// to stop.
+// live holds every plugin started and not yet released, with its socket
+// folder, so that KillAll reaches it on the host's way out. go-plugin's own
+// list (ClientConfig.Managed) is never pruned: a long-running host whose
+// plugin keeps restarting would hold every client it ever made.
+var live = struct {
+	sync.Mutex
+	exiting bool // KillAll ran: start nothing more
+	clients map[*plugin.Client]string
+}{clients: map[*plugin.Client]string{}}
+
+// track adds a new client to live; false once KillAll ran.
+func track(client *plugin.Client, sockets string) bool {
+	live.Lock()
+	defer live.Unlock()
+	if live.exiting {
+		return false
+	}
+	live.clients[client] = sockets
+	return true
+}
+
+// KillAll stops every plugin this process started, at once, and any later
+// start fails: the host calls it on every way out, signals included
+// (os.Exit and SIGKILL are covered by the plugin's parent-death signal and
+// watchdog).
+func KillAll() {
+	live.Lock()
+	live.exiting = true
+	clients := maps.Clone(live.clients)
+	live.Unlock()
+	var wg sync.WaitGroup
+	for client, sockets := range clients {
+		wg.Go(func() { release(client, sockets) })
+	}
+	wg.Wait()
+}
+
+// release stops a plugin, forgets it and removes its socket folder: the
+// socket stays behind when the plugin was killed (SIGKILL, an OOM kill)
+// rather than told to stop.
 func release(client *plugin.Client, sockets string) {
 	if client != nil {
+		live.Lock()
+		delete(live.clients, client)
+		live.Unlock()
 		client.Kill()
 	}
 	if sockets != "" {
@@ -201,13 +243,16 @@ func (l *Lazy) start(ctx context.Context) (pluginv1.PluginServiceClient, error) 
 
 	var client *plugin.Client // set before the first call is made
 	cfg := handshake.ClientConfig(cmd, newHCLogger(l.opts.Logger))
-	cfg.Managed = true // plugin.CleanupClients kills it on the host's way out
 	cfg.StartTimeout = 15 * time.Second
 	cfg.SyncStdout = zapWriter{l.opts.Logger.Named("plugin-stdout")}
 	cfg.SyncStderr = zapWriter{l.opts.Logger.Named("plugin-stderr")}
 	cfg.GRPCDialOptions = append(cfg.GRPCDialOptions, grpc.WithChainUnaryInterceptor(
 		finalUnavailable(path, func() bool { return client.Exited() }, &l.rateLimited)))
 	client = plugin.NewClient(cfg)
+	if !track(client, sockets) { // KillAll ran: the host is on its way out
+		release(nil, sockets)
+		return nil, l.stoppedError()
+	}
 	l.mu.Lock()
 	l.path, l.client, l.sockets = path, client, sockets
 	l.mu.Unlock()

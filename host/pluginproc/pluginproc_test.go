@@ -60,7 +60,7 @@ func runMain(m *testing.M) int {
 
 func testKey() string { return "crsr_" + strings.Repeat("pluginprocK3y0", 5)[:64] }
 
-func newTenant(t *testing.T, members int) (*simulator.Tenant, *httptest.Server) {
+func newTenant(t testing.TB, members int) (*simulator.Tenant, *httptest.Server) {
 	t.Helper()
 	tenant, err := simulator.New(simulator.Config{Members: members, Seed: 42, APIKey: testKey()})
 	if err != nil {
@@ -72,7 +72,7 @@ func newTenant(t *testing.T, members int) (*simulator.Tenant, *httptest.Server) 
 }
 
 // pluginPID is the pid of the process the Lazy started.
-func pluginPID(t *testing.T, l *Lazy) int {
+func pluginPID(t testing.TB, l *Lazy) int {
 	t.Helper()
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -7,14 +7,17 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"connectrpc.com/connect"
-	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
 	"github.com/hashicorp/go-hclog"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/conductorone/baton-cursor/gen/cursor/plugin/v1/pluginv1connect"
 	"github.com/conductorone/baton-cursor/internal/sidecarauth"
@@ -73,15 +76,10 @@ func ServeSidecar(ctx context.Context, impl pluginv1connect.PluginServiceHandler
 	if err := o.CheckExposure(); err != nil {
 		return err
 	}
-	capped := connect.WithReadMaxBytes(maxRequestBytes)
-	mux := http.NewServeMux()
-	mux.Handle(pluginv1connect.NewPluginServiceHandler(impl, capped, connect.WithInterceptors(statusErrors())))
-	// The reflector lists only the names given: all four, so `grpcurl list` shows them.
-	reflector := grpcreflect.NewStaticReflector(pluginv1connect.PluginServiceName, grpchealth.HealthV1ServiceName,
-		grpcreflect.ReflectV1ServiceName, grpcreflect.ReflectV1AlphaServiceName)
-	mux.Handle(grpcreflect.NewHandlerV1(reflector, capped))
-	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, capped))
-	mux.Handle(grpchealth.NewHandler(health(o.Serving), capped))
+	mux, err := routes(impl, o.Serving)
+	if err != nil {
+		return err
+	}
 
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
@@ -142,33 +140,76 @@ func ServeSidecar(ctx context.Context, impl pluginv1connect.PluginServiceHandler
 	return nil
 }
 
-// health reports the process as serving, and the plugin service as serving
-// when serving says so (a readiness probe asks for the service by name).
-type health func() bool
-
-func (h health) Check(_ context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
-	switch {
-	case req.Service == "":
-		return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
-	case req.Service != pluginv1connect.PluginServiceName:
-		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("unknown service %s", req.Service))
-	case h == nil || h():
-		return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
+// routes serves each procedure at its own path: the plugin service, health,
+// and gRPC reflection v1 and v1alpha (the reflector lists all four, so
+// `grpcurl list` shows them). Any other path gets Unimplemented in the
+// caller's protocol, as gRPC and Connect clients expect, where a bare
+// http.ServeMux would answer a text/plain 404.
+func routes(impl pluginv1connect.PluginServiceHandler, serving func() bool) (*http.ServeMux, error) {
+	capped := connect.WithReadMaxBytes(maxRequestBytes)
+	reflector := grpcreflect.NewStaticReflector(pluginv1connect.PluginServiceName, healthpb.Health_ServiceDesc.ServiceName,
+		grpcreflect.ReflectV1ServiceName, grpcreflect.ReflectV1AlphaServiceName)
+	mux := http.NewServeMux()
+	var missing []string
+	exact := func(prefix string, handler http.Handler) {
+		name := protoreflect.FullName(strings.Trim(prefix, "/"))
+		d, _ := protoregistry.GlobalFiles.FindDescriptorByName(name)
+		sd, ok := d.(protoreflect.ServiceDescriptor)
+		if !ok {
+			missing = append(missing, string(name))
+			return
+		}
+		for i := range sd.Methods().Len() {
+			mux.Handle(prefix+string(sd.Methods().Get(i).Name()), handler)
+		}
 	}
-	return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil
+	exact(pluginv1connect.NewPluginServiceHandler(impl, capped, connect.WithInterceptors(statusErrors())))
+	exact(grpcreflect.NewHandlerV1(reflector, capped))
+	exact(grpcreflect.NewHandlerV1Alpha(reflector, capped))
+	if missing != nil {
+		return nil, fmt.Errorf("serve %s: descriptors not linked in", strings.Join(missing, ", "))
+	}
+	for path, handler := range health(serving).handlers(capped) {
+		mux.Handle(path, handler)
+	}
+	mux.Handle("/", unimplemented(connect.NewErrorWriter()))
+	return mux, nil
+}
+
+// unimplemented answers an RPC to a procedure not served here in the
+// caller's protocol: grpc-status 12 for gRPC and gRPC-Web, a Connect error
+// body with code "unimplemented" for Connect. Anything else (a browser's GET)
+// gets a plain 404.
+func unimplemented(errs *connect.ErrorWriter) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A GET is a Connect call only with its ?connect=v1 marker.
+		if !errs.IsSupported(r) || r.Method == http.MethodGet && r.URL.Query().Get("connect") == "" {
+			http.NotFound(w, r)
+			return
+		}
+		_ = errs.Write(w, r, connect.NewError(connect.CodeUnimplemented, fmt.Errorf(
+			"unknown method %s: this sidecar serves %s, %s (Check, List) and gRPC reflection; `grpcurl -plaintext HOST:PORT list` shows them",
+			r.URL.Path, pluginv1connect.PluginServiceName, healthpb.Health_ServiceDesc.ServiceName)))
+	})
 }
 
 // guard decides from the headers alone, before any body is read, who may
-// call what: health is open (probes cannot send a token, and it says only
-// whether the service is up); Provision and Deprovision need AllowWrites and
-// the token; everything else needs the token when one is set. A refusal is
-// written in the caller's protocol (gRPC, gRPC-Web or Connect).
+// call what. Without a token, only requests addressed to loopback and not
+// sent by another site's web page are answered at all (see fromThisMachine).
+// Health is open (probes cannot send a token, and it says only whether the
+// service is up); Provision and Deprovision need AllowWrites and the token;
+// everything else needs the token when one is set. A refusal is written in
+// the caller's protocol (gRPC, gRPC-Web or Connect; else Connect JSON).
 func guard(next http.Handler, o SidecarOptions) http.Handler {
 	errs := connect.NewErrorWriter()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var err error
 		switch {
-		case strings.HasPrefix(r.URL.Path, "/"+grpchealth.HealthV1ServiceName+"/"):
+		case o.AuthToken == "" && !fromThisMachine(r):
+			err = connect.NewError(connect.CodePermissionDenied, errors.New("this sidecar has no token, so it answers only "+
+				"requests addressed to loopback (Host 127.0.0.1, [::1] or localhost) that no other site's web page sent; "+
+				"call it at http://127.0.0.1:PORT, or start it with --auth-token-file"))
+		case strings.HasPrefix(r.URL.Path, "/"+healthpb.Health_ServiceDesc.ServiceName+"/"):
 		case writeProcedures[r.URL.Path] && !o.AllowWrites:
 			err = connect.NewError(connect.CodePermissionDenied, errors.New("this sidecar was started without --allow-provisioning: "+
 				"it lists the team but never creates or removes accounts; restart it with --allow-provisioning and --auth-token-file to allow that"))
@@ -182,6 +223,33 @@ func guard(next http.Handler, o SidecarOptions) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// fromThisMachine reports whether a tokenless sidecar may answer r. Its Host
+// must be a loopback name or address: a web page that rebinds its own name
+// to 127.0.0.1 (DNS rebinding) sends its own name. And no browser may have
+// sent it for a page of another site: Origin, when present, is a loopback
+// origin, and Sec-Fetch-Site is not cross-site. No CORS header is ever
+// granted, so a preflight earns nothing either.
+func fromThisMachine(r *http.Request) bool {
+	if !isLoopbackHost(r.Host) || r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		return false
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && isLoopbackHost(u.Host)
+}
+
+// isLoopbackHost reports whether a Host value (host[:port]) names loopback.
+func isLoopbackHost(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil { // no port
+		host = strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]")
+	}
+	return host != "" && sidecarauth.IsLoopback(strings.ToLower(host))
 }
 
 // writeProcedures change Cursor accounts.

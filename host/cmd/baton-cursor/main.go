@@ -9,20 +9,20 @@ import (
 	"context"
 
 	"github.com/conductorone/baton-sdk/pkg/connectorrunner"
-	"github.com/hashicorp/go-plugin"
 
 	cfg "github.com/conductorone/baton-cursor/host/config"
 	"github.com/conductorone/baton-cursor/host/connector"
 	"github.com/conductorone/baton-cursor/host/oneshot"
+	"github.com/conductorone/baton-cursor/host/pluginproc"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
 func main() {
-	// plugin.CleanupClients kills the plugin on every way out, signals
+	// pluginproc.KillAll kills the plugin on every way out, signals
 	// included; os.Exit and SIGKILL are covered by the plugin's parent-death
 	// signal and watchdog.
 	oneshot.RunConnector(context.Background(), "baton-cursor", version, cfg.Config, connector.New,
-		plugin.CleanupClients, connectorrunner.WithDefaultCapabilitiesConnectorBuilderV2(&connector.Connector{}))
+		pluginproc.KillAll, connectorrunner.WithDefaultCapabilitiesConnectorBuilderV2(&connector.Connector{}))
 }

@@ -7,11 +7,11 @@ import (
 	"context"
 
 	"github.com/conductorone/baton-sdk/pkg/connectorrunner"
-	"github.com/hashicorp/go-plugin"
 
 	cfg "github.com/conductorone/baton-cursor/host/config"
 	"github.com/conductorone/baton-cursor/host/connector"
 	"github.com/conductorone/baton-cursor/host/oneshot"
+	"github.com/conductorone/baton-cursor/host/pluginproc"
 	"github.com/conductorone/baton-cursor/internal/bench/prof"
 )
 
@@ -19,5 +19,5 @@ func main() {
 	prof.Start("parent")
 	// As host/cmd/baton-cursor/main.go does.
 	oneshot.RunConnector(context.Background(), "baton-cursor", "prof", cfg.Config, connector.New,
-		plugin.CleanupClients, connectorrunner.WithDefaultCapabilitiesConnectorBuilderV2(&connector.Connector{}))
+		pluginproc.KillAll, connectorrunner.WithDefaultCapabilitiesConnectorBuilderV2(&connector.Connector{}))
 }
