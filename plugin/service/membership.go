@@ -55,7 +55,12 @@ func (s *Server) teamFor(ctx context.Context, set *settings, fresh bool) (*teamR
 // the first caller's context (a roster fetch's own, which ends when its last
 // waiter leaves); a caller that gives up returns at once.
 func (s *Server) readTeam(ctx context.Context, set *settings) (*teamRows, error) {
-	ch := s.teamRead.DoChan(fmt.Sprintf("%p", set), func() (any, error) {
+	// A read begun before a write this process made (forgetRoster) may land
+	// after it: later callers get a read of their own, and it is not kept.
+	s.mu.Lock()
+	writes := s.writeCount
+	s.mu.Unlock()
+	ch := s.teamRead.DoChan(fmt.Sprintf("%p/%d", set, writes), func() (any, error) {
 		at := s.now()
 		rows, err := set.admin.ListMembers(ctx)
 		s.mu.Lock()
@@ -70,7 +75,7 @@ func (s *Server) readTeam(ctx context.Context, set *settings) (*teamRows, error)
 				t.active[strings.ToLower(email)] = email
 			}
 		}
-		if s.settings == set {
+		if s.settings == set && s.writeCount == writes {
 			s.team = t
 		}
 		return t, nil
