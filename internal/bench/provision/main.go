@@ -15,6 +15,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/conductorone/baton-cursor/internal/bench/mdsection"
 	"net"
 	"net/http"
 	"os"
@@ -71,7 +72,7 @@ func main() {
 	section, ok := report(rows, *label, *rate, *members)
 	fmt.Print(section)
 	if *out != "" {
-		if err := writeSection(*out, section); err != nil {
+		if err := mdsection.Write(*out, sectionTitle, section); err != nil {
 			fail(err)
 		}
 	}
@@ -407,28 +408,4 @@ func kinds(counts map[string]int) string {
 		parts[i] = fmt.Sprintf("%s %d", k, counts[k])
 	}
 	return strings.Join(parts, ", ")
-}
-
-// writeSection puts section into the markdown file at path, replacing an
-// earlier section with the same title (up to the next "## ").
-func writeSection(path, section string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	text := string(old)
-	if i := strings.Index(text, sectionTitle); i >= 0 {
-		rest := text[i+len(sectionTitle):]
-		end := len(text)
-		if j := strings.Index(rest, "\n## "); j >= 0 {
-			end = i + len(sectionTitle) + j + 1
-		}
-		text = text[:i] + section + text[end:]
-	} else {
-		if text != "" && !strings.HasSuffix(text, "\n\n") {
-			text = strings.TrimRight(text, "\n") + "\n\n"
-		}
-		text += section
-	}
-	return os.WriteFile(path, []byte(text), 0o644)
 }

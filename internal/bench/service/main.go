@@ -14,6 +14,7 @@ import (
 	"debug/buildinfo"
 	"flag"
 	"fmt"
+	"github.com/conductorone/baton-cursor/internal/bench/mdsection"
 	"io"
 	"net"
 	"net/http"
@@ -54,7 +55,7 @@ func main() {
 	}
 	fmt.Print(section)
 	if *out != "" {
-		if err := writeSection(*out, section); err != nil {
+		if err := mdsection.Write(*out, sectionTitle, section); err != nil {
 			fmt.Fprintln(os.Stderr, "service:", err)
 			os.Exit(1)
 		}
@@ -250,28 +251,4 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-// writeSection puts section into the markdown file at path, replacing an
-// earlier section with the same title (up to the next "## ").
-func writeSection(path, section string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	text := string(old)
-	if i := strings.Index(text, sectionTitle); i >= 0 {
-		rest := text[i+len(sectionTitle):]
-		end := len(text)
-		if j := strings.Index(rest, "\n## "); j >= 0 {
-			end = i + len(sectionTitle) + j + 1
-		}
-		text = text[:i] + section + text[end:]
-	} else {
-		if text != "" && !strings.HasSuffix(text, "\n\n") {
-			text = strings.TrimRight(text, "\n") + "\n\n"
-		}
-		text += section
-	}
-	return os.WriteFile(path, []byte(text), 0o644)
 }
