@@ -44,9 +44,20 @@ func TestReleasedPluginClientsAreCollected(t *testing.T) {
 		t.Errorf("%d clients tracked after Kill, want 0", n)
 	}
 	// go-plugin keeps every Managed client in a package list for good; ours
-	// must be garbage once released.
-	for range 3 {
+	// must be garbage once released. go-plugin's own goroutines (the log
+	// reader, the process waiter) hold a client for a moment after Kill, so
+	// collection is awaited, up to 10 s; a leak holds it for good.
+	collected := func() bool {
 		runtime.GC()
+		for _, w := range released {
+			if w.Value() != nil {
+				return false
+			}
+		}
+		return true
+	}
+	for deadline := time.Now().Add(10 * time.Second); !collected() && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
 	}
 	for i, w := range released {
 		if w.Value() != nil {
