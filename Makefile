@@ -51,14 +51,18 @@ check-generated: generate ## fail when generated code differs from what is commi
 
 # The contract only grows: the working tree is checked against main, and every
 # commit that touched proto/ against its parent (so a clone of main checks its
-# own history). A break needs a new package, cursor.plugin.v2.
+# own history). Snapshots come from git archive: buf's own git input clones
+# shallowly and cannot reach an old commit's parent. A break needs a new
+# package, cursor.plugin.v2.
 breaking: ## buf breaking against main and along proto/'s history
-	@set -e; \
-	if git rev-parse -q --verify main >/dev/null && git cat-file -e main:proto 2>/dev/null; then \
-	  $(BUF) breaking --against '.git#ref=main'; fi; \
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	snap() { mkdir -p "$$tmp/$$2"; git archive "$$1" buf.yaml proto | tar -x -C "$$tmp/$$2"; }; \
+	if git rev-parse -q --verify 'main^{commit}' >/dev/null && git cat-file -e main:proto 2>/dev/null; then \
+	  snap main main; $(BUF) breaking . --against "$$tmp/main"; fi; \
 	for c in $$(git log --format=%H -- proto); do \
 	  if git cat-file -e "$$c~1:proto" 2>/dev/null; then \
-	    $(BUF) breaking ".git#ref=$$c" --against ".git#ref=$$c~1" || { echo "commit $$c breaks cursor.plugin.v1"; exit 1; }; \
+	    snap "$$c" "$$c"; snap "$$c~1" "$$c-parent"; \
+	    $(BUF) breaking "$$tmp/$$c" --against "$$tmp/$$c-parent" || { echo "commit $$c breaks cursor.plugin.v1"; exit 1; }; \
 	  fi; \
 	done; echo "buf breaking: no breaking change"
 
