@@ -5,7 +5,7 @@ BIN     := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build simulator demo test race generate lint check-generated breaking ci bench image
+.PHONY: build simulator demo test race generate lint check-generated breaking cross ci bench image
 
 build: ## both binaries into bin/
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./host/cmd/baton-cursor ./plugin/cmd/baton-cursor-plugin
@@ -66,7 +66,18 @@ breaking: ## buf breaking against main and along proto/'s history
 	  fi; \
 	done; echo "buf breaking: no breaking change"
 
-ci: lint check-generated breaking test race ## what .ci/run runs
+# baton connectors ship for Linux, macOS and Windows. go vet type-checks the
+# test files too. The e2e, plugin-process and bench code is Linux-only
+# (//go:build linux: it reads /proc and signals process groups).
+CROSS := darwin/amd64 darwin/arm64 windows/amd64
+cross: ## go build and go vet of ./... for each of $(CROSS)
+	@set -e; for p in $(CROSS); do \
+	  echo "cross: $$p"; \
+	  GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build ./...; \
+	  GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) vet ./...; \
+	done
+
+ci: lint check-generated breaking cross test race ## what .ci/run runs
 
 bench: build simulator ## Go benchmarks of the hot paths
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 5x ./...

@@ -1,3 +1,5 @@
+//go:build linux
+
 package e2e
 
 // The fault matrix of docs/reliability.md, the rows no other end-to-end test

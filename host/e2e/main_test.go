@@ -1,5 +1,9 @@
+//go:build linux
+
 // Package e2e runs the real baton-cursor and baton-cursor-plugin binaries
-// against the simulated Cursor tenant served on loopback.
+// against the simulated Cursor tenant served on loopback. It is Linux-only
+// (every file is //go:build linux): it reads /proc and signals process
+// groups. A new file here needs the same line, or `make cross` fails.
 package e2e
 
 import (

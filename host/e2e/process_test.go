@@ -1,3 +1,5 @@
+//go:build linux
+
 package e2e
 
 // The process model (issue 11): a one-shot run is baton-cursor and its

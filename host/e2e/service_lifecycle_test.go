@@ -1,3 +1,5 @@
+//go:build linux
+
 // Service mode over a pod's lifetime: SIGTERM as Kubernetes sends it, and
 // a plugin that dies between and during tasks.
 package e2e

@@ -1,3 +1,5 @@
+//go:build linux
+
 // End-to-end tests of service mode: the real baton-cursor, with
 // BATON_CLIENT_ID and BATON_CLIENT_SECRET, polling the simulated C1 control
 // plane (internal/c1sim) for tasks and running them against the simulated

@@ -1,3 +1,5 @@
+//go:build linux
+
 package e2e
 
 // The sidecar's and the public package's edges, through the real binaries

@@ -1,3 +1,5 @@
+//go:build linux
+
 package pluginproc
 
 // Plugin restarts leak nothing (issue 16, point 4): a released client is not

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command provision measures provisioning at C1's pace against a simulated
 // Cursor that enforces Cursor's 20 Admin API requests a minute: a burst of
 // tasks in service mode (-scim deletes of SCIM-managed members, -dashboard

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command run is the side-by-side benchmark `make bench` runs: for each team
 // size it starts the simulated Cursor tenant, runs full one-shot syncs
 // through baton-cursor (host + plugin) and through the floor (the same baton

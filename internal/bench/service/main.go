@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command service measures memory over a pod's life in service mode: one
 // baton-cursor process runs -tasks full sync tasks from a simulated C1
 // (internal/c1sim) against a simulated Cursor team of -members, and the
