@@ -10,6 +10,7 @@ type Cursor struct {
 	CursorScimToken       string `mapstructure:"cursor-scim-token"`
 	CursorRemoveUnmanaged bool   `mapstructure:"cursor-remove-unmanaged"`
 	CursorActivityDays    int    `mapstructure:"cursor-activity-days"`
+	HttpTimeoutSeconds    int    `mapstructure:"http-timeout-seconds"`
 	PluginPath            string `mapstructure:"plugin-path"`
 	PluginAddress         string `mapstructure:"plugin-address"`
 	PluginTokenFile       string `mapstructure:"plugin-token-file"`

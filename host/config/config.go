@@ -59,6 +59,15 @@ var (
 		field.WithDescription("File holding the bearer token the sidecar at plugin-address requires"),
 		field.WithExportTarget(field.ExportTargetCLIOnly),
 	)
+	// HTTPTimeoutField is baton-sdk's --http-timeout-seconds with baton-cursor's
+	// default: it bounds one attempt of a Cursor request (of up to 6), so
+	// baton's 300 s default would let a stalled Cursor hold a sync for 30 min.
+	HTTPTimeoutField = func() field.SchemaField {
+		f := field.HttpTimeoutField.ExportAs(field.ExportTargetOps)
+		f.DefaultValue = 60
+		f.Description = "Limit in seconds of one attempt of a Cursor request (waiting for the answer and reading it), 1 to 1800; a slower attempt is retried, up to 6 attempts"
+		return f
+	}()
 	// PluginPathField overrides where baton-cursor-plugin is found.
 	PluginPathField = field.StringField("plugin-path",
 		field.WithDisplayName("Plugin path"),
@@ -71,7 +80,7 @@ var (
 // C1 configuration form from.
 var Config = field.NewConfiguration(
 	[]field.SchemaField{APIKeyField, BaseURLField, SCIMURLField, SCIMTokenField, RemoveUnmanagedField, ActivityDaysField,
-		PluginPathField, PluginAddressField, PluginTokenFileField},
+		HTTPTimeoutField, PluginPathField, PluginAddressField, PluginTokenFileField},
 	field.WithConnectorDisplayName("Cursor"),
 	field.WithConstraints(
 		field.FieldsRequiredTogether(SCIMURLField, SCIMTokenField),

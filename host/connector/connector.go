@@ -12,7 +12,6 @@ import (
 	"github.com/conductorone/baton-sdk/pkg/annotations"
 	"github.com/conductorone/baton-sdk/pkg/cli"
 	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
-	"github.com/conductorone/baton-sdk/pkg/uhttp"
 	"github.com/grpc-ecosystem/go-grpc-middleware/logging/zap/ctxzap"
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
@@ -111,7 +110,7 @@ func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connecto
 			ScimUrl:         cc.CursorScimUrl,
 			ScimToken:       cc.CursorScimToken,
 			RemoveUnmanaged: cc.CursorRemoveUnmanaged,
-			RequestTimeout:  requestTimeout(ctx),
+			RequestTimeout:  requestTimeout(cc),
 			ActivityDays:    proto.Uint32(uint32(cc.CursorActivityDays)),
 		},
 		Logger: ctxzap.Extract(ctx),
@@ -129,18 +128,14 @@ var errProvisioningOff = status.Error(codes.FailedPrecondition,
 	"baton-cursor: provisioning is off: set BATON_PROVISIONING=true (or --provisioning) on baton-cursor "+
 		"to let ConductorOne create and remove Cursor accounts")
 
-// requestTimeout passes baton's --http-timeout-seconds on as the limit of one
-// attempt of a Cursor request, when it was changed from baton's default
-// (300 s, too long for one attempt of six); nil leaves the plugin's 60 s.
-func requestTimeout(ctx context.Context) *durationpb.Duration {
-	d, ok := ctx.Value(uhttp.ContextHTTPTimeoutKey).(time.Duration)
-	if !ok || d <= 0 || d == batonDefaultHTTPTimeout {
-		return nil
+// requestTimeout is --http-timeout-seconds (default 60, host/config), the
+// limit of one attempt of a Cursor request, as it was set.
+func requestTimeout(cc *config.Cursor) *durationpb.Duration {
+	if cc.HttpTimeoutSeconds <= 0 {
+		return nil // not configured (a zero config): the plugin's own 60 s
 	}
-	return durationpb.New(d)
+	return durationpb.New(time.Duration(cc.HttpTimeoutSeconds) * time.Second)
 }
-
-const batonDefaultHTTPTimeout = 300 * time.Second
 
 // Metadata describes the connector. No network: C1 calls it often.
 func (c *Connector) Metadata(context.Context) (*v2.ConnectorMetadata, error) {

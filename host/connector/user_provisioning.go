@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
+	"github.com/conductorone/baton-cursor/host/oneshot"
 )
 
 var (
@@ -77,6 +78,7 @@ func (b *userBuilder) CreateAccount(ctx context.Context, info *v2.AccountInfo, _
 		return nil, nil, nil, fmt.Errorf("baton-cursor: create account %s: %w", email, err)
 	}
 	ctxzap.Extract(ctx).Info(resp.GetMessage(), zap.String("outcome", resp.GetOutcome().String()))
+	oneshot.Outcome(ctx, resp.GetMessage())
 	r, err := UserResource(resp.GetMember())
 	if err != nil {
 		return nil, nil, nil, err
@@ -108,5 +110,6 @@ func (b *userBuilder) Delete(ctx context.Context, id *v2.ResourceId, _ *v2.Resou
 		return nil, fmt.Errorf("baton-cursor: delete user %s: %w", id.GetResource(), err)
 	}
 	ctxzap.Extract(ctx).Info(resp.GetMessage(), zap.String("path", resp.GetPath().String()))
+	oneshot.Outcome(ctx, resp.GetMessage())
 	return nil, nil
 }

@@ -22,6 +22,7 @@ type inProcess struct {
 	handlers     map[string]inProcessMethod // by full method name, "/pkg.Service/Method"
 	intercept    grpc.UnaryServerInterceptor
 	afterCleanup func() // after the syncer's Cleanup, its last call of a sync; nil = nothing
+	observe      func(reply any)
 }
 
 type inProcessMethod struct {
@@ -29,12 +30,14 @@ type inProcessMethod struct {
 	handler func(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error)
 }
 
-// newInProcessClient serves every connector service of srv in process.
-func newInProcessClient(ctx context.Context, srv types.ConnectorServer, afterCleanup func()) types.ConnectorClient {
+// newInProcessClient serves every connector service of srv in process;
+// observe sees every answer (nil: nothing does).
+func newInProcessClient(ctx context.Context, srv types.ConnectorServer, afterCleanup func(), observe func(reply any)) types.ConnectorClient {
 	c := &inProcess{
 		handlers:     map[string]inProcessMethod{},
 		intercept:    ugrpc.ChainUnaryInterceptors(ugrpc.UnaryServerInterceptor(ctx)...),
 		afterCleanup: afterCleanup,
+		observe:      observe,
 	}
 	v2.RegisterConnectorServiceServer(c, srv)
 	v2.RegisterGrantsServiceServer(c, srv)
@@ -100,6 +103,9 @@ func (c *inProcess) Invoke(ctx context.Context, method string, args, reply any, 
 		return err
 	}
 	proto.Merge(reply.(proto.Message), out.(proto.Message))
+	if c.observe != nil {
+		c.observe(out)
+	}
 	if method == v2.ConnectorService_Cleanup_FullMethodName && c.afterCleanup != nil {
 		c.afterCleanup()
 	}

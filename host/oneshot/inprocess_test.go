@@ -73,7 +73,7 @@ func TestInProcessClientSyncsThroughBatonSyncer(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "out.c1z")
-	s, err := sdksync.NewSyncer(ctx, newInProcessClient(ctx, srv, nil), sdksync.WithC1ZPath(path), sdksync.WithTmpDir(t.TempDir()))
+	s, err := sdksync.NewSyncer(ctx, newInProcessClient(ctx, srv, nil, nil), sdksync.WithC1ZPath(path), sdksync.WithTmpDir(t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestInProcessClientErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc := newInProcessClient(ctx, srv, nil)
+	cc := newInProcessClient(ctx, srv, nil, nil)
 	_, err = cc.Validate(ctx, &v2.ConnectorServiceValidateRequest{})
 	if status.Code(err) != codes.FailedPrecondition {
 		t.Errorf("Validate: %v, want FailedPrecondition", err)

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/conductorone/baton-sdk/pkg/cli"
@@ -134,6 +135,7 @@ func oneShot[T field.Configurable](ctx context.Context, v *viper.Viper, name str
 	if err := field.Validate(schema, cfg, field.WithAuthMethod(v.GetString("auth-method"))); err != nil {
 		return err
 	}
+	// field.Validate skips a zero, which would leave the plugin's own default.
 	httpTimeout := v.GetInt(field.HttpTimeoutField.GetName())
 	if httpTimeout <= 0 {
 		return fmt.Errorf("field %s: value must be greater than or equal to 1 but got %d", field.HttpTimeoutField.GetName(), httpTimeout)
@@ -161,7 +163,7 @@ func oneShot[T field.Configurable](ctx context.Context, v *viper.Viper, name str
 	}
 	// Cleanup is a sync's last connector call: the plugin's exit can then
 	// overlap baton-sdk writing the c1z. finish waits for it.
-	cc := newInProcessClient(ctx, srv, func() { go r.stop() })
+	cc := newInProcessClient(ctx, srv, func() { go r.stop() }, r.summary.observe)
 	// The local task managers hand out their one task, then nil.
 	for {
 		task, _, err := tm.Next(ctx)
@@ -181,29 +183,29 @@ func oneShot[T field.Configurable](ctx context.Context, v *viper.Viper, name str
 // first call (baton-cursor's plugin), overlapping baton-sdk's start-up.
 type prestarter interface{ Prestart(ctx context.Context) }
 
-// taskManager picks the one action the flags ask for, in baton-sdk's order.
+// taskManager runs the one action the flags ask for (pickAction).
 func taskManager(ctx context.Context, v *viper.Viper, r *Run) (tasks.Manager, error) {
 	file := v.GetString("file")
-	for _, f := range []string{"grant-entitlement", "revoke-grant", "invoke-action", "rotate-credentials"} {
-		if v.GetString(f) != "" {
-			return nil, unsupported(f)
-		}
+	act, err := pickAction(v)
+	if err != nil {
+		return nil, err
 	}
-	for _, f := range []string{"list-action-schemas", "create-ticket", "bulk-create-ticket", "list-ticket-schemas", "get-ticket", "diff-syncs", "compact-syncs"} {
-		if v.GetBool(f) {
-			return nil, unsupported(f)
-		}
-	}
-	switch {
-	case v.GetString("create-account-profile") != "" || v.GetString("create-account-login") != "":
+	r.action = act
+	switch act {
+	case "create-account-email":
 		profile, login, email, err := accountProfile(v)
 		if err != nil {
 			return nil, err
 		}
 		return local.NewCreateAccountManager(ctx, file, login, email, profile, v.GetString("create-account-resource-type")), nil
-	case v.GetString("delete-resource") != "":
-		return local.NewResourceDeleter(ctx, file, v.GetString("delete-resource"), v.GetString("delete-resource-type")), nil
-	case v.GetBool("event-feed"):
+	case "delete-resource":
+		// Members are the one thing baton-cursor deletes.
+		typ := v.GetString("delete-resource-type")
+		if typ == "" {
+			typ = "user"
+		}
+		return local.NewResourceDeleter(ctx, file, v.GetString("delete-resource"), typ), nil
+	case "event-feed":
 		return local.NewEventFeed(ctx, v.GetString("event-feed-id"), v.GetTime("event-feed-start-at"), v.GetString("event-feed-cursor")), nil
 	}
 
@@ -243,11 +245,6 @@ func taskManager(ctx context.Context, v *viper.Viper, r *Run) (tasks.Manager, er
 	return local.NewSyncer(ctx, out, opts...)
 }
 
-// unsupported names a baton-sdk action that baton-cursor has nothing for.
-func unsupported(flag string) error {
-	return fmt.Errorf("baton-cursor: --%s is not supported by this connector: it syncs members and roles, creates accounts (--create-account-email), deletes them (--delete-resource) and reads Cursor's audit log (--event-feed)", flag)
-}
-
 // accountProfile is baton-sdk's reading of the --create-account-* flags.
 func accountProfile(v *viper.Viper) (*structpb.Struct, string, string, error) {
 	profileMap := map[string]any{}
@@ -265,8 +262,16 @@ func accountProfile(v *viper.Viper) (*structpb.Struct, string, string, error) {
 	}
 	login, _ := profileMap["login"].(string)
 	email, _ := profileMap["email"].(string)
-	if login == "" && email == "" {
-		return nil, "", "", errors.New("unknown provisioning action: set --create-account-email (or a login or email in --create-account-profile)")
+	// For Cursor the login is the email: either one alone is enough.
+	switch {
+	case login == "" && email == "":
+		return nil, "", "", errors.New("baton-cursor: set --create-account-email (or an email in --create-account-profile)")
+	case email == "":
+		email = login
+	case login == "":
+		login = email
+	case !strings.EqualFold(login, email):
+		return nil, "", "", fmt.Errorf("baton-cursor: --create-account-login %q and --create-account-email %q differ: for Cursor the login is the email, so give --create-account-email alone", login, email)
 	}
 	profile, err := structpb.NewStruct(profileMap)
 	return profile, login, email, err

@@ -19,6 +19,7 @@ import (
 	"github.com/conductorone/baton-sdk/pkg/field"
 	"github.com/conductorone/baton-sdk/pkg/tempdir"
 	"github.com/hashicorp/go-plugin"
+	"go.uber.org/zap"
 )
 
 // grace is how long a signalled run may take to unwind (cancelled calls,
@@ -81,9 +82,14 @@ func RunConnector[T field.Configurable](ctx context.Context, name, version strin
 	runOneShot := func(ctx context.Context, do func(context.Context, *Run) error) error {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		r := &Run{cancel: cancel, stop: stop, exit: os.Exit}
+		r := &Run{cancel: cancel, stop: stop, exit: os.Exit, summary: newSummary()}
 		current.Store(r)
-		return r.finish(ctx, do(ctx, r))
+		if err := r.finish(ctx, do(context.WithValue(ctx, summaryKey{}, r.summary), r)); err != nil {
+			return err
+		}
+		// The last line says what the run did (the log is baton's, set up by the run).
+		zap.L().Info(r.summary.line(r.action, r.out))
+		return nil
 	}
 	runService := func(baton func() error) error {
 		service.Store(true)
@@ -121,6 +127,9 @@ type Run struct {
 	cancel context.CancelFunc
 	stop   func()
 	exit   func(code int) // os.Exit
+
+	summary *summary
+	action  string // pickAction's; "" for a sync
 
 	dir     string // private temp dir: baton's c1z-pebble*, the plugin's socket
 	out     string // the -f path

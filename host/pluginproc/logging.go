@@ -26,7 +26,8 @@ func (s zapSink) Accept(name string, level hclog.Level, msg string, args ...any)
 		fields = append(fields, zap.Any(fmt.Sprint(args[i]), args[i+1]))
 	}
 	switch {
-	case level <= hclog.Debug:
+	case level <= hclog.Debug, level == hclog.Info && msg == "plugin process exited":
+		// A clean exit is routine; the run's own last line says what it did.
 		s.z.Debug(msg, fields...)
 	case level == hclog.Info:
 		s.z.Info(msg, fields...)

@@ -1,0 +1,121 @@
+package oneshot
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+
+	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
+)
+
+// summary is what a one-shot run did, said in its last line: counted from
+// the connector's answers as they pass (inprocess.go), plus a provisioning
+// action's outcome in the connector's words (Outcome).
+type summary struct {
+	mu        sync.Mutex
+	types     []string          // resource type ids in the connector's order
+	typeNames map[string]string // resource type id -> display name
+	resources map[string]int    // by resource type id
+	unknown   map[[2]string]int // (resource type id, profile flag such as logins_unknown) -> resources with it true
+	grants    int
+	events    int
+	outcome   string
+}
+
+func newSummary() *summary {
+	return &summary{typeNames: map[string]string{}, resources: map[string]int{}, unknown: map[[2]string]int{}}
+}
+
+type summaryKey struct{}
+
+// Outcome records what a one-shot provisioning action did, in one sentence
+// (such as "created the Cursor account for dana@example.com through SCIM"),
+// for the run's last line. Outside a one-shot run it does nothing.
+func Outcome(ctx context.Context, sentence string) {
+	if s, ok := ctx.Value(summaryKey{}).(*summary); ok {
+		s.mu.Lock()
+		s.outcome = sentence
+		s.mu.Unlock()
+	}
+}
+
+// observe counts a connector answer.
+func (s *summary) observe(reply any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch r := reply.(type) {
+	case *v2.ResourceTypesServiceListResourceTypesResponse:
+		for _, t := range r.GetList() {
+			if _, seen := s.typeNames[t.GetId()]; !seen {
+				s.types = append(s.types, t.GetId())
+			}
+			s.typeNames[t.GetId()] = t.GetDisplayName()
+		}
+	case *v2.ResourcesServiceListResourcesResponse:
+		for _, res := range r.GetList() {
+			typ := res.GetId().GetResourceType()
+			s.resources[typ]++
+			for k, val := range res.GetProfile().GetFields() {
+				if strings.HasSuffix(k, "_unknown") && val.GetBoolValue() {
+					s.unknown[[2]string{typ, k}]++
+				}
+			}
+		}
+	case *v2.GrantsServiceListGrantsResponse:
+		s.grants += len(r.GetList())
+	case *v2.ListEventsResponse:
+		s.events += len(r.GetEvents())
+	}
+}
+
+// line is the last line of a run that did act (pickAction; "" for a sync,
+// which wrote out).
+func (s *summary) line(act, out string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.outcome != "":
+		return s.outcome
+	case act == "event-feed":
+		return "read " + count(s.events, "event") + " from the event feed"
+	case act != "":
+		return "--" + act + ": done"
+	}
+	var parts []string
+	for _, typ := range s.types {
+		if n := s.resources[typ]; n > 0 {
+			parts = append(parts, count(n, s.name(typ)))
+		}
+	}
+	parts = append(parts, count(s.grants, "grant"))
+	var unknown []string
+	for _, k := range slices.SortedFunc(maps.Keys(s.unknown), func(a, b [2]string) int {
+		return strings.Compare(a[0]+a[1], b[0]+b[1])
+	}) {
+		unknown = append(unknown, fmt.Sprintf("%s for %s", strings.TrimSuffix(k[1], "_unknown"), count(s.unknown[k], s.name(k[0]))))
+	}
+	what := "nothing unknown"
+	if len(unknown) > 0 {
+		what = "unknown: " + strings.Join(unknown, ", ")
+	}
+	return fmt.Sprintf("wrote %s: %s; %s", out, strings.Join(parts, ", "), what)
+}
+
+// name is a resource type's display name in lower case.
+func (s *summary) name(typ string) string {
+	if n := s.typeNames[typ]; n != "" {
+		return strings.ToLower(n)
+	}
+	return typ
+}
+
+// count is "1 user", "3 users".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
