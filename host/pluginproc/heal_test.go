@@ -197,7 +197,9 @@ func TestSocketFolderFitsAUnixSocketPath(t *testing.T) {
 	}
 	t.Setenv(plugin.EnvUnixSocketDir, long)
 	t.Setenv("TMPDIR", long)
-	if dir, err := socketFolder(); err != nil || dir != nil {
-		t.Errorf("socketFolder() under a %d-byte base = %v, %v; want none (the socket's path would pass 107 bytes)", len(long), dir, err)
+	dir, err = socketFolder()
+	if err != nil || filepath.Dir(dir.Path) != "/tmp" {
+		t.Fatalf("socketFolder() under a %d-byte base = %v, %v; want a folder in /tmp (the socket's path would pass 107 bytes)", len(long), dir, err)
 	}
+	_ = dir.Remove()
 }

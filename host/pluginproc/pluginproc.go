@@ -159,18 +159,26 @@ const socketPrefix = "plugin-"
 
 // socketFolder makes a folder of the plugin's own for its unix socket,
 // which release removes. It goes under the host's socket folder if it set one
-// (a one-shot run's temp folder), else under TMPDIR, wherever the socket's
-// path fits (at most 107 bytes: base, the folder and "/plugin", each name
-// with up to ten digits). nil when it fits nowhere: the plugin then makes its
-// socket in TMPDIR itself, as go-plugin does by default.
+// (a one-shot run's temp folder), else under TMPDIR, else under /tmp,
+// wherever the socket's path fits (at most 107 bytes: base, the folder and
+// "/plugin", each name with up to ten digits). Service mode's TMPDIR is a
+// folder inside the pod's, so /tmp is what saves a long TMPDIR (macOS's are
+// about 50 bytes).
 func socketFolder() (*ownedtemp.Folder, error) {
-	for _, base := range []string{os.Getenv(plugin.EnvUnixSocketDir), os.TempDir()} {
-		if base != "" && len(base)+len("/"+socketPrefix+"/plugin")+20 <= 107 {
+	for _, base := range []string{os.Getenv(plugin.EnvUnixSocketDir), os.TempDir(), "/tmp"} {
+		if base == "" || len(base)+len("/"+socketPrefix+"/plugin")+20 > 107 {
+			continue
+		}
+		if st, err := os.Stat(base); err == nil && st.IsDir() {
 			ownedtemp.Sweep(base, socketPrefix)
-			return ownedtemp.Make(base, socketPrefix)
+			f, err := ownedtemp.Make(base, socketPrefix)
+			if err != nil {
+				return nil, fmt.Errorf("%w (set TMPDIR to a writable folder)", err)
+			}
+			return f, nil
 		}
 	}
-	return nil, nil
+	return nil, fmt.Errorf("TMPDIR (%s) is too long for the plugin's unix socket (at most 107 bytes in all) and there is no /tmp: set TMPDIR to a shorter folder", os.TempDir())
 }
 
 // live holds every plugin started and not yet released, with its socket
@@ -243,7 +251,7 @@ func (l *Lazy) start(ctx context.Context) (pluginv1.PluginServiceClient, error) 
 	}
 	sockets, err := socketFolder()
 	if err != nil {
-		return nil, status.Errorf(codes.FailedPrecondition, "baton-cursor: make a folder for the plugin's socket (set TMPDIR to a writable folder): %v", err)
+		return nil, status.Errorf(codes.FailedPrecondition, "baton-cursor: make a folder for the plugin's socket: %v", err)
 	}
 	cmd := exec.Command(path)
 	cmd.Env = pluginEnv(os.Environ(), l.opts.Logger)

@@ -1,7 +1,8 @@
 //go:build unix
 
-// Temp folders of runs that were SIGKILLed: the next run removes them, and
-// nothing that is not ours.
+// Temp folders: those of runs that were SIGKILLed are removed by the next
+// run, and nothing that is not ours; a long TMPDIR still leaves the plugin
+// room for its socket.
 package e2e
 
 import (
@@ -118,5 +119,22 @@ func TestNextServiceRemovesWhatAKilledServiceLeft(t *testing.T) {
 		if !slices.Contains(now, name) {
 			t.Errorf("the sweep removed %s, which was not ours", name)
 		}
+	}
+}
+
+// Service mode puts TMPDIR one folder down (baton-cursor-service-…), so a
+// TMPDIR of about 70 bytes leaves no room for the plugin's socket there (107
+// bytes at most): the socket goes to /tmp and sync tasks succeed. Before,
+// every task failed: "listen unix …: bind: invalid argument".
+func TestServiceWithALongTMPDIR(t *testing.T) {
+	_, srv := newTenant(t, simulator.Config{Members: 50, Seed: 44})
+	tmp := filepath.Join(shortTempDir(t), strings.Repeat("t", 50))
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("TMPDIR has %d bytes", len(tmp))
+	s := startService(t, serviceOpts{Base: srv.URL, Env: []string{"TMPDIR=" + tmp}})
+	if c := s.syncTask(t); len(c.OfType("user")) != 50 {
+		t.Errorf("the sync task uploaded %d users, want 50", len(c.OfType("user")))
 	}
 }
