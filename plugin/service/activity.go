@@ -97,7 +97,7 @@ type enrichment struct {
 	loginsSince time.Time            // the newest pages reach back to here
 	logins      map[string]time.Time // key -> latest login read
 	readSince   map[string]time.Time // key -> logins read from here on, when earlier than loginsSince
-	spendKnown  bool // every member's spend was read
+	spendKnown  bool                 // every member's spend was read
 	spend       map[string]cursorapi.Spend
 	cycleStart  time.Time
 }
