@@ -478,20 +478,21 @@ func (e *enrichment) spendPage(ctx context.Context, api activityAPI, page int) i
 }
 
 // applyActivity gives every member an Activity. Members with nothing read
-// share one message (profiles only read it), which keeps a 100,000-member
-// snapshot small.
+// share a message per login coverage (profiles only read it), which keeps a
+// 100,000-member snapshot small.
 func applyActivity(snap *snapshot, e *enrichment, days int, start time.Time) {
 	windowStart := timestamppb.New(start)
 	// One shared message per login coverage for members with nothing read.
 	empty := map[time.Time]*pluginv1.Activity{}
+	var newest *timestamppb.Timestamp // how far the newest pages reach, shared
+	if e.loginsKnown {
+		newest = timestamppb.New(e.loginsSince)
+	}
 	readSince := func(key string) *timestamppb.Timestamp {
-		if !e.loginsKnown {
-			return nil
-		}
-		if t, ok := e.readSince[key]; ok && t.Before(e.loginsSince) {
+		if t, ok := e.readSince[key]; ok && e.loginsKnown && t.Before(e.loginsSince) {
 			return timestamppb.New(t)
 		}
-		return timestamppb.New(e.loginsSince)
+		return newest
 	}
 	var cycle *timestamppb.Timestamp
 	if !e.cycleStart.IsZero() {
