@@ -40,7 +40,9 @@ type DirectoryGroup struct {
 }
 
 // SCIMSynced: the identity provider owns the group's membership.
-func (g *DirectoryGroup) SCIMSynced() bool { return g.DirectoryGroupID != nil && *g.DirectoryGroupID != "" }
+func (g *DirectoryGroup) SCIMSynced() bool {
+	return g.DirectoryGroupID != nil && *g.DirectoryGroupID != ""
+}
 
 // GroupMember is a member row of a directory or billing group ("user_…" ids).
 type GroupMember struct {
@@ -82,7 +84,9 @@ type BillingGroup struct {
 }
 
 // SCIMSynced: the group is linked to a SCIM directory group.
-func (g *BillingGroup) SCIMSynced() bool { return g.DirectoryGroupID != nil && *g.DirectoryGroupID != "" }
+func (g *BillingGroup) SCIMSynced() bool {
+	return g.DirectoryGroupID != nil && *g.DirectoryGroupID != ""
+}
 
 // BillingGroups returns the team's billing groups and the unassigned group,
 // current members included (one request; the route is not paged).
