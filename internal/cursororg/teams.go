@@ -3,6 +3,7 @@ package cursororg
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -88,6 +89,8 @@ func (c *Client) changeTeams(ctx context.Context, orgID, email string, teamID ID
 	}
 	for _, r := range ans.Results {
 		if r.Status != "success" {
+			quoted, _ := json.Marshal(r.ErrorMessage)
+			r.ErrorMessage = webapi.ServerText(quoted, c.key) // server text: cleaned and capped like any other
 			e := &APIError{Status: http.StatusConflict, Message: r.ErrorMessage, Path: syncPath, Attempts: 1}
 			if e.ManagedByIdentityProvider() {
 				return true, e
