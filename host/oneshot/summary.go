@@ -1,6 +1,7 @@
 package oneshot
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -16,7 +17,6 @@ import (
 // action's outcome in the connector's words (Outcome).
 type summary struct {
 	mu        sync.Mutex
-	types     []string          // resource type ids in the connector's order
 	typeNames map[string]string // resource type id -> display name
 	resources map[string]int    // by resource type id
 	unknown   map[[2]string]int // (resource type id, profile flag such as logins_unknown) -> resources with it true
@@ -49,9 +49,6 @@ func (s *summary) observe(reply any) {
 	switch r := reply.(type) {
 	case *v2.ResourceTypesServiceListResourceTypesResponse:
 		for _, t := range r.GetList() {
-			if _, seen := s.typeNames[t.GetId()]; !seen {
-				s.types = append(s.types, t.GetId())
-			}
 			s.typeNames[t.GetId()] = t.GetDisplayName()
 		}
 	case *v2.ResourcesServiceListResourcesResponse:
@@ -85,10 +82,12 @@ func (s *summary) line(act, out string) string {
 		return "--" + act + ": done"
 	}
 	var parts []string
-	for _, typ := range s.types {
-		if n := s.resources[typ]; n > 0 {
-			parts = append(parts, count(n, s.name(typ)))
-		}
+	// The most numerous first (users), then by name: the same order every run.
+	types := slices.SortedFunc(maps.Keys(s.resources), func(a, b string) int {
+		return cmp.Or(cmp.Compare(s.resources[b], s.resources[a]), strings.Compare(a, b))
+	})
+	for _, typ := range types {
+		parts = append(parts, count(s.resources[typ], s.name(typ)))
 	}
 	parts = append(parts, count(s.grants, "grant"))
 	var unknown []string
