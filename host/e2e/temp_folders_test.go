@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux
 
 // Temp folders: those of runs that were SIGKILLed are removed by the next
 // run, and nothing that is not ours; a long TMPDIR still leaves the plugin
