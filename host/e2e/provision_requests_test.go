@@ -59,7 +59,7 @@ func TestOneShotProvisioningRequests(t *testing.T) {
 					tc.name, enrichment, counts[membersPath], counts[keyRemoveMember], tc.remove, counts)
 			}
 			if tc.scimOnly && admin != 0 {
-				t.Errorf("%s of a SCIM-managed person made %d Admin API requests, want SCIM requests only (requests %s)", tc.name, admin, fmt.Sprint(counts))
+				t.Errorf("%s made %d Admin API requests, want SCIM requests only (requests %s)", tc.name, admin, fmt.Sprint(counts))
 			}
 		})
 	}
