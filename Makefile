@@ -3,7 +3,14 @@ GO      ?= go
 BUF     := $(GO) tool -modfile=tools/go.mod buf
 BIN     := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X main.version=$(VERSION)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+# One build configuration for everything we ship, test and measure: the
+# image's (static, no cgo, no local paths). Exported, so the binaries that
+# tests and benchmarks build with `go build` are built the same way. Only
+# `make race` turns cgo on: the race detector needs it, and it ships nothing.
+export CGO_ENABLED := 0
+export GOFLAGS := -trimpath
 
 .PHONY: build simulator demo test race generate lint check-generated breaking ci bench image
 
@@ -30,7 +37,7 @@ test: build ## every test: unit, plugin subprocess, end to end, deployment (depl
 RACE_PKGS := ./plugin/service ./plugin/server ./host/pluginproc ./internal/httpretry
 
 race: ## the race detector on the concurrent packages
-	$(GO) test -race -count=1 $(RACE_PKGS)
+	CGO_ENABLED=1 $(GO) test -race -count=1 $(RACE_PKGS)
 
 generate: ## regenerate gen/ (buf, local plugins) and host/config/conf.gen.go
 	$(BUF) generate
@@ -74,6 +81,4 @@ bench: build simulator ## Go benchmarks of the hot paths
 	$(GO) run ./internal/bench/run -bin $(BIN) -runs 3 -out BENCHMARKS.md
 	$(GO) run ./internal/bench/activity -bin $(BIN) -runs 2 -append BENCHMARKS.md
 	$(GO) run ./internal/bench/provision -bin $(BIN) -out BENCHMARKS.md
-	# Service mode's memory is measured on binaries built as the image builds them (no cgo).
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/static/ ./host/cmd/baton-cursor ./plugin/cmd/baton-cursor-plugin
-	$(GO) run ./internal/bench/service -bin $(BIN)/static -members 10000 -tasks 20 -out BENCHMARKS.md
+	$(GO) run ./internal/bench/service -bin $(BIN) -members 10000 -tasks 20 -out BENCHMARKS.md

@@ -35,8 +35,17 @@ func addActivity(fields map[string]*structpb.Value, a *pluginv1.Activity) {
 		fields["logins_unknown"] = trueValue
 	}
 	if a.GetUsageKnown() && a.GetLoginsKnown() {
-		// Daily usage covers the whole window; so do login events unless the budget cut them short.
-		fields["no_activity_in_window"] = boolValue(a.GetActiveDays() == 0 && a.GetLastLogin() == nil)
+		// Daily usage covers the whole window; this member's login events may
+		// not (the newest pages stopped short and the budget ran out before
+		// their own query): "no activity" only for what was read.
+		seen := a.GetActiveDays() > 0 || a.GetLastLogin() != nil
+		whole := a.GetWindowStart() != nil && !a.GetLoginsReadSince().AsTime().After(a.GetWindowStart().AsTime())
+		switch {
+		case seen || whole:
+			fields["no_activity_in_window"] = boolValue(!seen)
+		default:
+			fields["logins_read_since"] = structpb.NewStringValue(a.GetLoginsReadSince().AsTime().UTC().Format(time.RFC3339))
+		}
 	}
 	if !a.GetSpendKnown() {
 		fields["spend_unknown"] = trueValue

@@ -51,7 +51,7 @@ func worstMember(i int) *pluginv1.Member {
 		ScimManaged: true, PendingFirstLogin: true,
 		Activity: &pluginv1.Activity{
 			WindowDays: maxActivityDays, UsageKnown: true, ActiveDays: maxActivityDays, LastActiveDay: "2026-12-31",
-			LoginsKnown: true, LoginsReadSince: ts, LastLogin: ts, LastActivity: ts,
+			LoginsKnown: true, LoginsReadSince: ts, LastLogin: ts, LastActivity: ts, WindowStart: ts,
 			SpendKnown: true, SpendCents: 123456789.123456789, FastPremiumRequests: 4_000_000_000,
 			SpendLimitDollars: proto.Float64(123456789.123456789), CycleStart: ts,
 		},

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -19,6 +20,8 @@ import (
 	"github.com/conductorone/baton-sdk/pkg/field"
 	"github.com/conductorone/baton-sdk/pkg/tempdir"
 	"github.com/hashicorp/go-plugin"
+
+	"github.com/conductorone/baton-cursor/internal/ownedtemp"
 )
 
 // grace is how long a signalled run may take to unwind (cancelled calls,
@@ -91,8 +94,9 @@ func RunConnector[T field.Configurable](ctx context.Context, name, version strin
 		if err != nil {
 			return err
 		}
-		serviceDir.Store(&dir)
+		serviceDir.Store(&dir.Path)
 		defer removeServiceDir(false)
+		defer runtime.KeepAlive(dir) // its lock lives as long as the service
 		return explainServiceError(name, baton())
 	}
 	cmd, err := Command(ctx, name, schema, cf, runOneShot, runService, options...)
@@ -122,10 +126,10 @@ type Run struct {
 	stop   func()
 	exit   func(code int) // os.Exit
 
-	dir     string // private temp dir: baton's c1z-pebble*, the plugin's socket
-	out     string // the -f path
-	staging string // dir beside out where the syncer writes until commit
-	staged  string // the c1z in staging
+	dir     *ownedtemp.Folder // private temp dir: baton's c1z-pebble*, the plugin's socket
+	out     string            // the -f path
+	staging *ownedtemp.Folder // dir beside out where the syncer writes until commit
+	staged  string            // the c1z in staging
 
 	mu      sync.Mutex
 	sig     os.Signal // the first signal, nil if none came
@@ -163,7 +167,9 @@ func signalStatus(s os.Signal) int {
 
 // start makes the run's temp directory, under baton's c1z temp dir
 // (--c1z-temp-dir, else $TMPDIR), and has go-plugin put the plugin's socket
-// there, so that nothing is left behind in $TMPDIR on any way out.
+// there, so that nothing is left behind in $TMPDIR on any way out. What
+// earlier runs left there when they were killed (SIGKILL gives no chance to
+// clean up) is removed first.
 func (r *Run) start(c1zTempDir string) error {
 	base := tempdir.Resolve(c1zTempDir)
 	if c1zTempDir != "" {
@@ -171,7 +177,8 @@ func (r *Run) start(c1zTempDir string) error {
 			return fmt.Errorf("the specified c1z temp dir does not exist: %s", base)
 		}
 	}
-	dir, err := os.MkdirTemp(base, "baton-cursor-")
+	ownedtemp.Sweep(base, "baton-cursor-")
+	dir, err := ownedtemp.Make(base, "baton-cursor-")
 	if err != nil {
 		return fmt.Errorf("baton-cursor: make a temp directory (set TMPDIR or --c1z-temp-dir to a writable folder): %w", err)
 	}
@@ -180,14 +187,14 @@ func (r *Run) start(c1zTempDir string) error {
 	r.mu.Unlock()
 	// A unix socket path has at most 107 bytes; go-plugin adds "/plugin"
 	// and ten digits. Under a longer base the socket stays in $TMPDIR.
-	if len(dir)+len("/plugin")+10 > 107 {
+	if len(dir.Path)+len("/plugin")+10 > 107 {
 		return nil
 	}
-	return os.Setenv(plugin.EnvUnixSocketDir, dir)
+	return os.Setenv(plugin.EnvUnixSocketDir, dir.Path)
 }
 
 // TempDir is where baton-sdk keeps its working files.
-func (r *Run) TempDir() string { return r.dir }
+func (r *Run) TempDir() string { return r.dir.Path }
 
 // Output stages the c1z: the syncer writes a copy beside out (baton-sdk adds
 // a new sync to an existing file), which becomes out only when the run
@@ -197,11 +204,12 @@ func (r *Run) Output(out string) (string, error) {
 	if out == "" {
 		return "", errors.New("baton-cursor: -f (--file) is empty: name the c1z file to write")
 	}
-	staging, err := os.MkdirTemp(filepath.Dir(out), ".baton-cursor-")
+	ownedtemp.Sweep(filepath.Dir(out), ".baton-cursor-")
+	staging, err := ownedtemp.Make(filepath.Dir(out), ".baton-cursor-")
 	if err != nil {
 		return "", fmt.Errorf("baton-cursor: cannot write beside %s: %w", out, err)
 	}
-	staged := filepath.Join(staging, filepath.Base(out))
+	staged := filepath.Join(staging.Path, filepath.Base(out))
 	r.mu.Lock()
 	r.out, r.staging, r.staged = out, staging, staged
 	r.mu.Unlock()
@@ -293,9 +301,7 @@ func (r *Run) cleanup() {
 	r.mu.Lock()
 	dir, staging := r.dir, r.staging
 	r.mu.Unlock()
-	for _, d := range []string{dir, staging} {
-		if d != "" {
-			_ = os.RemoveAll(d)
-		}
+	for _, d := range []*ownedtemp.Folder{dir, staging} {
+		_ = d.Remove()
 	}
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/spf13/viper"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/conductorone/baton-cursor/internal/ownedtemp"
 )
 
 // Service mode (--client-id) is baton-sdk's task loop with its
@@ -28,13 +30,15 @@ import (
 // serviceTempDir makes the service's private temp dir and points TMPDIR at
 // it, so the child, its sync uploads and c1z-pebble dirs and the plugin's
 // socket dir all live there (a pod's /tmp then never fills up across
-// SIGTERMs). The caller removes it.
-func serviceTempDir(name string) (string, error) {
-	dir, err := os.MkdirTemp("", name+"-service-")
+// SIGTERMs). What a killed process of ours left in TMPDIR is removed first.
+// The caller removes the dir.
+func serviceTempDir(name string) (*ownedtemp.Folder, error) {
+	ownedtemp.Sweep(os.TempDir(), name+"-")
+	dir, err := ownedtemp.Make("", name+"-service-")
 	if err != nil {
-		return "", fmt.Errorf("%s: make a temp directory (set TMPDIR to a writable folder, e.g. an emptyDir at /tmp): %w", name, err)
+		return nil, fmt.Errorf("%s: make a temp directory (set TMPDIR to a writable folder, e.g. an emptyDir at /tmp): %w", name, err)
 	}
-	return dir, os.Setenv("TMPDIR", dir)
+	return dir, os.Setenv("TMPDIR", dir.Path)
 }
 
 // removeServiceTempDir removes the service's temp dir on a signal's way

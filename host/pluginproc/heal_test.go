@@ -187,16 +187,19 @@ func TestSocketFolderFitsAUnixSocketPath(t *testing.T) {
 	t.Cleanup(func() { _ = os.RemoveAll(short) })
 	t.Setenv(plugin.EnvUnixSocketDir, short)
 	dir, err := socketFolder()
-	if err != nil || filepath.Dir(dir) != short {
-		t.Errorf("socketFolder() = %q, %v; want a folder under the host's socket folder %s", dir, err, short)
+	if err != nil || filepath.Dir(dir.Path) != short {
+		t.Fatalf("socketFolder() = %v, %v; want a folder under the host's socket folder %s", dir, err, short)
 	}
+	_ = dir.Remove()
 	long := filepath.Join(short, strings.Repeat("d", 70))
 	if err := os.Mkdir(long, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv(plugin.EnvUnixSocketDir, long)
 	t.Setenv("TMPDIR", long)
-	if dir, err := socketFolder(); err != nil || dir != "" {
-		t.Errorf("socketFolder() under a %d-byte base = %q, %v; want \"\" (the socket's path would pass 107 bytes)", len(long), dir, err)
+	dir, err = socketFolder()
+	if err != nil || filepath.Dir(dir.Path) != "/tmp" {
+		t.Fatalf("socketFolder() under a %d-byte base = %v, %v; want a folder in /tmp (the socket's path would pass 107 bytes)", len(long), dir, err)
 	}
+	_ = dir.Remove()
 }

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
+	"github.com/conductorone/baton-cursor/internal/ownedtemp"
 	"github.com/conductorone/baton-cursor/plugin/handshake"
 )
 
@@ -57,7 +58,7 @@ type Lazy struct {
 	mu      sync.Mutex // guards what Kill touches; never held while waiting
 	path    string
 	client  *plugin.Client
-	sockets string // the plugin's unix socket folder, removed with the client
+	sockets *ownedtemp.Folder // the plugin's unix socket folder, removed with the client
 	svc     pluginv1.PluginServiceClient
 	stopped bool // Kill was called: the host is on its way out
 
@@ -111,7 +112,7 @@ func (l *Lazy) Get(ctx context.Context) (pluginv1.PluginServiceClient, error) {
 func (l *Lazy) waitToRestart(ctx context.Context, exited bool) error {
 	l.mu.Lock()
 	old, oldSockets := l.client, l.sockets
-	l.client, l.svc, l.sockets = nil, nil, ""
+	l.client, l.svc, l.sockets = nil, nil, nil
 	l.mu.Unlock()
 	release(old, oldSockets)
 	if time.Since(l.started) >= stableAfter {
@@ -148,22 +149,36 @@ func (l *Lazy) Kill() {
 	defer l.mu.Unlock()
 	l.stopped = true
 	release(l.client, l.sockets)
-	l.client, l.svc, l.sockets = nil, nil, ""
+	l.client, l.svc, l.sockets = nil, nil, nil
 }
+
+// socketPrefix names the plugin's socket folders; a later start removes
+// those of hosts that died without removing theirs (ownedtemp.Sweep: only
+// folders with our owner lock). Short, because the socket's path is.
+const socketPrefix = "plugin-"
 
 // socketFolder makes a folder of the plugin's own for its unix socket,
 // which release removes. It goes under the host's socket folder if it set one
-// (a one-shot run's temp folder), else under TMPDIR, wherever the socket's
-// path fits (at most 107 bytes: base, "/plugin-" and "/plugin", each with up
-// to ten digits). "" when it fits nowhere: the plugin then makes its socket
-// in TMPDIR itself, as go-plugin does by default.
-func socketFolder() (string, error) {
-	for _, base := range []string{os.Getenv(plugin.EnvUnixSocketDir), os.TempDir()} {
-		if base != "" && len(base)+len("/plugin-/plugin")+20 <= 107 {
-			return os.MkdirTemp(base, "plugin-")
+// (a one-shot run's temp folder), else under TMPDIR, else under /tmp,
+// wherever the socket's path fits (at most 107 bytes: base, the folder and
+// "/plugin", each name with up to ten digits). Service mode's TMPDIR is a
+// folder inside the pod's, so /tmp is what saves a long TMPDIR (macOS's are
+// about 50 bytes).
+func socketFolder() (*ownedtemp.Folder, error) {
+	for _, base := range []string{os.Getenv(plugin.EnvUnixSocketDir), os.TempDir(), "/tmp"} {
+		if base == "" || len(base)+len("/"+socketPrefix+"/plugin")+20 > 107 {
+			continue
+		}
+		if st, err := os.Stat(base); err == nil && st.IsDir() {
+			ownedtemp.Sweep(base, socketPrefix)
+			f, err := ownedtemp.Make(base, socketPrefix)
+			if err != nil {
+				return nil, fmt.Errorf("%w (set TMPDIR to a writable folder)", err)
+			}
+			return f, nil
 		}
 	}
-	return "", nil
+	return nil, fmt.Errorf("TMPDIR (%s) is too long for the plugin's unix socket (at most 107 bytes in all) and there is no /tmp: set TMPDIR to a shorter folder", os.TempDir())
 }
 
 // live holds every plugin started and not yet released, with its socket
@@ -173,11 +188,11 @@ func socketFolder() (string, error) {
 var live = struct {
 	sync.Mutex
 	exiting bool // KillAll ran: start nothing more
-	clients map[*plugin.Client]string
-}{clients: map[*plugin.Client]string{}}
+	clients map[*plugin.Client]*ownedtemp.Folder
+}{clients: map[*plugin.Client]*ownedtemp.Folder{}}
 
 // track adds a new client to live; false once KillAll ran.
-func track(client *plugin.Client, sockets string) bool {
+func track(client *plugin.Client, sockets *ownedtemp.Folder) bool {
 	live.Lock()
 	defer live.Unlock()
 	if live.exiting {
@@ -190,8 +205,14 @@ func track(client *plugin.Client, sockets string) bool {
 // KillAll stops every plugin this process started, at once, and any later
 // start fails: the host calls it on every way out, signals included
 // (os.Exit and SIGKILL are covered by the plugin's parent-death signal and
-// watchdog).
-func KillAll() {
+// watchdog). Every call returns only once the plugins are released and
+// their socket folders removed: a sync's last connector call starts it in
+// the background, and the host must not exit under it.
+func KillAll() { killAll.Do(killAllNow) }
+
+var killAll sync.Once
+
+func killAllNow() {
 	live.Lock()
 	live.exiting = true
 	clients := maps.Clone(live.clients)
@@ -206,16 +227,14 @@ func KillAll() {
 // release stops a plugin, forgets it and removes its socket folder: the
 // socket stays behind when the plugin was killed (SIGKILL, an OOM kill)
 // rather than told to stop.
-func release(client *plugin.Client, sockets string) {
+func release(client *plugin.Client, sockets *ownedtemp.Folder) {
 	if client != nil {
 		live.Lock()
 		delete(live.clients, client)
 		live.Unlock()
 		client.Kill()
 	}
-	if sockets != "" {
-		_ = os.RemoveAll(sockets)
-	}
+	_ = sockets.Remove()
 }
 
 func (l *Lazy) stoppedError() error {
@@ -232,12 +251,12 @@ func (l *Lazy) start(ctx context.Context) (pluginv1.PluginServiceClient, error) 
 	}
 	sockets, err := socketFolder()
 	if err != nil {
-		return nil, status.Errorf(codes.FailedPrecondition, "baton-cursor: make a folder for the plugin's socket (set TMPDIR to a writable folder): %v", err)
+		return nil, status.Errorf(codes.FailedPrecondition, "baton-cursor: make a folder for the plugin's socket: %v", err)
 	}
 	cmd := exec.Command(path)
 	cmd.Env = pluginEnv(os.Environ(), l.opts.Logger)
-	if sockets != "" {
-		cmd.Env = append(cmd.Env, plugin.EnvUnixSocketDir+"="+sockets)
+	if sockets != nil {
+		cmd.Env = append(cmd.Env, plugin.EnvUnixSocketDir+"="+sockets.Path)
 	}
 	isolate(cmd)
 

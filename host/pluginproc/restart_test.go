@@ -7,6 +7,7 @@ package pluginproc
 import (
 	"context"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 	"weak"
@@ -67,7 +68,7 @@ func TestReleasedPluginClientsAreCollected(t *testing.T) {
 }
 
 func TestKillAllStopsEveryPluginAndAnyLaterStart(t *testing.T) {
-	t.Cleanup(func() { live.Lock(); live.exiting = false; live.Unlock() })
+	t.Cleanup(func() { live.Lock(); live.exiting = false; live.Unlock(); killAll = sync.Once{} })
 	a, _, _ := newHealingLazy(t)
 	b, _, _ := newHealingLazy(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

@@ -29,7 +29,34 @@ const (
 	MaxAuditWindow = 30 * 24 * time.Hour
 	// MaxAuditPageSize is the largest audit log page.
 	MaxAuditPageSize = 500
+	// maxAuditUsersBytes bounds the users filter as sent (escaped): Cursor
+	// takes up to pageSize users but documents no URL limit, and 500
+	// addresses of 254 characters would make a 128 KB request line. 12 KB
+	// keeps the request under the 16 KB of headers many servers accept
+	// (Node.js's default); a refusal would show as missing activity.
+	maxAuditUsersBytes = 12_000
 )
+
+// AuditUserBatches splits users into the users filters of as few audit log
+// queries as Cursor allows: at most MaxAuditPageSize users each (Cursor's
+// "maximum number of users per request equals pageSize"), and short enough
+// to send.
+func AuditUserBatches(users []string) [][]string {
+	var out [][]string
+	var cur []string
+	size := 0
+	for _, u := range users {
+		n := len(url.QueryEscape(u)) + len("%2C")
+		if len(cur) == MaxAuditPageSize || len(cur) > 0 && size+n > maxAuditUsersBytes {
+			out, cur, size = append(out, cur), nil, 0
+		}
+		cur, size = append(cur, u), size+n
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
 
 // WithRetry returns a client that shares c's connection pool and settings
 // but retries by p (enrichment uses a short schedule so it never stalls a sync).
@@ -60,6 +87,7 @@ type AuditEvent struct {
 type AuditQuery struct {
 	Start, End time.Time // End-Start must not exceed MaxAuditWindow
 	Types      []string  // eventTypes; empty = all
+	Users      []string  // users (emails); empty = all; at most PageSize (see AuditUserBatches)
 	Page       int       // 1-based
 	PageSize   int       // 1..MaxAuditPageSize
 }
@@ -79,6 +107,9 @@ func (c *Client) AuditLogs(ctx context.Context, q AuditQuery) (AuditPage, error)
 	v.Set("endTime", strconv.FormatInt(q.End.UnixMilli(), 10))
 	if len(q.Types) > 0 {
 		v.Set("eventTypes", strings.Join(q.Types, ","))
+	}
+	if len(q.Users) > 0 {
+		v.Set("users", strings.Join(q.Users, ","))
 	}
 	v.Set("page", strconv.Itoa(max(q.Page, 1)))
 	v.Set("pageSize", strconv.Itoa(min(max(q.PageSize, 1), MaxAuditPageSize)))

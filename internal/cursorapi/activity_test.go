@@ -2,8 +2,10 @@ package cursorapi
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +39,52 @@ func TestAuditLogsSendsEpochMillisAndDecodesSnakeCase(t *testing.T) {
 		!e.Timestamp.Equal(time.Date(2026, 3, 2, 8, 1, 44, 120e6, time.UTC)) || p.TotalPages != 1 || p.HasNextPage {
 		t.Errorf("decoded %+v", p)
 	}
+}
+
+func TestAuditLogsSendsTheUsersFilterInBatchesCursorTakes(t *testing.T) {
+	var query string
+	srv, _ := fake(t, func(w http.ResponseWriter, r *http.Request) {
+		query = r.URL.Query().Get("users")
+		io.WriteString(w, `{"events":[],"pagination":{}}`)
+	})
+	users := []string{"a@x.example", "B@x.example"}
+	if _, err := newClient(t, srv.URL, &recorder{}).AuditLogs(context.Background(), AuditQuery{Start: time.Now().Add(-time.Hour), End: time.Now(), Users: users, PageSize: 500}); err != nil {
+		t.Fatal(err)
+	}
+	if query != "a@x.example,B@x.example" {
+		t.Errorf("users=%q, want the emails comma-separated", query)
+	}
+
+	short := make([]string, 1001)
+	for i := range short {
+		short[i] = fmt.Sprintf("u%d@x.example", i)
+	}
+	if b := AuditUserBatches(short); len(b) != 3 || len(b[0]) != 500 || len(b[2]) != 1 {
+		t.Errorf("1,001 short addresses: batches of %v, want 500, 500, 1", batchSizes(b))
+	}
+	long := make([]string, 500)
+	for i := range long {
+		long[i] = fmt.Sprintf("%s%03d@%s.example", strings.Repeat("l", 60), i, strings.Repeat("d", 180))
+	}
+	b := AuditUserBatches(long)
+	total := 0
+	for _, batch := range b {
+		if n := len(url.QueryEscape(strings.Join(batch, ","))); n > maxAuditUsersBytes {
+			t.Errorf("a batch of long addresses sends %d bytes, want at most %d", n, maxAuditUsersBytes)
+		}
+		total += len(batch)
+	}
+	if total != len(long) || len(b) < 2 {
+		t.Errorf("500 long addresses: batches of %v, want every address in more than one batch", batchSizes(b))
+	}
+}
+
+func batchSizes(b [][]string) []int {
+	var out []int
+	for _, x := range b {
+		out = append(out, len(x))
+	}
+	return out
 }
 
 func TestActivityRoutesMapRefusalsAndShapes(t *testing.T) {

@@ -56,7 +56,7 @@ func (h *activityHistory) dayStart(d int) time.Time { return h.today.AddDate(0, 
 // activeDays reports the days row i was active, as a bit set over days 1..HistoryDays.
 func (g generator) activeDays(i int, m Member) uint64 {
 	x := splitmix(g.seed ^ 0xac71_0000_0000 ^ uint64(i)*0x9e37)
-	class := x % 10 // beyond the fixed rows: 10% never logged in, 10% stale
+	class := x % 10 // beyond the fixed rows: 10% never logged in, 10% stale (half of them with a login 29 days ago: loginOnlyLongAgo)
 	switch {
 	case i == RowNeverLoggedIn, i >= fixedRows && class == 0:
 		return 0
@@ -79,6 +79,14 @@ func (g generator) activeDays(i int, m Member) uint64 {
 		days &^= (uint64(1) << (removalDay(g, i) + 1)) - 1
 	}
 	return days
+}
+
+// loginOnlyLongAgo: half of the stale rows past the fixed ones logged in 29
+// days ago without using Cursor since. In a 30-day window that login is their
+// only activity, older than the newest login events of a large team.
+func (g generator) loginOnlyLongAgo(i int, m Member) bool {
+	x := splitmix(g.seed ^ 0xac71_0000_0000 ^ uint64(i)*0x9e37)
+	return i >= fixedRows && x%10 == 1 && x>>60&1 == 0 && !m.IsRemoved
 }
 
 // removalDay is the day a removed row's remove_user event happened (1..29).
@@ -123,6 +131,9 @@ func newActivityHistory(g generator, members []Member, now time.Time) *activityH
 		}
 		if i == RowLoginAfterUse {
 			add(1, 9*3600, actor, "login", -1)
+		}
+		if g.loginOnlyLongAgo(i, m) {
+			add(29, x>>5, actor, "login", -1)
 		}
 		if m.IsRemoved {
 			add(removalDay(g, i), x>>7, admin, "remove_user", i)

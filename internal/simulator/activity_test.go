@@ -246,3 +246,44 @@ func TestUsageRowsEncodeAsEncodingJSONWould(t *testing.T) {
 		}
 	}
 }
+
+// The users filter (cursor-api.md §2.4) keeps the events of the users named,
+// in any case, up to pageSize of them; and some members' only activity in the
+// last 30 days is a login 29 days ago (issue 15.2).
+func TestAuditLogsUsersFilterAndLoginOnlyMembers(t *testing.T) {
+	tenant, base := activityTenant(t, Config{Members: 400, Seed: 5})
+	members := tenant.Members()
+	var loginOnly []string
+	for i, m := range members {
+		if tenant.gen.loginOnlyLongAgo(i, m) {
+			if days := tenant.ActiveDays(i); len(days) > 0 && days[0] <= 30 {
+				t.Errorf("row %d: active %d days ago, want nothing in 30 days", i, days[0])
+			}
+			loginOnly = append(loginOnly, m.Email)
+		}
+	}
+	if len(loginOnly) < 2 {
+		t.Fatalf("%d login-only members of 400, want some", len(loginOnly))
+	}
+	users := strings.ToUpper(loginOnly[0]) + "," + loginOnly[1]
+	code, _, out := call(t, base, "GET", "/teams/audit-logs?startTime=30d&endTime=now&eventTypes=login&pageSize=2&users="+users, "")
+	if code != 200 {
+		t.Fatalf("HTTP %d %v", code, out)
+	}
+	events := out["events"].([]any)
+	if len(events) != 2 {
+		t.Fatalf("%d events for two login-only members, want their two logins: %v", len(events), events)
+	}
+	named := map[string]bool{strings.ToLower(loginOnly[0]): true, strings.ToLower(loginOnly[1]): true}
+	day := tenant.ActivityToday().AddDate(0, 0, -29)
+	for _, e := range events {
+		e := e.(map[string]any)
+		at, _ := time.Parse(time.RFC3339, e["timestamp"].(string))
+		if !named[strings.ToLower(fmt.Sprint(e["user_email"]))] || at.Before(day) || !at.Before(day.AddDate(0, 0, 1)) {
+			t.Errorf("event %v: want a login of the two named members 29 days ago", e)
+		}
+	}
+	if code, _, _ := call(t, base, "GET", "/teams/audit-logs?pageSize=1&users="+users, ""); code != 400 {
+		t.Errorf("two users with pageSize 1: HTTP %d, want 400 (at most pageSize users)", code)
+	}
+}

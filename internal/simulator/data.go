@@ -405,6 +405,9 @@ func validateConfig(cfg Config) error {
 			errs = append(errs, fmt.Errorf("SCIMDuplicateUserNames: %q is not an email with letters", e))
 		}
 	}
+	if err := validateOrg(cfg); err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("simulator: invalid config: %w", err)
 	}

@@ -63,6 +63,8 @@ type Config struct {
 	RateLimitPerMinute int
 	// ActivityFaults are faults of the audit, daily usage and spend routes.
 	ActivityFaults ActivityFaults
+	// Org, with an APIKey, adds the simulated organization (org.go).
+	Org OrgConfig
 }
 
 // Faults are switchable failure modes. Latency comes first on every route.
@@ -144,6 +146,7 @@ type Tenant struct {
 	ratePerMinute  int
 	rateMinute     time.Time // the clock minute rateUsed counts
 	rateUsed       int
+	org            *org // nil without Config.Org.APIKey
 }
 
 // Canned bodies. The 401 is the live shape seen on /teams/members (F-401);
@@ -210,6 +213,9 @@ func New(cfg Config) (*Tenant, error) {
 		t.scimServer = srv
 	}
 	t.members = generate(t.gen, cfg.Members, cfg.OrgAdmins)
+	if cfg.Org.APIKey != "" {
+		t.org = newOrg(cfg.Org, cfg.Seed)
+	}
 	t.setFaultsLocked(cfg.Faults)
 	t.membersBodyLocked()
 	return t, nil
@@ -331,6 +337,8 @@ func (t *Tenant) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		t.serveAdmin(w, r, func(w http.ResponseWriter, _ Faults) { t.serveRemoveMember(w, r) })
+	case isOrgPath(path):
+		t.serveOrg(w, r)
 	case isActivityPath(path):
 		t.serveActivity(w, r)
 	case key != path: // under /scim/v2

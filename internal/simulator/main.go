@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,10 @@ const (
 	APIKeyEnv = "CURSOR_SIMULATOR_API_KEY"
 	// DefaultSCIMToken is the SCIM bearer token when SCIMTokenEnv is unset.
 	DefaultSCIMToken = "scim_simulated-demo-token"
+	// OrgKeyEnv names the variable Main reads the Organization API key from
+	// (with --org-members); DefaultOrgKey is used when it is unset.
+	OrgKeyEnv     = "CURSOR_SIMULATOR_ORG_KEY"
+	DefaultOrgKey = "crsr_simulated-org-demo-key"
 	// SCIMTokenEnv names the variable Main reads the SCIM token from (with --scim).
 	SCIMTokenEnv = "CURSOR_SIMULATOR_SCIM_TOKEN"
 )
@@ -98,6 +103,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.RateLimitPerMinute, "rate-limit-per-minute", 0, "answer 429 past `N` Admin API requests in a clock minute, all routes together (Cursor: 20; 0 = no limit)")
 	fs.BoolVar(&cfg.ActivityFaults.Forbidden, "activity-forbidden", false, "answer 403 on the audit log, daily usage and spend routes (a key without their scope)")
 	fs.IntVar(&cfg.ActivityFaults.ServerErrors, "activity-server-errors", 0, "answer the next `N` activity requests 503; -1 = 500 forever")
+	fs.IntVar(&cfg.Org.People, "org-members", 0, "serve a simulated organization of `N` people (0..100000) at /organizations/* with the key from $"+OrgKeyEnv+", plus the team's /teams/directory-groups and /teams/groups (0 = none)")
+	fs.IntVar(&cfg.Org.Teams, "org-teams", 0, "with --org-members: the organization's teams, 2..50 (0 = 4)")
+	fs.IntVar(&cfg.Org.RateLimit, "org-rate-limit", 0, "with --org-members: 429 past `N` organization requests a minute per key (0 = 20, Cursor's; -1 = none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -124,6 +132,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
+	if cfg.Org.People > 0 {
+		cfg.Org.APIKey = cmp.Or(os.Getenv(OrgKeyEnv), DefaultOrgKey)
+	}
 	tenant, err := New(cfg)
 	if err != nil {
 		return err

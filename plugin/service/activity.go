@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -93,9 +94,10 @@ type enrichment struct {
 	usageKnown  bool
 	usage       map[string]*usageFacts
 	loginsKnown bool
-	loginsSince time.Time
-	logins      map[string]time.Time
-	spendKnown  bool // every member's spend was read
+	loginsSince time.Time            // the newest pages reach back to here
+	logins      map[string]time.Time // key -> latest login read
+	readSince   map[string]time.Time // key -> logins read from here on, when earlier than loginsSince
+	spendKnown  bool                 // every member's spend was read
 	spend       map[string]cursorapi.Spend
 	cycleStart  time.Time
 }
@@ -122,19 +124,26 @@ func (s *Server) enrich(ctx context.Context, set *settings, snap *snapshot) {
 	start := end.Add(-time.Duration(days) * 24 * time.Hour)
 	e := &enrichment{}
 
-	// The three parts are independent: read them side by side. Spend, the
-	// one that grows with the team, gets what usage and logins leave.
-	windows := (days + 29) / 30
-	spendPages := enrichBudget - loginPagesMax - windows
+	// Usage, the newest login events and spend's first page side by side;
+	// then the logins of members those showed no activity of (so that "no
+	// activity" covers the whole window), and spend's other pages with what
+	// the budget leaves. A member's activity comes before the spend of the
+	// smallest spenders: it is what decides whether a seat is used.
 	var wg sync.WaitGroup
 	if n := len(snap.active); n > usageMaxMembers {
-		spendPages += windows
 		e.miss(fmt.Sprintf("daily usage (active days, last_active_day): not read for a team of %d active members (more than %d); Cursor answers it in one response of a row per active member-day", n, usageMaxMembers))
 	} else {
 		wg.Go(func() { e.readUsage(ctx, api, start, end) })
 	}
 	wg.Go(func() { e.readLogins(ctx, api, start, end) })
-	wg.Go(func() { e.readSpend(ctx, api, spendPages) })
+	spendTotal := 0
+	wg.Go(func() { spendTotal = e.spendPage(ctx, api, 1) })
+	wg.Wait()
+	uncovered := e.uncovered(snap, start)
+	reserve := len(cursorapi.AuditUserBatches(uncovered)) * windowsOf(start, e.loginsSince)
+	spendPages := enrichBudget - e.requests - reserve + 1 // + page 1, read
+	wg.Go(func() { e.readLoginsOf(ctx, api, uncovered, start) })
+	wg.Go(func() { e.readSpend(ctx, api, spendTotal, spendPages) })
 	wg.Wait()
 
 	applyActivity(snap, e, days, start)
@@ -275,7 +284,7 @@ func (e *enrichment) readLogins(ctx context.Context, api activityAPI, start, end
 				e.loginsKnown, e.loginsSince = true, oldest
 				e.mu.Lock()
 				defer e.mu.Unlock()
-				e.notes = append(e.notes, fmt.Sprintf("login events were read back to %s only (%d pages of %d, the newest); earlier activity shows through daily usage", oldest.UTC().Format(time.RFC3339), loginPagesMax, cursorapi.MaxAuditPageSize))
+				e.notes = append(e.notes, fmt.Sprintf("login events were read back to %s only (%d pages of %d, the newest)", oldest.UTC().Format(time.RFC3339), loginPagesMax, cursorapi.MaxAuditPageSize))
 				return
 			}
 			var p cursorapi.AuditPage
@@ -307,12 +316,113 @@ func (e *enrichment) readLogins(ctx context.Context, api activityAPI, start, end
 	e.loginsKnown, e.loginsSince = true, start
 }
 
-// readSpend reads page 1, then the rest of the pages it may spend (maxPages
-// in all) four at a time: a 10,000-member team is ten pages.
-func (e *enrichment) readSpend(ctx context.Context, api activityAPI, maxPages int) {
-	e.spend = map[string]cursorapi.Spend{}
-	total, ok := e.spendPage(ctx, api, 1)
-	if !ok {
+// uncovered lists the members (emails as Cursor gave them) with neither a
+// usage day nor a login in the newest pages when those did not reach start:
+// for them "no activity" needs their own query. None when usage is unknown
+// (no claim of no activity is made then) or the member was removed (Cursor
+// drops a removed user's email from the audit log).
+func (e *enrichment) uncovered(snap *snapshot, start time.Time) []string {
+	if !e.usageKnown || !e.loginsKnown || !e.loginsSince.After(start) {
+		return nil
+	}
+	var out []string
+	for _, m := range snap.active {
+		if e.usage[m.Key] == nil && e.logins[m.Key].IsZero() {
+			out = append(out, m.Email)
+		}
+	}
+	return out
+}
+
+// windowsOf is how many audit log queries of at most MaxAuditWindow cover start..end.
+func windowsOf(start, end time.Time) int {
+	if !end.After(start) {
+		return 0
+	}
+	return int((end.Sub(start) + cursorapi.MaxAuditWindow - 1) / cursorapi.MaxAuditWindow)
+}
+
+// readLoginsOf reads the login events of members (Cursor's users filter) from
+// start to where the newest pages stopped, newest window first; members seen
+// logging in are not asked for in older windows. Each member's coverage is
+// kept: a batch cut short reaches back to its oldest event read.
+func (e *enrichment) readLoginsOf(ctx context.Context, api activityAPI, members []string, start time.Time) {
+	if len(members) == 0 {
+		return
+	}
+	const what = "login events of members with no activity in the newest pages (no_activity_in_window)"
+	e.readSince = map[string]time.Time{}
+	found := map[string]time.Time{}
+	defer e.mergeLoginsOf(slices.Clone(members), found, start)
+	key := func(m string) string { return strings.ToLower(strings.TrimSpace(m)) }
+	for wEnd := e.loginsSince; wEnd.After(start) && len(members) > 0; wEnd = wEnd.Add(-cursorapi.MaxAuditWindow) {
+		wStart := maxTime(start, wEnd.Add(-cursorapi.MaxAuditWindow))
+		for _, batch := range cursorapi.AuditUserBatches(members) {
+			since, ok := e.loginsOfBatch(ctx, api, what, batch, wStart, wEnd, found)
+			for _, m := range batch {
+				e.readSince[key(m)] = since
+			}
+			if !ok {
+				return
+			}
+		}
+		members = slices.DeleteFunc(members, func(m string) bool { return !found[key(m)].IsZero() })
+	}
+}
+
+// mergeLoginsOf adds the logins readLoginsOf found and says how far it got.
+func (e *enrichment) mergeLoginsOf(asked []string, found map[string]time.Time, start time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for k, t := range found {
+		if t.After(e.logins[k]) {
+			e.logins[k] = t
+		}
+	}
+	short := 0 // neither seen logging in nor read back to start
+	for _, m := range asked {
+		k := strings.ToLower(strings.TrimSpace(m))
+		if since, ok := e.readSince[k]; found[k].IsZero() && (!ok || since.After(start)) {
+			short++
+		}
+	}
+	if short == 0 {
+		e.notes = append(e.notes, fmt.Sprintf("the %d members with no usage and no login in those pages had their own login events read back to the window's start (Cursor's users filter; %d of them had logged in)", len(asked), len(found)))
+		return
+	}
+	e.missing = append(e.missing, fmt.Sprintf("login events of %d of the %d members with no usage and no login in the newest pages were not read back to the window's start: their profiles show logins_read_since instead of no_activity_in_window", short, len(asked)))
+}
+
+// loginsOfBatch reads every page of one batch's logins in wStart..wEnd into
+// found and returns how far back they were read; false when it stopped short.
+func (e *enrichment) loginsOfBatch(ctx context.Context, api activityAPI, what string, batch []string, wStart, wEnd time.Time, found map[string]time.Time) (time.Time, bool) {
+	since := wEnd
+	for page := 1; ; page++ {
+		var p cursorapi.AuditPage
+		if !e.call(ctx, what, func() (err error) {
+			p, err = api.AuditLogs(ctx, cursorapi.AuditQuery{Start: wStart, End: wEnd, Types: []string{"login"}, Users: batch, Page: page, PageSize: cursorapi.MaxAuditPageSize})
+			return err
+		}) {
+			return since, false
+		}
+		for _, ev := range p.Events {
+			since = minTime(since, ev.Timestamp) // newest first: everything from here on was read
+			key := strings.ToLower(strings.TrimSpace(ev.UserEmail))
+			if key != "" && ev.Type == "login" && ev.Timestamp.After(found[key]) {
+				found[key] = ev.Timestamp
+			}
+		}
+		if !p.HasNextPage || len(p.Events) == 0 {
+			return wStart, true
+		}
+	}
+}
+
+// readSpend reads the pages after page 1 (maxPages in all) four at a time: a
+// 10,000-member team is ten pages. total is page 1's page count, 0 when it
+// failed.
+func (e *enrichment) readSpend(ctx context.Context, api activityAPI, total, maxPages int) {
+	if total == 0 {
 		return
 	}
 	var wg sync.WaitGroup
@@ -322,7 +432,7 @@ func (e *enrichment) readSpend(ctx context.Context, api activityAPI, maxPages in
 		wg.Go(func() {
 			inFlight <- struct{}{}
 			defer func() { <-inFlight }()
-			if _, ok := e.spendPage(ctx, api, page); ok {
+			if e.spendPage(ctx, api, page) > 0 {
 				e.mu.Lock()
 				read++
 				e.mu.Unlock()
@@ -341,17 +451,21 @@ func (e *enrichment) readSpend(ctx context.Context, api activityAPI, maxPages in
 	}
 }
 
-// spendPage reads one page of spend into e.spend and returns the page count.
-func (e *enrichment) spendPage(ctx context.Context, api activityAPI, page int) (int, bool) {
+// spendPage reads one page of spend into e.spend and returns the page count;
+// 0 when it failed.
+func (e *enrichment) spendPage(ctx context.Context, api activityAPI, page int) int {
 	var p cursorapi.SpendPage
 	if !e.call(ctx, "spend (spend_cents, fast_premium_requests, spend limit)", func() (err error) {
 		p, err = api.SpendByAmount(ctx, page, spendPageSize)
 		return err
 	}) {
-		return 0, false
+		return 0
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.spend == nil {
+		e.spend = map[string]cursorapi.Spend{}
+	}
 	if !p.CycleStart.IsZero() {
 		e.cycleStart = p.CycleStart
 	}
@@ -360,16 +474,25 @@ func (e *enrichment) spendPage(ctx context.Context, api activityAPI, page int) (
 			e.spend[key] = r
 		}
 	}
-	return max(p.TotalPages, 1), true
+	return max(p.TotalPages, 1)
 }
 
 // applyActivity gives every member an Activity. Members with nothing read
-// share one message (profiles only read it), which keeps a 100,000-member
-// snapshot small.
+// share a message per login coverage (profiles only read it), which keeps a
+// 100,000-member snapshot small.
 func applyActivity(snap *snapshot, e *enrichment, days int, start time.Time) {
-	base := &pluginv1.Activity{WindowDays: uint32(days), UsageKnown: e.usageKnown, LoginsKnown: e.loginsKnown}
+	windowStart := timestamppb.New(start)
+	// One shared message per login coverage for members with nothing read.
+	empty := map[time.Time]*pluginv1.Activity{}
+	var newest *timestamppb.Timestamp // how far the newest pages reach, shared
 	if e.loginsKnown {
-		base.LoginsReadSince = timestamppb.New(e.loginsSince)
+		newest = timestamppb.New(e.loginsSince)
+	}
+	readSince := func(key string) *timestamppb.Timestamp {
+		if t, ok := e.readSince[key]; ok && e.loginsKnown && t.Before(e.loginsSince) {
+			return timestamppb.New(t)
+		}
+		return newest
 	}
 	var cycle *timestamppb.Timestamp
 	if !e.cycleStart.IsZero() {
@@ -378,11 +501,16 @@ func applyActivity(snap *snapshot, e *enrichment, days int, start time.Time) {
 	for _, m := range snap.all {
 		u, login, spend := e.usage[m.Key], e.logins[m.Key], e.spend[m.Key]
 		_, spent := e.spend[m.Key]
+		since := readSince(m.Key)
 		if u == nil && login.IsZero() && !spent {
-			m.Activity = base
+			k := since.AsTime()
+			if empty[k] == nil {
+				empty[k] = &pluginv1.Activity{WindowDays: uint32(days), UsageKnown: e.usageKnown, LoginsKnown: e.loginsKnown, LoginsReadSince: since, WindowStart: windowStart}
+			}
+			m.Activity = empty[k]
 			continue
 		}
-		a := &pluginv1.Activity{WindowDays: base.WindowDays, UsageKnown: base.UsageKnown, LoginsKnown: base.LoginsKnown, LoginsReadSince: base.LoginsReadSince}
+		a := &pluginv1.Activity{WindowDays: uint32(days), UsageKnown: e.usageKnown, LoginsKnown: e.loginsKnown, LoginsReadSince: since, WindowStart: windowStart}
 		var last time.Time
 		if u != nil {
 			a.ActiveDays, a.LastActiveDay = uint32(u.days), u.last
@@ -434,6 +562,13 @@ func (e *enrichment) diagnostics() []*pluginv1.Diagnostic {
 	return append(out, diag(pluginv1.Diagnostic_SEVERITY_WARNING,
 		fmt.Sprintf("member activity is incomplete (%d Cursor requests made): %s", e.requests, strings.Join(e.missing, "; ")),
 		"The sync has every member and role; profiles say which activity facts are missing rather than showing no activity."))
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 func maxTime(a, b time.Time) time.Time {

@@ -144,8 +144,7 @@ func measure(bin string, members, tasks int, settle time.Duration, logPath strin
 		"tasks from the simulated C1 (`internal/c1sim`) against a simulated team of %d members; after each task (and %v) "+
 		"the summed VmRSS of every process of its tree (%d processes: the host's processes and the plugin) is read from /proc. "+
 		"%d tasks took %v.\n\n", tasks, members, settle, procs[tasks], tasks, time.Since(started).Round(time.Second))
-	fmt.Fprintf(&b, "Binaries: %s. With cgo, baton-sdk's pebble allocates through C malloc and the host's RSS swings "+
-		"by hundreds of MiB between tasks; the image is built with CGO_ENABLED=0.\n\n", buildOf(filepath.Join(bin, "baton-cursor")))
+	fmt.Fprintf(&b, "Binaries: %s (`make build`, the image's build).\n\n", buildOf(filepath.Join(bin, "baton-cursor")))
 	fmt.Fprintf(&b, "| after task | tree RSS (MiB) |\n| --- | --- |\n")
 	for i := 1; i <= tasks; i++ {
 		fmt.Fprintf(&b, "| %d | %.1f |\n", i, mib(rss[i]))

@@ -1020,8 +1020,9 @@ type Activity struct {
 	LastActiveDay string `protobuf:"bytes,4,opt,name=last_active_day,json=lastActiveDay,proto3" json:"last_active_day,omitempty"`
 	// True when login events were read (back to logins_read_since).
 	LoginsKnown bool `protobuf:"varint,5,opt,name=logins_known,json=loginsKnown,proto3" json:"logins_known,omitempty"`
-	// Login events were read from this time on; the window's start when the
-	// whole window was read, later when the request budget ran out first.
+	// This member's login events were read from this time on: window_start
+	// when the whole window was read for them, later when the newest pages
+	// stopped short and the budget ran out before their own query.
 	LoginsReadSince *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=logins_read_since,json=loginsReadSince,proto3" json:"logins_read_since,omitempty"`
 	// The latest login event read; unset when none.
 	LastLogin *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=last_login,json=lastLogin,proto3" json:"last_login,omitempty"`
@@ -1038,7 +1039,10 @@ type Activity struct {
 	// returns none.
 	SpendLimitDollars *float64 `protobuf:"fixed64,12,opt,name=spend_limit_dollars,json=spendLimitDollars,proto3,oneof" json:"spend_limit_dollars,omitempty"`
 	// When the current billing cycle started; unset when spend is unknown.
-	CycleStart    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=cycle_start,json=cycleStart,proto3" json:"cycle_start,omitempty"`
+	CycleStart *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=cycle_start,json=cycleStart,proto3" json:"cycle_start,omitempty"`
+	// The start of the window the activity was read for (window_days before
+	// the read). "No activity" needs logins_read_since at or before it.
+	WindowStart   *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=window_start,json=windowStart,proto3" json:"window_start,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1160,6 +1164,13 @@ func (x *Activity) GetSpendLimitDollars() float64 {
 func (x *Activity) GetCycleStart() *timestamppb.Timestamp {
 	if x != nil {
 		return x.CycleStart
+	}
+	return nil
+}
+
+func (x *Activity) GetWindowStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WindowStart
 	}
 	return nil
 }
@@ -1862,7 +1873,7 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\tcursor_id\x18\x06 \x01(\tR\bcursorId\x12!\n" +
 	"\fscim_managed\x18\a \x01(\bR\vscimManaged\x12.\n" +
 	"\x13pending_first_login\x18\b \x01(\bR\x11pendingFirstLogin\x126\n" +
-	"\bactivity\x18\t \x01(\v2\x1a.cursor.plugin.v1.ActivityR\bactivity\"\xfc\x04\n" +
+	"\bactivity\x18\t \x01(\v2\x1a.cursor.plugin.v1.ActivityR\bactivity\"\xbb\x05\n" +
 	"\bActivity\x12\x1f\n" +
 	"\vwindow_days\x18\x01 \x01(\rR\n" +
 	"windowDays\x12\x1f\n" +
@@ -1884,7 +1895,8 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x15fast_premium_requests\x18\v \x01(\rR\x13fastPremiumRequests\x123\n" +
 	"\x13spend_limit_dollars\x18\f \x01(\x01H\x00R\x11spendLimitDollars\x88\x01\x01\x12;\n" +
 	"\vcycle_start\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"cycleStartB\x16\n" +
+	"cycleStart\x12=\n" +
+	"\fwindow_start\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\vwindowStartB\x16\n" +
 	"\x14_spend_limit_dollars\"\x88\x01\n" +
 	"\x16ListAuditEventsRequest\x129\n" +
 	"\n" +
@@ -2006,32 +2018,33 @@ var file_cursor_plugin_v1_plugin_proto_depIdxs = []int32{
 	25, // 10: cursor.plugin.v1.Activity.last_login:type_name -> google.protobuf.Timestamp
 	25, // 11: cursor.plugin.v1.Activity.last_activity:type_name -> google.protobuf.Timestamp
 	25, // 12: cursor.plugin.v1.Activity.cycle_start:type_name -> google.protobuf.Timestamp
-	25, // 13: cursor.plugin.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	16, // 14: cursor.plugin.v1.ListAuditEventsResponse.events:type_name -> cursor.plugin.v1.AuditEvent
-	25, // 15: cursor.plugin.v1.AuditEvent.occurred_at:type_name -> google.protobuf.Timestamp
-	19, // 16: cursor.plugin.v1.ListRolesResponse.roles:type_name -> cursor.plugin.v1.Role
-	1,  // 17: cursor.plugin.v1.ProvisionResponse.outcome:type_name -> cursor.plugin.v1.ProvisionResponse.Outcome
-	12, // 18: cursor.plugin.v1.ProvisionResponse.member:type_name -> cursor.plugin.v1.Member
-	2,  // 19: cursor.plugin.v1.DeprovisionResponse.path:type_name -> cursor.plugin.v1.DeprovisionResponse.Path
-	3,  // 20: cursor.plugin.v1.PluginService.Configure:input_type -> cursor.plugin.v1.ConfigureRequest
-	6,  // 21: cursor.plugin.v1.PluginService.GetInfo:input_type -> cursor.plugin.v1.GetInfoRequest
-	10, // 22: cursor.plugin.v1.PluginService.ListMembers:input_type -> cursor.plugin.v1.ListMembersRequest
-	17, // 23: cursor.plugin.v1.PluginService.ListRoles:input_type -> cursor.plugin.v1.ListRolesRequest
-	20, // 24: cursor.plugin.v1.PluginService.Provision:input_type -> cursor.plugin.v1.ProvisionRequest
-	22, // 25: cursor.plugin.v1.PluginService.Deprovision:input_type -> cursor.plugin.v1.DeprovisionRequest
-	14, // 26: cursor.plugin.v1.PluginService.ListAuditEvents:input_type -> cursor.plugin.v1.ListAuditEventsRequest
-	4,  // 27: cursor.plugin.v1.PluginService.Configure:output_type -> cursor.plugin.v1.ConfigureResponse
-	7,  // 28: cursor.plugin.v1.PluginService.GetInfo:output_type -> cursor.plugin.v1.GetInfoResponse
-	11, // 29: cursor.plugin.v1.PluginService.ListMembers:output_type -> cursor.plugin.v1.ListMembersResponse
-	18, // 30: cursor.plugin.v1.PluginService.ListRoles:output_type -> cursor.plugin.v1.ListRolesResponse
-	21, // 31: cursor.plugin.v1.PluginService.Provision:output_type -> cursor.plugin.v1.ProvisionResponse
-	23, // 32: cursor.plugin.v1.PluginService.Deprovision:output_type -> cursor.plugin.v1.DeprovisionResponse
-	15, // 33: cursor.plugin.v1.PluginService.ListAuditEvents:output_type -> cursor.plugin.v1.ListAuditEventsResponse
-	27, // [27:34] is the sub-list for method output_type
-	20, // [20:27] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	25, // 13: cursor.plugin.v1.Activity.window_start:type_name -> google.protobuf.Timestamp
+	25, // 14: cursor.plugin.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	16, // 15: cursor.plugin.v1.ListAuditEventsResponse.events:type_name -> cursor.plugin.v1.AuditEvent
+	25, // 16: cursor.plugin.v1.AuditEvent.occurred_at:type_name -> google.protobuf.Timestamp
+	19, // 17: cursor.plugin.v1.ListRolesResponse.roles:type_name -> cursor.plugin.v1.Role
+	1,  // 18: cursor.plugin.v1.ProvisionResponse.outcome:type_name -> cursor.plugin.v1.ProvisionResponse.Outcome
+	12, // 19: cursor.plugin.v1.ProvisionResponse.member:type_name -> cursor.plugin.v1.Member
+	2,  // 20: cursor.plugin.v1.DeprovisionResponse.path:type_name -> cursor.plugin.v1.DeprovisionResponse.Path
+	3,  // 21: cursor.plugin.v1.PluginService.Configure:input_type -> cursor.plugin.v1.ConfigureRequest
+	6,  // 22: cursor.plugin.v1.PluginService.GetInfo:input_type -> cursor.plugin.v1.GetInfoRequest
+	10, // 23: cursor.plugin.v1.PluginService.ListMembers:input_type -> cursor.plugin.v1.ListMembersRequest
+	17, // 24: cursor.plugin.v1.PluginService.ListRoles:input_type -> cursor.plugin.v1.ListRolesRequest
+	20, // 25: cursor.plugin.v1.PluginService.Provision:input_type -> cursor.plugin.v1.ProvisionRequest
+	22, // 26: cursor.plugin.v1.PluginService.Deprovision:input_type -> cursor.plugin.v1.DeprovisionRequest
+	14, // 27: cursor.plugin.v1.PluginService.ListAuditEvents:input_type -> cursor.plugin.v1.ListAuditEventsRequest
+	4,  // 28: cursor.plugin.v1.PluginService.Configure:output_type -> cursor.plugin.v1.ConfigureResponse
+	7,  // 29: cursor.plugin.v1.PluginService.GetInfo:output_type -> cursor.plugin.v1.GetInfoResponse
+	11, // 30: cursor.plugin.v1.PluginService.ListMembers:output_type -> cursor.plugin.v1.ListMembersResponse
+	18, // 31: cursor.plugin.v1.PluginService.ListRoles:output_type -> cursor.plugin.v1.ListRolesResponse
+	21, // 32: cursor.plugin.v1.PluginService.Provision:output_type -> cursor.plugin.v1.ProvisionResponse
+	23, // 33: cursor.plugin.v1.PluginService.Deprovision:output_type -> cursor.plugin.v1.DeprovisionResponse
+	15, // 34: cursor.plugin.v1.PluginService.ListAuditEvents:output_type -> cursor.plugin.v1.ListAuditEventsResponse
+	28, // [28:35] is the sub-list for method output_type
+	21, // [21:28] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_cursor_plugin_v1_plugin_proto_init() }
