@@ -112,6 +112,9 @@ func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connecto
 			RemoveUnmanaged: cc.CursorRemoveUnmanaged,
 			RequestTimeout:  requestTimeout(cc),
 			ActivityDays:    proto.Uint32(uint32(cc.CursorActivityDays)),
+			// A create or delete of a SCIM-managed person needs no Admin API
+			// request; a sync's first call (Validate's GetInfo) proves the key.
+			DeferKeyCheck: true,
 		},
 		Logger: ctxzap.Extract(ctx),
 	})

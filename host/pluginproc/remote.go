@@ -85,7 +85,8 @@ func (r *Remote) Get(ctx context.Context) (pluginv1.PluginServiceClient, error) 
 		return nil, status.Errorf(codes.InvalidArgument, "baton-cursor: plugin-address %s: %v", r.address, err)
 	}
 	svc := pluginv1.NewPluginServiceClient(conn)
-	info, err := svc.GetInfo(ctx, &pluginv1.GetInfoRequest{})
+	// Versions only: a create or delete must not make the sidecar read the team.
+	info, err := svc.GetInfo(ctx, &pluginv1.GetInfoRequest{VersionsOnly: true})
 	if err != nil {
 		conn.Close()
 		return nil, err

@@ -42,7 +42,9 @@ func (c *coverageTeam) ActiveDays(_ context.Context, start, _ time.Time) ([]curs
 	return rows, nil
 }
 
-func configureCoverage(t *testing.T, members, used int) (*Server, *coverageTeam, *pluginv1.ConfigureResponse) {
+// configureCoverage configures a Server over a team of members and answers
+// the sync's first call (GetInfo), which reads member activity.
+func configureCoverage(t *testing.T, members, used int) (*Server, *coverageTeam, *pluginv1.GetInfoResponse) {
 	t.Helper()
 	roster := make([]cursorapi.Member, members)
 	for i := range roster {
@@ -51,7 +53,10 @@ func configureCoverage(t *testing.T, members, used int) (*Server, *coverageTeam,
 	f := &coverageTeam{bigTeam: bigTeam{fakeLister: fakeLister{rosters: [][]cursorapi.Member{roster}}}, used: used}
 	s := New("test", hclog.NewNullLogger())
 	s.newAdmin = func(cursorapi.Config) (adminAPI, error) { return f, nil }
-	resp, err := s.Configure(context.Background(), &pluginv1.ConfigureRequest{ApiKey: "k"})
+	if _, err := s.Configure(context.Background(), &pluginv1.ConfigureRequest{ApiKey: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := s.GetInfo(context.Background(), &pluginv1.GetInfoRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,14 @@ func TestEnrichmentOfA100kTeamStaysInItsBudgetAndSaysWhatIsMissing(t *testing.T)
 	f := &bigTeam{fakeLister: fakeLister{rosters: [][]cursorapi.Member{roster}}}
 	s := New("test", hclog.NewNullLogger())
 	s.newAdmin = func(cursorapi.Config) (adminAPI, error) { return f, nil }
-	resp, err := s.Configure(context.Background(), &pluginv1.ConfigureRequest{ApiKey: "k"})
+	if _, err := s.Configure(context.Background(), &pluginv1.ConfigureRequest{ApiKey: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	if total := f.audit + f.usage + f.spends; total != 0 {
+		t.Errorf("Configure made %d enrichment requests, want 0 (the first sync call enriches)", total)
+	}
+	// The sync's first call (Validate's GetInfo) enriches, and says what is missing.
+	resp, err := s.GetInfo(context.Background(), &pluginv1.GetInfoRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}

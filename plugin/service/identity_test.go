@@ -65,9 +65,9 @@ func TestIdentityIgnoresCaseWhateverTheServerDoes(t *testing.T) {
 		t.Errorf("delete of an address held only in emails[]: %v, %v, deletes %v; want u4 deleted", resp2, err, dir.deletes)
 	}
 	// One probe for the whole process: a search per lookup plus one; a
-	// listing per lookup, besides Configure's roster fetch.
-	if dir.searches != 4 || dir.listings != 1+3 {
-		t.Errorf("%d searches and %d listings for 3 lookups; want 4 (one probe) and 1+3", dir.searches, dir.listings)
+	// listing per lookup (Configure lists nothing).
+	if dir.searches != 4 || dir.listings != 3 {
+		t.Errorf("%d searches and %d listings for 3 lookups; want 4 (one probe) and 3", dir.searches, dir.listings)
 	}
 }
 
@@ -81,9 +81,9 @@ func TestIdentityTrustsAFoldingServerAfterOneProbe(t *testing.T) {
 			t.Fatalf("create of dana@ while Dana@ exists: %v, %v", resp, err)
 		}
 	}
-	// The listing is Configure's roster fetch; lookups never list.
-	if dir.searches != 4 || dir.listings != 1 {
-		t.Errorf("%d searches, %d listings for 3 lookups; want 4 (one probe) and only Configure's listing", dir.searches, dir.listings)
+	// Lookups never list, and neither does Configure.
+	if dir.searches != 4 || dir.listings != 0 {
+		t.Errorf("%d searches, %d listings for 3 lookups; want 4 (one probe) and none", dir.searches, dir.listings)
 	}
 }
 

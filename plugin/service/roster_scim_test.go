@@ -39,20 +39,25 @@ func (d *slowDirectory) ListUsers(ctx context.Context) ([]scim.User, error) {
 	return nil, ctx.Err()
 }
 
-// configureWith configures a Server over admin and dir; Configure fetches the roster.
-func configureWith(admin adminAPI, dir directory) error {
+// firstSyncCall configures a Server over admin and dir without a request
+// (defer_key_check) and answers the sync's first call, which fetches the roster.
+func firstSyncCall(admin adminAPI, dir directory) error {
 	s := New("test", hclog.NewNullLogger())
 	s.newAdmin = func(cursorapi.Config) (adminAPI, error) { return admin, nil }
 	s.newSCIM = func(scim.Config) (directory, error) { return dir, nil }
-	_, err := s.Configure(context.Background(), &pluginv1.ConfigureRequest{ApiKey: "k", ScimUrl: "https://scim.example/scim/v2", ScimToken: "t"})
+	ctx := context.Background()
+	if _, err := s.Configure(ctx, &pluginv1.ConfigureRequest{ApiKey: "k", ScimUrl: "https://scim.example/scim/v2", ScimToken: "t", DeferKeyCheck: true}); err != nil {
+		return err
+	}
+	_, err := s.GetInfo(ctx, &pluginv1.GetInfoRequest{})
 	return err
 }
 
 func TestRosterFailureStopsTheSCIMListing(t *testing.T) {
 	rosterErr := errors.New("roster unavailable")
 	dir := &slowDirectory{}
-	if err := configureWith(&failingAdmin{err: rosterErr}, dir); !errors.Is(err, rosterErr) {
-		t.Errorf("Configure error = %v, want the roster's", err)
+	if err := firstSyncCall(&failingAdmin{err: rosterErr}, dir); !errors.Is(err, rosterErr) {
+		t.Errorf("GetInfo error = %v, want the roster's", err)
 	}
 	if !dir.cancelled {
 		t.Error("the SCIM listing was not cancelled when the roster fetch failed")
@@ -62,7 +67,7 @@ func TestRosterFailureStopsTheSCIMListing(t *testing.T) {
 func TestSCIMListingFailureFailsTheRoster(t *testing.T) {
 	scimErr := errors.New("SCIM unavailable")
 	admin := &fakeAdmin{roster: []cursorapi.Member{member("o@x.test", "owner", false)}}
-	if err := configureWith(admin, &slowDirectory{err: scimErr}); !errors.Is(err, scimErr) || admin.fetches != 1 {
-		t.Errorf("Configure error = %v after %d roster fetches, want the SCIM listing's after 1", err, admin.fetches)
+	if err := firstSyncCall(admin, &slowDirectory{err: scimErr}); !errors.Is(err, scimErr) || admin.fetches != 1 {
+		t.Errorf("GetInfo error = %v after %d roster fetches, want the SCIM listing's after 1", err, admin.fetches)
 	}
 }

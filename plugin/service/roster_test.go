@@ -155,12 +155,15 @@ func TestRosterFetchHoldsNoLock(t *testing.T) {
 	s.newSCIM = func(scim.Config) (directory, error) { return dir, nil }
 	bg := context.Background()
 
-	// Configure's fetch hangs; its caller gives up.
-	cctx, cancelConfigure := context.WithCancel(bg)
-	configured := make(chan error, 1)
+	if _, err := s.Configure(bg, &pluginv1.ConfigureRequest{ApiKey: "k", ScimUrl: "https://scim.example/scim/v2", ScimToken: "t", DeferKeyCheck: true}); err != nil {
+		t.Fatal(err)
+	}
+	// The sync's first call fetches the roster, which hangs; its caller gives up.
+	cctx, cancelFirst := context.WithCancel(bg)
+	first := make(chan error, 1)
 	go func() {
-		_, err := s.Configure(cctx, &pluginv1.ConfigureRequest{ApiKey: "k", ScimUrl: "https://scim.example/scim/v2", ScimToken: "t"})
-		configured <- err
+		_, err := s.GetInfo(cctx, &pluginv1.GetInfoRequest{})
+		first <- err
 	}()
 	waitFor(t, "the first fetch", func() bool { n, _ := admin.counts(); return n == 1 })
 
@@ -192,9 +195,9 @@ func TestRosterFetchHoldsNoLock(t *testing.T) {
 	if _, err := s.ListMembers(short, &pluginv1.ListMembersRequest{}); status.Code(err) != codes.Canceled {
 		t.Errorf("a cancelled reader during a fetch: %v, want Canceled", err)
 	}
-	cancelConfigure()
-	if err := <-configured; status.Code(err) != codes.Canceled {
-		t.Errorf("Configure whose caller gave up: %v, want Canceled", err)
+	cancelFirst()
+	if err := <-first; status.Code(err) != codes.Canceled {
+		t.Errorf("GetInfo whose caller gave up: %v, want Canceled", err)
 	}
 	close(admin.release)
 	for range 2 {

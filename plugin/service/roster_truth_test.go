@@ -68,10 +68,13 @@ func TestFetchCancelledDuringEnrichmentIsNotKept(t *testing.T) {
 	api := &stallingActivity{stall: true, stalled: make(chan struct{})}
 	s := New("test", hclog.NewNullLogger())
 	s.newAdmin = func(cursorapi.Config) (adminAPI, error) { return api, nil }
+	if _, err := s.Configure(context.Background(), &pluginv1.ConfigureRequest{ApiKey: "k"}); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() {
-		_, err := s.Configure(ctx, &pluginv1.ConfigureRequest{ApiKey: "k"})
+	go func() { // the sync's first call enriches
+		_, err := s.ListRoles(ctx, &pluginv1.ListRolesRequest{})
 		done <- err
 	}()
 	<-api.stalled
@@ -80,7 +83,7 @@ func TestFetchCancelledDuringEnrichmentIsNotKept(t *testing.T) {
 	s.mu.Unlock()
 	cancel()
 	if err := <-done; status.Code(err) != codes.Canceled {
-		t.Fatalf("Configure whose caller left: %v, want Canceled", err)
+		t.Fatalf("ListRoles whose caller left: %v, want Canceled", err)
 	}
 	<-f.done // the cancelled fetch has landed
 	api.mu.Lock()

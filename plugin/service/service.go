@@ -94,8 +94,11 @@ func New(version string, logger hclog.Logger) *Server {
 	return s
 }
 
-// Configure stores the settings and checks them with one roster fetch, which
-// the sync that follows reuses.
+// Configure stores the settings and proves the key with one roster-only read
+// (membership.go), which the sync that follows reuses, unless the request
+// defers that to the first call needing the Admin API. It never lists SCIM nor
+// reads activity: a create or delete needs neither, and the first sync call
+// builds the roster snapshot (rosterFor).
 func (s *Server) Configure(ctx context.Context, req *pluginv1.ConfigureRequest) (*pluginv1.ConfigureResponse, error) {
 	return s.configure(ctx, req, false, true)
 }
@@ -125,11 +128,16 @@ func (s *Server) configure(ctx context.Context, req *pluginv1.ConfigureRequest, 
 	s.settings, s.sidecar, s.writes = set, sidecar, writes
 	s.roster, s.team = rosterCache{}, nil
 	s.mu.Unlock()
-	snap, err := s.rosterFor(ctx, "")
-	if err != nil {
-		return nil, err
+	if !req.GetDeferKeyCheck() {
+		if _, err := s.readTeam(ctx, set); err != nil {
+			return nil, err
+		}
 	}
-	return &pluginv1.ConfigureResponse{Diagnostics: diagnostics(set, snap)}, nil
+	var diags []*pluginv1.Diagnostic // those about the team come with GetInfo
+	if set.scim == nil {
+		diags = append(diags, syncOnly())
+	}
+	return &pluginv1.ConfigureResponse{Diagnostics: diags}, nil
 }
 
 func (s *Server) buildSettings(req *pluginv1.ConfigureRequest) (*settings, error) {
@@ -165,8 +173,9 @@ func (s *Server) buildSettings(req *pluginv1.ConfigureRequest) (*settings, error
 }
 
 // GetInfo reports versions, features, team facts and diagnostics. Before
-// Configure it still answers, with an error diagnostic and no team.
-func (s *Server) GetInfo(ctx context.Context, _ *pluginv1.GetInfoRequest) (*pluginv1.GetInfoResponse, error) {
+// Configure it still answers, with an error diagnostic and no team;
+// versions_only answers without the team, so without asking Cursor.
+func (s *Server) GetInfo(ctx context.Context, req *pluginv1.GetInfoRequest) (*pluginv1.GetInfoResponse, error) {
 	resp := &pluginv1.GetInfoResponse{
 		PluginVersion:   s.version,
 		ProtocolVersion: handshake.ProtocolVersion,
@@ -184,6 +193,9 @@ func (s *Server) GetInfo(ctx context.Context, _ *pluginv1.GetInfoRequest) (*plug
 	resp.Features.Scim = set.scim != nil
 	resp.Features.RemoveUnmanaged = set.removeUnmanaged
 	resp.Features.Provisioning = writes
+	if req.GetVersionsOnly() {
+		return resp, nil
+	}
 	snap, err := s.rosterFor(ctx, "")
 	if err != nil {
 		return nil, err

@@ -219,6 +219,7 @@ func TestSnapshotReuseAndExpiry(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	list() // the first sync call: a snapshot on Configure's roster read
 	// Calls a minute apart keep the snapshot alive, up to its maximum age.
 	for elapsed := time.Duration(0); elapsed+time.Minute < rosterMaxAge; elapsed += time.Minute {
 		*now = now.Add(time.Minute)
@@ -356,5 +357,51 @@ func TestConfigureReportsCursorsAnswer(t *testing.T) {
 	}
 	if !warned {
 		t.Errorf("no warning names the unknown role billing-admin: %v", info.GetDiagnostics())
+	}
+}
+
+// Configure proves the key with one roster-only read: no SCIM listing and no
+// activity, which a create or delete never needs. The sync's first call builds
+// the snapshot on that read. With defer_key_check Configure asks Cursor
+// nothing, and GetInfo versions_only neither.
+func TestConfigureReadsTheRosterOnly(t *testing.T) {
+	for _, deferred := range []bool{false, true} {
+		t.Run(fmt.Sprintf("defer_key_check=%v", deferred), func(t *testing.T) {
+			tenant, err := simulator.New(simulator.Config{Members: 20, Seed: 2, APIKey: testKey, SCIMToken: "scim-token"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(tenant)
+			t.Cleanup(srv.Close)
+			s := New("test", hclog.NewNullLogger())
+			ctx := context.Background()
+			if _, err := s.Configure(ctx, &pluginv1.ConfigureRequest{ApiKey: testKey, BaseUrl: srv.URL,
+				ScimUrl: srv.URL + "/scim/v2", ScimToken: "scim-token", DeferKeyCheck: deferred}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.GetInfo(ctx, &pluginv1.GetInfoRequest{VersionsOnly: true}); err != nil {
+				t.Fatal(err)
+			}
+			wantRoster := 1
+			if deferred {
+				wantRoster = 0
+			}
+			enrichment := func() int {
+				return tenant.Requests("/teams/audit-logs") + tenant.Requests("/teams/daily-usage-data") + tenant.Requests("/teams/spend")
+			}
+			if r, l, e := tenant.Requests("/teams/members"), tenant.Requests("GET /scim/v2/Users"), enrichment(); r != wantRoster || l != 0 || e != 0 {
+				t.Errorf("Configure made %d roster reads, %d SCIM listings, %d enrichment requests; want %d, 0, 0", r, l, e, wantRoster)
+			}
+			info, err := s.GetInfo(ctx, &pluginv1.GetInfoRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.GetTeam().GetScimManaged() == 0 || !strings.Contains(info.GetDiagnostics()[0].GetSummary(), "managed by SCIM") {
+				t.Errorf("GetInfo after Configure: team %v, diagnostics %v; want the SCIM facts", info.GetTeam(), info.GetDiagnostics())
+			}
+			if r, l, e := tenant.Requests("/teams/members"), tenant.Requests("GET /scim/v2/Users"), enrichment(); r != 1 || l != 1 || e == 0 {
+				t.Errorf("after the first sync call: %d roster reads, %d SCIM listings, %d enrichment requests; want 1 (shared with Configure), 1, some", r, l, e)
+			}
+		})
 	}
 }

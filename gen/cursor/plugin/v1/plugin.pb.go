@@ -221,7 +221,12 @@ type ConfigureRequest struct {
 	// How many days back activity and login facts are read for each member
 	// (Cursor's audit log and daily usage), 0 to 90. 0 turns activity and spend
 	// enrichment off. Unset means 30.
-	ActivityDays  *uint32 `protobuf:"varint,7,opt,name=activity_days,json=activityDays,proto3,oneof" json:"activity_days,omitempty"`
+	ActivityDays *uint32 `protobuf:"varint,7,opt,name=activity_days,json=activityDays,proto3,oneof" json:"activity_days,omitempty"`
+	// When true, Configure checks the settings without calling Cursor, and the
+	// first call that needs the Admin API proves the key (answering
+	// Unauthenticated then). baton-cursor sets it: a create or delete of a
+	// SCIM-managed person then makes SCIM requests only.
+	DeferKeyCheck bool `protobuf:"varint,8,opt,name=defer_key_check,json=deferKeyCheck,proto3" json:"defer_key_check,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -303,6 +308,13 @@ func (x *ConfigureRequest) GetActivityDays() uint32 {
 		return *x.ActivityDays
 	}
 	return 0
+}
+
+func (x *ConfigureRequest) GetDeferKeyCheck() bool {
+	if x != nil {
+		return x.DeferKeyCheck
+	}
+	return false
 }
 
 // ConfigureResponse says whether the settings work.
@@ -417,9 +429,13 @@ func (x *Diagnostic) GetDetail() string {
 	return ""
 }
 
-// GetInfoRequest has no fields.
+// GetInfoRequest says how much GetInfo reports.
 type GetInfoRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When true, GetInfo answers versions and features only: no team facts and
+	// no diagnostics, and no request to Cursor (a host checking which contract a
+	// sidecar speaks before a create or delete).
+	VersionsOnly  bool `protobuf:"varint,1,opt,name=versions_only,json=versionsOnly,proto3" json:"versions_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -452,6 +468,13 @@ func (x *GetInfoRequest) ProtoReflect() protoreflect.Message {
 // Deprecated: Use GetInfoRequest.ProtoReflect.Descriptor instead.
 func (*GetInfoRequest) Descriptor() ([]byte, []int) {
 	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *GetInfoRequest) GetVersionsOnly() bool {
+	if x != nil {
+		return x.VersionsOnly
+	}
+	return false
 }
 
 // GetInfoResponse describes the plugin and the team it serves.
@@ -1784,7 +1807,7 @@ var File_cursor_plugin_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
-	"\x1dcursor/plugin/v1/plugin.proto\x12\x10cursor.plugin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xab\x02\n" +
+	"\x1dcursor/plugin/v1/plugin.proto\x12\x10cursor.plugin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd3\x02\n" +
 	"\x10ConfigureRequest\x12\x17\n" +
 	"\aapi_key\x18\x01 \x01(\tR\x06apiKey\x12\x19\n" +
 	"\bbase_url\x18\x02 \x01(\tR\abaseUrl\x12\x19\n" +
@@ -1793,7 +1816,8 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"scim_token\x18\x04 \x01(\tR\tscimToken\x12)\n" +
 	"\x10remove_unmanaged\x18\x05 \x01(\bR\x0fremoveUnmanaged\x12B\n" +
 	"\x0frequest_timeout\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x0erequestTimeout\x12(\n" +
-	"\ractivity_days\x18\a \x01(\rH\x00R\factivityDays\x88\x01\x01B\x10\n" +
+	"\ractivity_days\x18\a \x01(\rH\x00R\factivityDays\x88\x01\x01\x12&\n" +
+	"\x0fdefer_key_check\x18\b \x01(\bR\rdeferKeyCheckB\x10\n" +
 	"\x0e_activity_days\"S\n" +
 	"\x11ConfigureResponse\x12>\n" +
 	"\vdiagnostics\x18\x01 \x03(\v2\x1c.cursor.plugin.v1.DiagnosticR\vdiagnostics\"\xe4\x01\n" +
@@ -1806,8 +1830,9 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eSEVERITY_ERROR\x10\x01\x12\x14\n" +
 	"\x10SEVERITY_WARNING\x10\x02\x12\x11\n" +
-	"\rSEVERITY_INFO\x10\x03\"\x10\n" +
-	"\x0eGetInfoRequest\"\x87\x02\n" +
+	"\rSEVERITY_INFO\x10\x03\"5\n" +
+	"\x0eGetInfoRequest\x12#\n" +
+	"\rversions_only\x18\x01 \x01(\bR\fversionsOnly\"\x87\x02\n" +
 	"\x0fGetInfoResponse\x12%\n" +
 	"\x0eplugin_version\x18\x01 \x01(\tR\rpluginVersion\x12)\n" +
 	"\x10protocol_version\x18\x02 \x01(\rR\x0fprotocolVersion\x126\n" +

@@ -61,9 +61,12 @@ const (
 // PluginServiceClient is a client for the cursor.plugin.v1.PluginService service.
 type PluginServiceClient interface {
 	// Configure hands the plugin its settings and secrets over the host's mTLS
-	// channel (never argv or files). The plugin checks them with one call to Cursor
-	// (the roster fetch that the next sync then reuses), reads member activity
-	// within its request budget (see Activity), and answers with diagnostics. Errors: InvalidArgument (a setting is malformed),
+	// channel (never argv or files). The plugin checks them with one roster-only
+	// read (GET /teams/members: no SCIM listing, no activity), which the sync that
+	// follows reuses, unless defer_key_check is set; the SCIM directory and member
+	// activity are read at the first sync call (GetInfo, ListMembers, ListRoles).
+	// It answers with diagnostics of the settings; GetInfo adds those about the
+	// team. Errors: InvalidArgument (a setting is malformed),
 	// Unauthenticated (Cursor rejected the key), PermissionDenied (the team's plan
 	// has no Admin API), Unavailable (Cursor unreachable after retries). A sidecar
 	// is configured from its own environment and refuses Configure from the network.
@@ -245,9 +248,12 @@ func (c *pluginServiceClient) ListAuditEvents(ctx context.Context, req *v1.ListA
 // PluginServiceHandler is an implementation of the cursor.plugin.v1.PluginService service.
 type PluginServiceHandler interface {
 	// Configure hands the plugin its settings and secrets over the host's mTLS
-	// channel (never argv or files). The plugin checks them with one call to Cursor
-	// (the roster fetch that the next sync then reuses), reads member activity
-	// within its request budget (see Activity), and answers with diagnostics. Errors: InvalidArgument (a setting is malformed),
+	// channel (never argv or files). The plugin checks them with one roster-only
+	// read (GET /teams/members: no SCIM listing, no activity), which the sync that
+	// follows reuses, unless defer_key_check is set; the SCIM directory and member
+	// activity are read at the first sync call (GetInfo, ListMembers, ListRoles).
+	// It answers with diagnostics of the settings; GetInfo adds those about the
+	// team. Errors: InvalidArgument (a setting is malformed),
 	// Unauthenticated (Cursor rejected the key), PermissionDenied (the team's plan
 	// has no Admin API), Unavailable (Cursor unreachable after retries). A sidecar
 	// is configured from its own environment and refuses Configure from the network.
