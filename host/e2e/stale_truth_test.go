@@ -1,3 +1,5 @@
+//go:build linux
+
 package e2e
 
 // Stale truth through the binaries (issue 15.7): the sidecar must never serve
