@@ -5,6 +5,7 @@ import "reflect"
 
 type Cursor struct {
 	CursorApiKey          string `mapstructure:"cursor-api-key"`
+	CursorOrgApiKey       string `mapstructure:"cursor-org-api-key"`
 	CursorBaseUrl         string `mapstructure:"cursor-base-url"`
 	CursorScimUrl         string `mapstructure:"cursor-scim-url"`
 	CursorScimToken       string `mapstructure:"cursor-scim-token"`

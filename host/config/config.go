@@ -14,7 +14,14 @@ var (
 	// APIKeyField is the Cursor team Admin API key.
 	APIKeyField = field.StringField("cursor-api-key",
 		field.WithDisplayName("Cursor Admin API key"),
-		field.WithDescription("Team Admin API key from cursor.com/dashboard → API Keys (starts with crsr_ or key_; Enterprise plan). Required unless plugin-address names a running sidecar, which then holds the key"),
+		field.WithDescription("Team Admin API key from cursor.com/dashboard → API Keys (starts with crsr_ or key_; Enterprise plan). Required unless cursor-org-api-key is set or plugin-address names a running sidecar, which then holds the key"),
+		field.WithIsSecret(true),
+	)
+	// OrgAPIKeyField is the Cursor Organization API key: with it the whole
+	// organization syncs (teams, organization roles and groups).
+	OrgAPIKeyField = field.StringField("cursor-org-api-key",
+		field.WithDisplayName("Cursor Organization API key"),
+		field.WithDescription("Organization API key from the organization's dashboard → API Keys (Enterprise; a different kind of key from the team Admin API key). Optional: with it the organization's teams, roles and groups are synced too; alone, only the organization is synced"),
 		field.WithIsSecret(true),
 	)
 	// BaseURLField points the connector at another Admin API, such as the simulated tenant.
@@ -79,7 +86,7 @@ var (
 // Config is the schema baton-sdk builds flags, environment variables and the
 // C1 configuration form from.
 var Config = field.NewConfiguration(
-	[]field.SchemaField{APIKeyField, BaseURLField, SCIMURLField, SCIMTokenField, RemoveUnmanagedField, ActivityDaysField,
+	[]field.SchemaField{APIKeyField, OrgAPIKeyField, BaseURLField, SCIMURLField, SCIMTokenField, RemoveUnmanagedField, ActivityDaysField,
 		HTTPTimeoutField, PluginPathField, PluginAddressField, PluginTokenFileField},
 	field.WithConnectorDisplayName("Cursor"),
 	field.WithConstraints(

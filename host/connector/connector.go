@@ -45,6 +45,11 @@ type Connector struct {
 	// provisioningOff: service mode without BATON_PROVISIONING; create and
 	// delete refuse (see RefuseProvisioning).
 	provisioningOff bool
+
+	// scope says which parts sync (org.go); attach mode learns it from the
+	// sidecar when the syncers are listed.
+	scope  scope
+	attach bool
 }
 
 // Prestart starts (and configures) the plugin in the background, so that it
@@ -76,6 +81,7 @@ func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connecto
 			set  bool
 		}{
 			{"cursor-api-key", cc.CursorApiKey != ""},
+			{"cursor-org-api-key", cc.CursorOrgApiKey != ""},
 			{"cursor-base-url", cc.CursorBaseUrl != "" && cc.CursorBaseUrl != cursorurl.AdminAPI},
 			{"cursor-scim-url", cc.CursorScimUrl != ""},
 			{"cursor-scim-token", cc.CursorScimToken != ""},
@@ -92,9 +98,9 @@ func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connecto
 		if err != nil {
 			return nil, nil, err
 		}
-		return &Connector{plugin: remote}, nil, nil
+		return &Connector{plugin: remote, attach: true}, nil, nil
 	}
-	if cc.CursorApiKey == "" {
+	if cc.CursorApiKey == "" && cc.CursorOrgApiKey == "" {
 		return nil, nil, status.Error(codes.InvalidArgument,
 			"baton-cursor: cursor-api-key is not set: set BATON_CURSOR_API_KEY to a team Admin API key from cursor.com/dashboard → API Keys (or use plugin-address to attach to a running sidecar)")
 	}
@@ -115,10 +121,11 @@ func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connecto
 			// A create or delete of a SCIM-managed person needs no Admin API
 			// request; a sync's first call (Validate's GetInfo) proves the key.
 			DeferKeyCheck: true,
+			OrgApiKey:     cc.CursorOrgApiKey,
 		},
 		Logger: ctxzap.Extract(ctx),
 	})
-	return &Connector{plugin: lazy}, nil, nil
+	return &Connector{plugin: lazy, scope: scope{org: cc.CursorOrgApiKey != "", teamOff: cc.CursorApiKey == ""}}, nil, nil
 }
 
 // RefuseProvisioning makes every create and delete fail, before any request
@@ -180,13 +187,16 @@ func (c *Connector) Validate(ctx context.Context) (annotations.Annotations, erro
 	return nil, nil
 }
 
-// ResourceSyncers lists one syncer per resource type.
-func (c *Connector) ResourceSyncers(context.Context) []connectorbuilder.ResourceSyncerV2 {
-	return []connectorbuilder.ResourceSyncerV2{
-		&userBuilder{conn: c},
-		&roleBuilder{conn: c},
-		&teamBuilder{},
+// ResourceSyncers lists one syncer per resource type: today's team types,
+// then the organization's when its key is set (org.go).
+func (c *Connector) ResourceSyncers(ctx context.Context) []connectorbuilder.ResourceSyncerV2 {
+	sc := c.syncScope(ctx)
+	var out []connectorbuilder.ResourceSyncerV2
+	out = append(out, &userBuilder{conn: c})
+	if !sc.teamOff {
+		out = append(out, &roleBuilder{conn: c}, &teamBuilder{})
 	}
+	return append(out, c.orgSyncers(sc)...)
 }
 
 func (c *Connector) client(ctx context.Context) (pluginv1.PluginServiceClient, error) {

@@ -19,7 +19,10 @@ import (
 const AuditFeedID = "cursor_audit_log"
 
 // EventFeeds offers the audit log feed (CAPABILITY_EVENT_FEED_V2).
-func (c *Connector) EventFeeds(context.Context) []connectorbuilder.EventFeed {
+func (c *Connector) EventFeeds(ctx context.Context) []connectorbuilder.EventFeed {
+	if c.syncScope(ctx).teamOff {
+		return nil // the team's audit log needs the team key
+	}
 	return []connectorbuilder.EventFeed{&auditFeed{conn: c}}
 }
 

@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
@@ -22,6 +23,10 @@ func (b *userBuilder) ResourceType(context.Context) *v2.ResourceType { return Us
 // List pages through every member, removed ones included (they become
 // disabled accounts).
 func (b *userBuilder) List(ctx context.Context, _ *v2.ResourceId, opts rs.SyncOpAttrs) ([]*v2.Resource, *rs.SyncOpResults, error) {
+	sc := b.conn.syncScope(ctx)
+	if tok, ok := strings.CutPrefix(opts.PageToken.Token, orgPhase); ok || sc.teamOff {
+		return b.listOrgUsers(ctx, tok, opts) // org_user.go
+	}
 	svc, err := b.conn.client(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -48,6 +53,9 @@ func (b *userBuilder) List(ctx context.Context, _ *v2.ResourceId, opts rs.SyncOp
 	})
 	if err != nil {
 		return nil, nil, err
+	}
+	if next == "" && sc.org {
+		next = orgPhase // then the organization's people who are not on this team
 	}
 	return out, &rs.SyncOpResults{NextPageToken: next}, nil
 }

@@ -28,6 +28,9 @@ func (r *rateLimits) succeeded() { r.inARow.Store(0) }
 // else Aborted, which baton-sdk does not retry.
 func (r *rateLimits) final(err error, prefix string) error {
 	st := status.Convert(err)
+	if pacing(st) {
+		return err // the plugin pacing itself under Cursor's limit, not Cursor refusing: never counted
+	}
 	if hasRateLimit(st) {
 		if n := r.inARow.Add(1); n <= rateLimitWaits {
 			return err
@@ -36,6 +39,18 @@ func (r *rateLimits) final(err error, prefix string) error {
 			prefix, st.Message(), rateLimitWaits))
 	}
 	return status.Error(codes.Aborted, prefix+st.Message())
+}
+
+// pacing: the plugin's "come back at reset_at" (a RateLimitDescription with
+// STATUS_OK: nothing was refused), which it sends instead of blocking a call
+// for most of a minute under the organization's 20 requests a minute.
+func pacing(st *status.Status) bool {
+	for _, d := range st.Details() {
+		if rl, ok := d.(*v2.RateLimitDescription); ok && rl.GetStatus() == v2.RateLimitDescription_STATUS_OK {
+			return true
+		}
+	}
+	return false
 }
 
 func hasRateLimit(st *status.Status) bool {

@@ -47,3 +47,25 @@ func TestRateLimitsPassTheHintThenEndTheSync(t *testing.T) {
 		t.Errorf("an outage without a rate limit: %v; want Aborted", err)
 	}
 }
+
+// The plugin pacing itself under the organization's 20 a minute (a
+// STATUS_OK RateLimitDescription: nothing was refused) is passed on every
+// time and never counted: a 100,000-person organization hands back about
+// 25 times in a row while its teams are read.
+func TestPacingIsPassedOnWithoutLimit(t *testing.T) {
+	var r rateLimits
+	st, err := status.New(codes.Unavailable, "baton-cursor-plugin: pacing under Cursor's 20 organization requests a minute").
+		WithDetails(v2.RateLimitDescription_builder{Status: v2.RateLimitDescription_STATUS_OK,
+			ResetAt: timestamppb.New(time.Now().Add(time.Minute))}.Build())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 * rateLimitWaits {
+		if err := r.final(st.Err(), ""); status.Code(err) != codes.Unavailable {
+			t.Fatalf("pacing answer %d: %v; want it passed on as Unavailable", i+1, err)
+		}
+	}
+	if err := r.final(rateLimited(t), ""); status.Code(err) != codes.Unavailable {
+		t.Errorf("Cursor's first 429 after pacing answers: %v; want it waited out (the pacing is not counted)", err)
+	}
+}

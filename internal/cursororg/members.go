@@ -109,3 +109,19 @@ func (c *Client) FindMembers(ctx context.Context, emails []string) (map[string]M
 	}
 	return found, nil
 }
+
+// MembersToken is the token of page (from 1) of the unfiltered member list
+// whose first page counted total people: what a caller that keeps pages by
+// number passes to MembersPage to read that page again ("" for page 1).
+func MembersToken(page, total int) string {
+	if page <= 1 {
+		return ""
+	}
+	return makeToken(membersPath, page, total)
+}
+
+// MembersTokenPage reads the page number and total back from a token of
+// MembersPage (page 1 and total -1 for "").
+func MembersTokenPage(tok string) (page, total int, err error) {
+	return parseToken(membersPath, tok)
+}

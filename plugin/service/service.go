@@ -15,6 +15,7 @@ import (
 
 	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
 	"github.com/conductorone/baton-cursor/internal/cursorapi"
+	"github.com/conductorone/baton-cursor/internal/cursororg"
 	"github.com/conductorone/baton-cursor/internal/httpretry"
 	"github.com/conductorone/baton-cursor/internal/scim"
 	"github.com/conductorone/baton-cursor/plugin/handshake"
@@ -32,6 +33,7 @@ type Server struct {
 	newSCIM  func(scim.Config) (directory, error)
 
 	teamRead singleflight.Group // concurrent roster-only reads share one request (membership.go)
+	org      orgCache           // the organization snapshot (org.go)
 
 	mu       sync.Mutex // guards everything below; never held while Cursor answers
 	settings *settings
@@ -68,7 +70,8 @@ type settings struct {
 	removeUnmanaged bool
 	activity        activityAPI // nil: activity enrichment and the audit feed are off
 	activityDays    int
-	scimFolds       atomic.Int32 // does the SCIM server's userName search ignore case? (identity.go)
+	org             *cursororg.Client // nil: the organization is not synced (org.go)
+	scimFolds       atomic.Int32      // does the SCIM server's userName search ignore case? (identity.go)
 }
 
 // New returns an unconfigured Server; the host calls Configure before anything else.
@@ -129,15 +132,20 @@ func (s *Server) configure(ctx context.Context, req *pluginv1.ConfigureRequest, 
 	s.roster, s.team = rosterCache{}, nil
 	s.mu.Unlock()
 	if !req.GetDeferKeyCheck() {
-		if _, err := s.readTeam(ctx, set); err != nil {
+		if !teamKeyOff(set) {
+			if _, err := s.readTeam(ctx, set); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.checkOrg(ctx); err != nil {
 			return nil, err
 		}
 	}
 	var diags []*pluginv1.Diagnostic // those about the team come with GetInfo
-	if set.scim == nil {
+	if set.scim == nil && !teamKeyOff(set) {
 		diags = append(diags, syncOnly())
 	}
-	return &pluginv1.ConfigureResponse{Diagnostics: diags}, nil
+	return &pluginv1.ConfigureResponse{Diagnostics: append(diags, orgDiagnostics(set)...)}, nil
 }
 
 func (s *Server) buildSettings(req *pluginv1.ConfigureRequest) (*settings, error) {
@@ -145,16 +153,30 @@ func (s *Server) buildSettings(req *pluginv1.ConfigureRequest) (*settings, error
 	if d := req.GetRequestTimeout(); d != nil && (!d.IsValid() || retry.AttemptTimeout < 0) {
 		return nil, status.Error(codes.InvalidArgument, "the request timeout must be a positive duration")
 	}
-	admin, err := s.newAdmin(cursorapi.Config{BaseURL: req.GetBaseUrl(), APIKey: req.GetApiKey(), Retry: retry})
-	if err != nil {
-		return nil, err
+	set := &settings{removeUnmanaged: req.GetRemoveUnmanaged()}
+	if key := req.GetOrgApiKey(); key != "" {
+		org, err := cursororg.New(cursororg.Config{BaseURL: req.GetBaseUrl(), APIKey: key, Retry: retry, UserAgent: "baton-cursor-plugin/" + s.version})
+		if err != nil {
+			return nil, err
+		}
+		set.org = org
 	}
-	set := &settings{admin: admin, removeUnmanaged: req.GetRemoveUnmanaged()}
+	var admin adminAPI = noTeamKey{}
+	if req.GetApiKey() != "" || set.org == nil {
+		var err error
+		if admin, err = s.newAdmin(cursorapi.Config{BaseURL: req.GetBaseUrl(), APIKey: req.GetApiKey(), Retry: retry}); err != nil {
+			return nil, err
+		}
+	}
+	set.admin = admin
+	var err error
 	if set.activityDays, err = activityDays(req); err != nil {
 		return nil, err
 	}
 	set.activity = activityClient(admin)
 	switch url, token := req.GetScimUrl(), req.GetScimToken(); {
+	case teamKeyOff(set) && (url != "" || token != "" || set.removeUnmanaged):
+		return nil, status.Error(codes.InvalidArgument, "cursor-scim-url, cursor-scim-token and cursor-remove-unmanaged need the team's cursor-api-key: set it, or leave them unset for an organization-only sync")
 	case url == "" && token == "":
 		if set.removeUnmanaged {
 			return nil, status.Error(codes.InvalidArgument,
@@ -193,7 +215,15 @@ func (s *Server) GetInfo(ctx context.Context, req *pluginv1.GetInfoRequest) (*pl
 	resp.Features.Scim = set.scim != nil
 	resp.Features.RemoveUnmanaged = set.removeUnmanaged
 	resp.Features.Provisioning = writes
+	resp.Features.Organization, resp.Features.OrgOnly = set.org != nil, teamKeyOff(set)
 	if req.GetVersionsOnly() {
+		return resp, nil
+	}
+	if err := s.checkOrg(ctx); err != nil { // proves the organization key (one request, kept for the sync)
+		return nil, err
+	}
+	if resp.Features.OrgOnly {
+		resp.Diagnostics = orgDiagnostics(set)
 		return resp, nil
 	}
 	snap, err := s.rosterFor(ctx, "")
@@ -201,7 +231,7 @@ func (s *Server) GetInfo(ctx context.Context, req *pluginv1.GetInfoRequest) (*pl
 		return nil, err
 	}
 	resp.Team = snap.team
-	resp.Diagnostics = diagnostics(set, snap)
+	resp.Diagnostics = append(diagnostics(set, snap), orgDiagnostics(set)...)
 	return resp, nil
 }
 

@@ -101,9 +101,10 @@ func settingsFromEnv(getenv func(string) string) (*pluginv1.ConfigureRequest, er
 		BaseUrl:   getenv("BATON_CURSOR_BASE_URL"),
 		ScimUrl:   getenv("BATON_CURSOR_SCIM_URL"),
 		ScimToken: getenv("BATON_CURSOR_SCIM_TOKEN"),
+		OrgApiKey: getenv("BATON_CURSOR_ORG_API_KEY"),
 	}
-	if req.ApiKey == "" {
-		return nil, errors.New("BATON_CURSOR_API_KEY is not set: the sidecar reads its Cursor Admin API key from the environment")
+	if req.ApiKey == "" && req.OrgApiKey == "" {
+		return nil, errors.New("BATON_CURSOR_API_KEY is not set: the sidecar reads its Cursor Admin API key (or BATON_CURSOR_ORG_API_KEY, an Organization API key) from the environment")
 	}
 	if v := getenv("BATON_HTTP_TIMEOUT_SECONDS"); v != "" {
 		secs, err := strconv.Atoi(v)

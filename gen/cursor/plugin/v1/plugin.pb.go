@@ -30,6 +30,64 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// GroupKind says which of Cursor's group layers a group belongs to.
+type GroupKind int32
+
+const (
+	// Not set.
+	GroupKind_GROUP_KIND_UNSPECIFIED GroupKind = 0
+	// An organization group (/organizations/groups, Organization API key).
+	GroupKind_GROUP_KIND_ORGANIZATION GroupKind = 1
+	// A team directory group (/teams/directory-groups, team Admin API key).
+	GroupKind_GROUP_KIND_TEAM_DIRECTORY GroupKind = 2
+	// A billing group (/teams/groups, team Admin API key); the reserved
+	// unassigned group is not listed.
+	GroupKind_GROUP_KIND_BILLING GroupKind = 3
+)
+
+// Enum value maps for GroupKind.
+var (
+	GroupKind_name = map[int32]string{
+		0: "GROUP_KIND_UNSPECIFIED",
+		1: "GROUP_KIND_ORGANIZATION",
+		2: "GROUP_KIND_TEAM_DIRECTORY",
+		3: "GROUP_KIND_BILLING",
+	}
+	GroupKind_value = map[string]int32{
+		"GROUP_KIND_UNSPECIFIED":    0,
+		"GROUP_KIND_ORGANIZATION":   1,
+		"GROUP_KIND_TEAM_DIRECTORY": 2,
+		"GROUP_KIND_BILLING":        3,
+	}
+)
+
+func (x GroupKind) Enum() *GroupKind {
+	p := new(GroupKind)
+	*p = x
+	return p
+}
+
+func (x GroupKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (GroupKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_cursor_plugin_v1_plugin_proto_enumTypes[0].Descriptor()
+}
+
+func (GroupKind) Type() protoreflect.EnumType {
+	return &file_cursor_plugin_v1_plugin_proto_enumTypes[0]
+}
+
+func (x GroupKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use GroupKind.Descriptor instead.
+func (GroupKind) EnumDescriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{0}
+}
+
 // Severity says how much the diagnostic matters.
 type Diagnostic_Severity int32
 
@@ -71,11 +129,11 @@ func (x Diagnostic_Severity) String() string {
 }
 
 func (Diagnostic_Severity) Descriptor() protoreflect.EnumDescriptor {
-	return file_cursor_plugin_v1_plugin_proto_enumTypes[0].Descriptor()
+	return file_cursor_plugin_v1_plugin_proto_enumTypes[1].Descriptor()
 }
 
 func (Diagnostic_Severity) Type() protoreflect.EnumType {
-	return &file_cursor_plugin_v1_plugin_proto_enumTypes[0]
+	return &file_cursor_plugin_v1_plugin_proto_enumTypes[1]
 }
 
 func (x Diagnostic_Severity) Number() protoreflect.EnumNumber {
@@ -124,11 +182,11 @@ func (x ProvisionResponse_Outcome) String() string {
 }
 
 func (ProvisionResponse_Outcome) Descriptor() protoreflect.EnumDescriptor {
-	return file_cursor_plugin_v1_plugin_proto_enumTypes[1].Descriptor()
+	return file_cursor_plugin_v1_plugin_proto_enumTypes[2].Descriptor()
 }
 
 func (ProvisionResponse_Outcome) Type() protoreflect.EnumType {
-	return &file_cursor_plugin_v1_plugin_proto_enumTypes[1]
+	return &file_cursor_plugin_v1_plugin_proto_enumTypes[2]
 }
 
 func (x ProvisionResponse_Outcome) Number() protoreflect.EnumNumber {
@@ -181,11 +239,11 @@ func (x DeprovisionResponse_Path) String() string {
 }
 
 func (DeprovisionResponse_Path) Descriptor() protoreflect.EnumDescriptor {
-	return file_cursor_plugin_v1_plugin_proto_enumTypes[2].Descriptor()
+	return file_cursor_plugin_v1_plugin_proto_enumTypes[3].Descriptor()
 }
 
 func (DeprovisionResponse_Path) Type() protoreflect.EnumType {
-	return &file_cursor_plugin_v1_plugin_proto_enumTypes[2]
+	return &file_cursor_plugin_v1_plugin_proto_enumTypes[3]
 }
 
 func (x DeprovisionResponse_Path) Number() protoreflect.EnumNumber {
@@ -201,7 +259,7 @@ func (DeprovisionResponse_Path) EnumDescriptor() ([]byte, []int) {
 // never logged, echoed or written anywhere by the plugin.
 type ConfigureRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Cursor team Admin API key (secret). Required. Keys start with `crsr_` (2026)
+	// Cursor team Admin API key (secret). Required unless org_api_key is set. Keys start with `crsr_` (2026)
 	// or `key_` (older); the plugin accepts any non-empty key without whitespace.
 	ApiKey string `protobuf:"bytes,1,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
 	// Admin API base URL, for example `https://api.cursor.com`. Empty means that
@@ -227,6 +285,11 @@ type ConfigureRequest struct {
 	// Unauthenticated then). baton-cursor sets it: a create or delete of a
 	// SCIM-managed person then makes SCIM requests only.
 	DeferKeyCheck bool `protobuf:"varint,8,opt,name=defer_key_check,json=deferKeyCheck,proto3" json:"defer_key_check,omitempty"`
+	// Cursor Organization API key (secret), a different kind of key from
+	// api_key: each is refused on the other's routes. Empty: the organization
+	// is not synced. With it and no api_key, only the organization is synced
+	// and the team-only parts (roster, roles, activity, SCIM) are off.
+	OrgApiKey     string `protobuf:"bytes,9,opt,name=org_api_key,json=orgApiKey,proto3" json:"org_api_key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -315,6 +378,13 @@ func (x *ConfigureRequest) GetDeferKeyCheck() bool {
 		return x.DeferKeyCheck
 	}
 	return false
+}
+
+func (x *ConfigureRequest) GetOrgApiKey() string {
+	if x != nil {
+		return x.OrgApiKey
+	}
+	return ""
 }
 
 // ConfigureResponse says whether the settings work.
@@ -572,7 +642,13 @@ type Features struct {
 	// True when Provision and Deprovision are accepted: always under go-plugin
 	// (the host decides); on a sidecar only when it was started with
 	// --allow-provisioning, and then only with its bearer token.
-	Provisioning  bool `protobuf:"varint,4,opt,name=provisioning,proto3" json:"provisioning,omitempty"`
+	Provisioning bool `protobuf:"varint,4,opt,name=provisioning,proto3" json:"provisioning,omitempty"`
+	// True when an Organization API key is configured: the ListOrg* calls work.
+	Organization bool `protobuf:"varint,5,opt,name=organization,proto3" json:"organization,omitempty"`
+	// True when no team Admin API key is configured (only the organization's
+	// key): the team-only calls (ListMembers, ListRoles, ListAuditEvents,
+	// Provision, Deprovision) answer FailedPrecondition.
+	OrgOnly       bool `protobuf:"varint,6,opt,name=org_only,json=orgOnly,proto3" json:"org_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -631,6 +707,20 @@ func (x *Features) GetSidecar() bool {
 func (x *Features) GetProvisioning() bool {
 	if x != nil {
 		return x.Provisioning
+	}
+	return false
+}
+
+func (x *Features) GetOrganization() bool {
+	if x != nil {
+		return x.Organization
+	}
+	return false
+}
+
+func (x *Features) GetOrgOnly() bool {
+	if x != nil {
+		return x.OrgOnly
 	}
 	return false
 }
@@ -1803,11 +1893,812 @@ func (x *DeprovisionResponse) GetMessage() string {
 	return ""
 }
 
+// ListOrgMembersRequest asks for one page of the organization's members.
+type ListOrgMembersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The next_page_token of the previous page; empty for the first page. Opaque.
+	PageToken string `protobuf:"bytes,1,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only members of this team (its id as text, for example `101`).
+	TeamId string `protobuf:"bytes,2,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// Only members with this organization role (`admin` or `member`).
+	OrganizationRole string `protobuf:"bytes,3,opt,name=organization_role,json=organizationRole,proto3" json:"organization_role,omitempty"`
+	// With a filter, at most this many members; 0 means 1000. Without one,
+	// ignored: a page is one Cursor page.
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// As ListMembersRequest.sync_id: calls with the same value share one
+	// organization snapshot.
+	SyncId        string `protobuf:"bytes,5,opt,name=sync_id,json=syncId,proto3" json:"sync_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOrgMembersRequest) Reset() {
+	*x = ListOrgMembersRequest{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOrgMembersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOrgMembersRequest) ProtoMessage() {}
+
+func (x *ListOrgMembersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOrgMembersRequest.ProtoReflect.Descriptor instead.
+func (*ListOrgMembersRequest) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ListOrgMembersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListOrgMembersRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *ListOrgMembersRequest) GetOrganizationRole() string {
+	if x != nil {
+		return x.OrganizationRole
+	}
+	return ""
+}
+
+func (x *ListOrgMembersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListOrgMembersRequest) GetSyncId() string {
+	if x != nil {
+		return x.SyncId
+	}
+	return ""
+}
+
+// ListOrgMembersResponse is one page of the organization's members.
+type ListOrgMembersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Members in Cursor's order.
+	Members []*OrgMember `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
+	// Token for the next page; empty when this was the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// The organization's member count Cursor reported.
+	TotalCount    uint32 `protobuf:"varint,3,opt,name=total_count,json=totalCount,proto3" json:"total_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOrgMembersResponse) Reset() {
+	*x = ListOrgMembersResponse{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOrgMembersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOrgMembersResponse) ProtoMessage() {}
+
+func (x *ListOrgMembersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOrgMembersResponse.ProtoReflect.Descriptor instead.
+func (*ListOrgMembersResponse) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ListOrgMembersResponse) GetMembers() []*OrgMember {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *ListOrgMembersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListOrgMembersResponse) GetTotalCount() uint32 {
+	if x != nil {
+		return x.TotalCount
+	}
+	return 0
+}
+
+// OrgMember is one person of the organization.
+type OrgMember struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The lower-cased email: the baton user id, the same on every route.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// The email exactly as Cursor returned it.
+	Email string `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	// The display name; may be empty.
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// Cursor's userId on /organizations/members, as text.
+	CursorId string `protobuf:"bytes,4,opt,name=cursor_id,json=cursorId,proto3" json:"cursor_id,omitempty"`
+	// `admin`, `member`, or another string Cursor sent.
+	OrganizationRole string `protobuf:"bytes,5,opt,name=organization_role,json=organizationRole,proto3" json:"organization_role,omitempty"`
+	// The teams the person is on, with their role in each.
+	Teams []*OrgTeamRole `protobuf:"bytes,6,rep,name=teams,proto3" json:"teams,omitempty"`
+	// True when the person is on the team api_key serves (ListMembers lists
+	// them); false when no api_key is configured.
+	OnTeam        bool `protobuf:"varint,7,opt,name=on_team,json=onTeam,proto3" json:"on_team,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrgMember) Reset() {
+	*x = OrgMember{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrgMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrgMember) ProtoMessage() {}
+
+func (x *OrgMember) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrgMember.ProtoReflect.Descriptor instead.
+func (*OrgMember) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *OrgMember) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *OrgMember) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *OrgMember) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *OrgMember) GetCursorId() string {
+	if x != nil {
+		return x.CursorId
+	}
+	return ""
+}
+
+func (x *OrgMember) GetOrganizationRole() string {
+	if x != nil {
+		return x.OrganizationRole
+	}
+	return ""
+}
+
+func (x *OrgMember) GetTeams() []*OrgTeamRole {
+	if x != nil {
+		return x.Teams
+	}
+	return nil
+}
+
+func (x *OrgMember) GetOnTeam() bool {
+	if x != nil {
+		return x.OnTeam
+	}
+	return false
+}
+
+// OrgTeamRole is a person's role in one team.
+type OrgTeamRole struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The team's id as text.
+	TeamId string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// `owner`, `member`, `free-owner`, or another string Cursor sent.
+	Role          string `protobuf:"bytes,2,opt,name=role,proto3" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrgTeamRole) Reset() {
+	*x = OrgTeamRole{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrgTeamRole) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrgTeamRole) ProtoMessage() {}
+
+func (x *OrgTeamRole) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrgTeamRole.ProtoReflect.Descriptor instead.
+func (*OrgTeamRole) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *OrgTeamRole) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *OrgTeamRole) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+// ListOrgTeamsRequest asks for the organization's teams.
+type ListOrgTeamsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// As ListOrgMembersRequest.sync_id.
+	SyncId        string `protobuf:"bytes,1,opt,name=sync_id,json=syncId,proto3" json:"sync_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOrgTeamsRequest) Reset() {
+	*x = ListOrgTeamsRequest{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOrgTeamsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOrgTeamsRequest) ProtoMessage() {}
+
+func (x *ListOrgTeamsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOrgTeamsRequest.ProtoReflect.Descriptor instead.
+func (*ListOrgTeamsRequest) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ListOrgTeamsRequest) GetSyncId() string {
+	if x != nil {
+		return x.SyncId
+	}
+	return ""
+}
+
+// ListOrgTeamsResponse is every team of the organization.
+type ListOrgTeamsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Teams by id.
+	Teams         []*OrgTeam `protobuf:"bytes,1,rep,name=teams,proto3" json:"teams,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOrgTeamsResponse) Reset() {
+	*x = ListOrgTeamsResponse{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOrgTeamsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOrgTeamsResponse) ProtoMessage() {}
+
+func (x *ListOrgTeamsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOrgTeamsResponse.ProtoReflect.Descriptor instead.
+func (*ListOrgTeamsResponse) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListOrgTeamsResponse) GetTeams() []*OrgTeam {
+	if x != nil {
+		return x.Teams
+	}
+	return nil
+}
+
+// OrgTeam is one team of the organization, as its members' rows name it.
+type OrgTeam struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The team's id as text.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The team roles its members hold: owner, member and free-owner always,
+	// then any other role string, by name.
+	Roles []string `protobuf:"bytes,2,rep,name=roles,proto3" json:"roles,omitempty"`
+	// How many members the team has.
+	Members       uint32 `protobuf:"varint,3,opt,name=members,proto3" json:"members,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrgTeam) Reset() {
+	*x = OrgTeam{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrgTeam) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrgTeam) ProtoMessage() {}
+
+func (x *OrgTeam) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrgTeam.ProtoReflect.Descriptor instead.
+func (*OrgTeam) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *OrgTeam) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *OrgTeam) GetRoles() []string {
+	if x != nil {
+		return x.Roles
+	}
+	return nil
+}
+
+func (x *OrgTeam) GetMembers() uint32 {
+	if x != nil {
+		return x.Members
+	}
+	return 0
+}
+
+// ListOrgGroupsRequest asks for one page of groups of one kind.
+type ListOrgGroupsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Which groups. Required.
+	Kind GroupKind `protobuf:"varint,1,opt,name=kind,proto3,enum=cursor.plugin.v1.GroupKind" json:"kind,omitempty"`
+	// The next_page_token of the previous page; empty for the first page.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOrgGroupsRequest) Reset() {
+	*x = ListOrgGroupsRequest{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOrgGroupsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOrgGroupsRequest) ProtoMessage() {}
+
+func (x *ListOrgGroupsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOrgGroupsRequest.ProtoReflect.Descriptor instead.
+func (*ListOrgGroupsRequest) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ListOrgGroupsRequest) GetKind() GroupKind {
+	if x != nil {
+		return x.Kind
+	}
+	return GroupKind_GROUP_KIND_UNSPECIFIED
+}
+
+func (x *ListOrgGroupsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListOrgGroupsResponse is one page of groups.
+type ListOrgGroupsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The groups of this page.
+	Groups []*OrgGroup `protobuf:"bytes,1,rep,name=groups,proto3" json:"groups,omitempty"`
+	// Token for the next page; empty when this was the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOrgGroupsResponse) Reset() {
+	*x = ListOrgGroupsResponse{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOrgGroupsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOrgGroupsResponse) ProtoMessage() {}
+
+func (x *ListOrgGroupsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOrgGroupsResponse.ProtoReflect.Descriptor instead.
+func (*ListOrgGroupsResponse) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ListOrgGroupsResponse) GetGroups() []*OrgGroup {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *ListOrgGroupsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// OrgGroup is one group.
+type OrgGroup struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The stable key: an organization group's publicId (`grp_…`) where Cursor
+	// sends one, else its id.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// The id the group's routes take (`g_…`, `team_group_…`, `group_…`).
+	CursorId string `protobuf:"bytes,2,opt,name=cursor_id,json=cursorId,proto3" json:"cursor_id,omitempty"`
+	// The name, exactly as Cursor returned it (case-sensitive).
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// Which layer.
+	Kind GroupKind `protobuf:"varint,4,opt,name=kind,proto3,enum=cursor.plugin.v1.GroupKind" json:"kind,omitempty"`
+	// True when the membership comes from the identity provider (SCIM) and
+	// Cursor refuses API changes to it.
+	ScimSynced bool `protobuf:"varint,5,opt,name=scim_synced,json=scimSynced,proto3" json:"scim_synced,omitempty"`
+	// The directory group it is synced from; empty when manual.
+	DirectoryGroupId string `protobuf:"bytes,6,opt,name=directory_group_id,json=directoryGroupId,proto3" json:"directory_group_id,omitempty"`
+	// Members Cursor counts.
+	MemberCount uint32 `protobuf:"varint,7,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
+	// The group's monthly spending limit; unset when none.
+	MonthlySpendingLimitDollars *float64 `protobuf:"fixed64,8,opt,name=monthly_spending_limit_dollars,json=monthlySpendingLimitDollars,proto3,oneof" json:"monthly_spending_limit_dollars,omitempty"`
+	unknownFields               protoimpl.UnknownFields
+	sizeCache                   protoimpl.SizeCache
+}
+
+func (x *OrgGroup) Reset() {
+	*x = OrgGroup{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrgGroup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrgGroup) ProtoMessage() {}
+
+func (x *OrgGroup) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrgGroup.ProtoReflect.Descriptor instead.
+func (*OrgGroup) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *OrgGroup) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *OrgGroup) GetCursorId() string {
+	if x != nil {
+		return x.CursorId
+	}
+	return ""
+}
+
+func (x *OrgGroup) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *OrgGroup) GetKind() GroupKind {
+	if x != nil {
+		return x.Kind
+	}
+	return GroupKind_GROUP_KIND_UNSPECIFIED
+}
+
+func (x *OrgGroup) GetScimSynced() bool {
+	if x != nil {
+		return x.ScimSynced
+	}
+	return false
+}
+
+func (x *OrgGroup) GetDirectoryGroupId() string {
+	if x != nil {
+		return x.DirectoryGroupId
+	}
+	return ""
+}
+
+func (x *OrgGroup) GetMemberCount() uint32 {
+	if x != nil {
+		return x.MemberCount
+	}
+	return 0
+}
+
+func (x *OrgGroup) GetMonthlySpendingLimitDollars() float64 {
+	if x != nil && x.MonthlySpendingLimitDollars != nil {
+		return *x.MonthlySpendingLimitDollars
+	}
+	return 0
+}
+
+// ListOrgGroupMembersRequest asks for one page of a group's members.
+type ListOrgGroupMembersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Which layer the group is in. Required.
+	Kind GroupKind `protobuf:"varint,1,opt,name=kind,proto3,enum=cursor.plugin.v1.GroupKind" json:"kind,omitempty"`
+	// The group's cursor_id. Required.
+	GroupId string `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// The next_page_token of the previous page; empty for the first page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOrgGroupMembersRequest) Reset() {
+	*x = ListOrgGroupMembersRequest{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOrgGroupMembersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOrgGroupMembersRequest) ProtoMessage() {}
+
+func (x *ListOrgGroupMembersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOrgGroupMembersRequest.ProtoReflect.Descriptor instead.
+func (*ListOrgGroupMembersRequest) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ListOrgGroupMembersRequest) GetKind() GroupKind {
+	if x != nil {
+		return x.Kind
+	}
+	return GroupKind_GROUP_KIND_UNSPECIFIED
+}
+
+func (x *ListOrgGroupMembersRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *ListOrgGroupMembersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListOrgGroupMembersResponse is one page of a group's members.
+type ListOrgGroupMembersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Each member's lower-cased email (the baton user id).
+	Keys []string `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	// Token for the next page; empty when this was the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOrgGroupMembersResponse) Reset() {
+	*x = ListOrgGroupMembersResponse{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOrgGroupMembersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOrgGroupMembersResponse) ProtoMessage() {}
+
+func (x *ListOrgGroupMembersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOrgGroupMembersResponse.ProtoReflect.Descriptor instead.
+func (*ListOrgGroupMembersResponse) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ListOrgGroupMembersResponse) GetKeys() []string {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+func (x *ListOrgGroupMembersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_cursor_plugin_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
-	"\x1dcursor/plugin/v1/plugin.proto\x12\x10cursor.plugin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd3\x02\n" +
+	"\x1dcursor/plugin/v1/plugin.proto\x12\x10cursor.plugin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf3\x02\n" +
 	"\x10ConfigureRequest\x12\x17\n" +
 	"\aapi_key\x18\x01 \x01(\tR\x06apiKey\x12\x19\n" +
 	"\bbase_url\x18\x02 \x01(\tR\abaseUrl\x12\x19\n" +
@@ -1817,7 +2708,8 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x10remove_unmanaged\x18\x05 \x01(\bR\x0fremoveUnmanaged\x12B\n" +
 	"\x0frequest_timeout\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x0erequestTimeout\x12(\n" +
 	"\ractivity_days\x18\a \x01(\rH\x00R\factivityDays\x88\x01\x01\x12&\n" +
-	"\x0fdefer_key_check\x18\b \x01(\bR\rdeferKeyCheckB\x10\n" +
+	"\x0fdefer_key_check\x18\b \x01(\bR\rdeferKeyCheck\x12\x1e\n" +
+	"\vorg_api_key\x18\t \x01(\tR\torgApiKeyB\x10\n" +
 	"\x0e_activity_days\"S\n" +
 	"\x11ConfigureResponse\x12>\n" +
 	"\vdiagnostics\x18\x01 \x03(\v2\x1c.cursor.plugin.v1.DiagnosticR\vdiagnostics\"\xe4\x01\n" +
@@ -1838,12 +2730,14 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x10protocol_version\x18\x02 \x01(\rR\x0fprotocolVersion\x126\n" +
 	"\bfeatures\x18\x03 \x01(\v2\x1a.cursor.plugin.v1.FeaturesR\bfeatures\x12*\n" +
 	"\x04team\x18\x04 \x01(\v2\x16.cursor.plugin.v1.TeamR\x04team\x12>\n" +
-	"\vdiagnostics\x18\x05 \x03(\v2\x1c.cursor.plugin.v1.DiagnosticR\vdiagnostics\"\x87\x01\n" +
+	"\vdiagnostics\x18\x05 \x03(\v2\x1c.cursor.plugin.v1.DiagnosticR\vdiagnostics\"\xc6\x01\n" +
 	"\bFeatures\x12\x12\n" +
 	"\x04scim\x18\x01 \x01(\bR\x04scim\x12)\n" +
 	"\x10remove_unmanaged\x18\x02 \x01(\bR\x0fremoveUnmanaged\x12\x18\n" +
 	"\asidecar\x18\x03 \x01(\bR\asidecar\x12\"\n" +
-	"\fprovisioning\x18\x04 \x01(\bR\fprovisioning\"\xb9\x02\n" +
+	"\fprovisioning\x18\x04 \x01(\bR\fprovisioning\x12\"\n" +
+	"\forganization\x18\x05 \x01(\bR\forganization\x12\x19\n" +
+	"\borg_only\x18\x06 \x01(\bR\aorgOnly\"\xb9\x02\n" +
 	"\x04Team\x12%\n" +
 	"\x0eactive_members\x18\x01 \x01(\rR\ractiveMembers\x12'\n" +
 	"\x0fremoved_members\x18\x02 \x01(\rR\x0eremovedMembers\x129\n" +
@@ -1951,7 +2845,69 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x10PATH_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10PATH_SCIM_DELETE\x10\x01\x12\x19\n" +
 	"\x15PATH_ADMIN_API_REMOVE\x10\x02\x12\x17\n" +
-	"\x13PATH_ALREADY_ABSENT\x10\x032\x8f\x05\n" +
+	"\x13PATH_ALREADY_ABSENT\x10\x03\"\xb2\x01\n" +
+	"\x15ListOrgMembersRequest\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x01 \x01(\tR\tpageToken\x12\x17\n" +
+	"\ateam_id\x18\x02 \x01(\tR\x06teamId\x12+\n" +
+	"\x11organization_role\x18\x03 \x01(\tR\x10organizationRole\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x17\n" +
+	"\async_id\x18\x05 \x01(\tR\x06syncId\"\x98\x01\n" +
+	"\x16ListOrgMembersResponse\x125\n" +
+	"\amembers\x18\x01 \x03(\v2\x1b.cursor.plugin.v1.OrgMemberR\amembers\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1f\n" +
+	"\vtotal_count\x18\x03 \x01(\rR\n" +
+	"totalCount\"\xdf\x01\n" +
+	"\tOrgMember\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05email\x18\x02 \x01(\tR\x05email\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1b\n" +
+	"\tcursor_id\x18\x04 \x01(\tR\bcursorId\x12+\n" +
+	"\x11organization_role\x18\x05 \x01(\tR\x10organizationRole\x123\n" +
+	"\x05teams\x18\x06 \x03(\v2\x1d.cursor.plugin.v1.OrgTeamRoleR\x05teams\x12\x17\n" +
+	"\aon_team\x18\a \x01(\bR\x06onTeam\":\n" +
+	"\vOrgTeamRole\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x12\n" +
+	"\x04role\x18\x02 \x01(\tR\x04role\".\n" +
+	"\x13ListOrgTeamsRequest\x12\x17\n" +
+	"\async_id\x18\x01 \x01(\tR\x06syncId\"G\n" +
+	"\x14ListOrgTeamsResponse\x12/\n" +
+	"\x05teams\x18\x01 \x03(\v2\x19.cursor.plugin.v1.OrgTeamR\x05teams\"I\n" +
+	"\aOrgTeam\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
+	"\x05roles\x18\x02 \x03(\tR\x05roles\x12\x18\n" +
+	"\amembers\x18\x03 \x01(\rR\amembers\"f\n" +
+	"\x14ListOrgGroupsRequest\x12/\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1b.cursor.plugin.v1.GroupKindR\x04kind\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"s\n" +
+	"\x15ListOrgGroupsResponse\x122\n" +
+	"\x06groups\x18\x01 \x03(\v2\x1a.cursor.plugin.v1.OrgGroupR\x06groups\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xdd\x02\n" +
+	"\bOrgGroup\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1b\n" +
+	"\tcursor_id\x18\x02 \x01(\tR\bcursorId\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12/\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x1b.cursor.plugin.v1.GroupKindR\x04kind\x12\x1f\n" +
+	"\vscim_synced\x18\x05 \x01(\bR\n" +
+	"scimSynced\x12,\n" +
+	"\x12directory_group_id\x18\x06 \x01(\tR\x10directoryGroupId\x12!\n" +
+	"\fmember_count\x18\a \x01(\rR\vmemberCount\x12H\n" +
+	"\x1emonthly_spending_limit_dollars\x18\b \x01(\x01H\x00R\x1bmonthlySpendingLimitDollars\x88\x01\x01B!\n" +
+	"\x1f_monthly_spending_limit_dollars\"\x87\x01\n" +
+	"\x1aListOrgGroupMembersRequest\x12/\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1b.cursor.plugin.v1.GroupKindR\x04kind\x12\x19\n" +
+	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"Y\n" +
+	"\x1bListOrgGroupMembersResponse\x12\x12\n" +
+	"\x04keys\x18\x01 \x03(\tR\x04keys\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*{\n" +
+	"\tGroupKind\x12\x1a\n" +
+	"\x16GROUP_KIND_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17GROUP_KIND_ORGANIZATION\x10\x01\x12\x1d\n" +
+	"\x19GROUP_KIND_TEAM_DIRECTORY\x10\x02\x12\x16\n" +
+	"\x12GROUP_KIND_BILLING\x10\x032\xb1\b\n" +
 	"\rPluginService\x12V\n" +
 	"\tConfigure\x12\".cursor.plugin.v1.ConfigureRequest\x1a#.cursor.plugin.v1.ConfigureResponse\"\x00\x12P\n" +
 	"\aGetInfo\x12 .cursor.plugin.v1.GetInfoRequest\x1a!.cursor.plugin.v1.GetInfoResponse\"\x00\x12\\\n" +
@@ -1959,7 +2915,11 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\tListRoles\x12\".cursor.plugin.v1.ListRolesRequest\x1a#.cursor.plugin.v1.ListRolesResponse\"\x00\x12V\n" +
 	"\tProvision\x12\".cursor.plugin.v1.ProvisionRequest\x1a#.cursor.plugin.v1.ProvisionResponse\"\x00\x12\\\n" +
 	"\vDeprovision\x12$.cursor.plugin.v1.DeprovisionRequest\x1a%.cursor.plugin.v1.DeprovisionResponse\"\x00\x12h\n" +
-	"\x0fListAuditEvents\x12(.cursor.plugin.v1.ListAuditEventsRequest\x1a).cursor.plugin.v1.ListAuditEventsResponse\"\x00B\xc9\x01\n" +
+	"\x0fListAuditEvents\x12(.cursor.plugin.v1.ListAuditEventsRequest\x1a).cursor.plugin.v1.ListAuditEventsResponse\"\x00\x12e\n" +
+	"\x0eListOrgMembers\x12'.cursor.plugin.v1.ListOrgMembersRequest\x1a(.cursor.plugin.v1.ListOrgMembersResponse\"\x00\x12_\n" +
+	"\fListOrgTeams\x12%.cursor.plugin.v1.ListOrgTeamsRequest\x1a&.cursor.plugin.v1.ListOrgTeamsResponse\"\x00\x12b\n" +
+	"\rListOrgGroups\x12&.cursor.plugin.v1.ListOrgGroupsRequest\x1a'.cursor.plugin.v1.ListOrgGroupsResponse\"\x00\x12t\n" +
+	"\x13ListOrgGroupMembers\x12,.cursor.plugin.v1.ListOrgGroupMembersRequest\x1a-.cursor.plugin.v1.ListOrgGroupMembersResponse\"\x00B\xc9\x01\n" +
 	"\x14com.cursor.plugin.v1B\vPluginProtoP\x01ZBgithub.com/conductorone/baton-cursor/gen/cursor/plugin/v1;pluginv1\xa2\x02\x03CPX\xaa\x02\x10Cursor.Plugin.V1\xca\x02\x10Cursor\\Plugin\\V1\xe2\x02\x1cCursor\\Plugin\\V1\\GPBMetadata\xea\x02\x12Cursor::Plugin::V1b\x06proto3"
 
 var (
@@ -1974,77 +2934,105 @@ func file_cursor_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_cursor_plugin_v1_plugin_proto_rawDescData
 }
 
-var file_cursor_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_cursor_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_cursor_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_cursor_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_cursor_plugin_v1_plugin_proto_goTypes = []any{
-	(Diagnostic_Severity)(0),        // 0: cursor.plugin.v1.Diagnostic.Severity
-	(ProvisionResponse_Outcome)(0),  // 1: cursor.plugin.v1.ProvisionResponse.Outcome
-	(DeprovisionResponse_Path)(0),   // 2: cursor.plugin.v1.DeprovisionResponse.Path
-	(*ConfigureRequest)(nil),        // 3: cursor.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),       // 4: cursor.plugin.v1.ConfigureResponse
-	(*Diagnostic)(nil),              // 5: cursor.plugin.v1.Diagnostic
-	(*GetInfoRequest)(nil),          // 6: cursor.plugin.v1.GetInfoRequest
-	(*GetInfoResponse)(nil),         // 7: cursor.plugin.v1.GetInfoResponse
-	(*Features)(nil),                // 8: cursor.plugin.v1.Features
-	(*Team)(nil),                    // 9: cursor.plugin.v1.Team
-	(*ListMembersRequest)(nil),      // 10: cursor.plugin.v1.ListMembersRequest
-	(*ListMembersResponse)(nil),     // 11: cursor.plugin.v1.ListMembersResponse
-	(*Member)(nil),                  // 12: cursor.plugin.v1.Member
-	(*Activity)(nil),                // 13: cursor.plugin.v1.Activity
-	(*ListAuditEventsRequest)(nil),  // 14: cursor.plugin.v1.ListAuditEventsRequest
-	(*ListAuditEventsResponse)(nil), // 15: cursor.plugin.v1.ListAuditEventsResponse
-	(*AuditEvent)(nil),              // 16: cursor.plugin.v1.AuditEvent
-	(*ListRolesRequest)(nil),        // 17: cursor.plugin.v1.ListRolesRequest
-	(*ListRolesResponse)(nil),       // 18: cursor.plugin.v1.ListRolesResponse
-	(*Role)(nil),                    // 19: cursor.plugin.v1.Role
-	(*ProvisionRequest)(nil),        // 20: cursor.plugin.v1.ProvisionRequest
-	(*ProvisionResponse)(nil),       // 21: cursor.plugin.v1.ProvisionResponse
-	(*DeprovisionRequest)(nil),      // 22: cursor.plugin.v1.DeprovisionRequest
-	(*DeprovisionResponse)(nil),     // 23: cursor.plugin.v1.DeprovisionResponse
-	(*durationpb.Duration)(nil),     // 24: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),   // 25: google.protobuf.Timestamp
+	(GroupKind)(0),                      // 0: cursor.plugin.v1.GroupKind
+	(Diagnostic_Severity)(0),            // 1: cursor.plugin.v1.Diagnostic.Severity
+	(ProvisionResponse_Outcome)(0),      // 2: cursor.plugin.v1.ProvisionResponse.Outcome
+	(DeprovisionResponse_Path)(0),       // 3: cursor.plugin.v1.DeprovisionResponse.Path
+	(*ConfigureRequest)(nil),            // 4: cursor.plugin.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),           // 5: cursor.plugin.v1.ConfigureResponse
+	(*Diagnostic)(nil),                  // 6: cursor.plugin.v1.Diagnostic
+	(*GetInfoRequest)(nil),              // 7: cursor.plugin.v1.GetInfoRequest
+	(*GetInfoResponse)(nil),             // 8: cursor.plugin.v1.GetInfoResponse
+	(*Features)(nil),                    // 9: cursor.plugin.v1.Features
+	(*Team)(nil),                        // 10: cursor.plugin.v1.Team
+	(*ListMembersRequest)(nil),          // 11: cursor.plugin.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),         // 12: cursor.plugin.v1.ListMembersResponse
+	(*Member)(nil),                      // 13: cursor.plugin.v1.Member
+	(*Activity)(nil),                    // 14: cursor.plugin.v1.Activity
+	(*ListAuditEventsRequest)(nil),      // 15: cursor.plugin.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),     // 16: cursor.plugin.v1.ListAuditEventsResponse
+	(*AuditEvent)(nil),                  // 17: cursor.plugin.v1.AuditEvent
+	(*ListRolesRequest)(nil),            // 18: cursor.plugin.v1.ListRolesRequest
+	(*ListRolesResponse)(nil),           // 19: cursor.plugin.v1.ListRolesResponse
+	(*Role)(nil),                        // 20: cursor.plugin.v1.Role
+	(*ProvisionRequest)(nil),            // 21: cursor.plugin.v1.ProvisionRequest
+	(*ProvisionResponse)(nil),           // 22: cursor.plugin.v1.ProvisionResponse
+	(*DeprovisionRequest)(nil),          // 23: cursor.plugin.v1.DeprovisionRequest
+	(*DeprovisionResponse)(nil),         // 24: cursor.plugin.v1.DeprovisionResponse
+	(*ListOrgMembersRequest)(nil),       // 25: cursor.plugin.v1.ListOrgMembersRequest
+	(*ListOrgMembersResponse)(nil),      // 26: cursor.plugin.v1.ListOrgMembersResponse
+	(*OrgMember)(nil),                   // 27: cursor.plugin.v1.OrgMember
+	(*OrgTeamRole)(nil),                 // 28: cursor.plugin.v1.OrgTeamRole
+	(*ListOrgTeamsRequest)(nil),         // 29: cursor.plugin.v1.ListOrgTeamsRequest
+	(*ListOrgTeamsResponse)(nil),        // 30: cursor.plugin.v1.ListOrgTeamsResponse
+	(*OrgTeam)(nil),                     // 31: cursor.plugin.v1.OrgTeam
+	(*ListOrgGroupsRequest)(nil),        // 32: cursor.plugin.v1.ListOrgGroupsRequest
+	(*ListOrgGroupsResponse)(nil),       // 33: cursor.plugin.v1.ListOrgGroupsResponse
+	(*OrgGroup)(nil),                    // 34: cursor.plugin.v1.OrgGroup
+	(*ListOrgGroupMembersRequest)(nil),  // 35: cursor.plugin.v1.ListOrgGroupMembersRequest
+	(*ListOrgGroupMembersResponse)(nil), // 36: cursor.plugin.v1.ListOrgGroupMembersResponse
+	(*durationpb.Duration)(nil),         // 37: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),       // 38: google.protobuf.Timestamp
 }
 var file_cursor_plugin_v1_plugin_proto_depIdxs = []int32{
-	24, // 0: cursor.plugin.v1.ConfigureRequest.request_timeout:type_name -> google.protobuf.Duration
-	5,  // 1: cursor.plugin.v1.ConfigureResponse.diagnostics:type_name -> cursor.plugin.v1.Diagnostic
-	0,  // 2: cursor.plugin.v1.Diagnostic.severity:type_name -> cursor.plugin.v1.Diagnostic.Severity
-	8,  // 3: cursor.plugin.v1.GetInfoResponse.features:type_name -> cursor.plugin.v1.Features
-	9,  // 4: cursor.plugin.v1.GetInfoResponse.team:type_name -> cursor.plugin.v1.Team
-	5,  // 5: cursor.plugin.v1.GetInfoResponse.diagnostics:type_name -> cursor.plugin.v1.Diagnostic
-	25, // 6: cursor.plugin.v1.Team.fetched_at:type_name -> google.protobuf.Timestamp
-	12, // 7: cursor.plugin.v1.ListMembersResponse.members:type_name -> cursor.plugin.v1.Member
-	13, // 8: cursor.plugin.v1.Member.activity:type_name -> cursor.plugin.v1.Activity
-	25, // 9: cursor.plugin.v1.Activity.logins_read_since:type_name -> google.protobuf.Timestamp
-	25, // 10: cursor.plugin.v1.Activity.last_login:type_name -> google.protobuf.Timestamp
-	25, // 11: cursor.plugin.v1.Activity.last_activity:type_name -> google.protobuf.Timestamp
-	25, // 12: cursor.plugin.v1.Activity.cycle_start:type_name -> google.protobuf.Timestamp
-	25, // 13: cursor.plugin.v1.Activity.window_start:type_name -> google.protobuf.Timestamp
-	25, // 14: cursor.plugin.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	16, // 15: cursor.plugin.v1.ListAuditEventsResponse.events:type_name -> cursor.plugin.v1.AuditEvent
-	25, // 16: cursor.plugin.v1.AuditEvent.occurred_at:type_name -> google.protobuf.Timestamp
-	19, // 17: cursor.plugin.v1.ListRolesResponse.roles:type_name -> cursor.plugin.v1.Role
-	1,  // 18: cursor.plugin.v1.ProvisionResponse.outcome:type_name -> cursor.plugin.v1.ProvisionResponse.Outcome
-	12, // 19: cursor.plugin.v1.ProvisionResponse.member:type_name -> cursor.plugin.v1.Member
-	2,  // 20: cursor.plugin.v1.DeprovisionResponse.path:type_name -> cursor.plugin.v1.DeprovisionResponse.Path
-	3,  // 21: cursor.plugin.v1.PluginService.Configure:input_type -> cursor.plugin.v1.ConfigureRequest
-	6,  // 22: cursor.plugin.v1.PluginService.GetInfo:input_type -> cursor.plugin.v1.GetInfoRequest
-	10, // 23: cursor.plugin.v1.PluginService.ListMembers:input_type -> cursor.plugin.v1.ListMembersRequest
-	17, // 24: cursor.plugin.v1.PluginService.ListRoles:input_type -> cursor.plugin.v1.ListRolesRequest
-	20, // 25: cursor.plugin.v1.PluginService.Provision:input_type -> cursor.plugin.v1.ProvisionRequest
-	22, // 26: cursor.plugin.v1.PluginService.Deprovision:input_type -> cursor.plugin.v1.DeprovisionRequest
-	14, // 27: cursor.plugin.v1.PluginService.ListAuditEvents:input_type -> cursor.plugin.v1.ListAuditEventsRequest
-	4,  // 28: cursor.plugin.v1.PluginService.Configure:output_type -> cursor.plugin.v1.ConfigureResponse
-	7,  // 29: cursor.plugin.v1.PluginService.GetInfo:output_type -> cursor.plugin.v1.GetInfoResponse
-	11, // 30: cursor.plugin.v1.PluginService.ListMembers:output_type -> cursor.plugin.v1.ListMembersResponse
-	18, // 31: cursor.plugin.v1.PluginService.ListRoles:output_type -> cursor.plugin.v1.ListRolesResponse
-	21, // 32: cursor.plugin.v1.PluginService.Provision:output_type -> cursor.plugin.v1.ProvisionResponse
-	23, // 33: cursor.plugin.v1.PluginService.Deprovision:output_type -> cursor.plugin.v1.DeprovisionResponse
-	15, // 34: cursor.plugin.v1.PluginService.ListAuditEvents:output_type -> cursor.plugin.v1.ListAuditEventsResponse
-	28, // [28:35] is the sub-list for method output_type
-	21, // [21:28] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	37, // 0: cursor.plugin.v1.ConfigureRequest.request_timeout:type_name -> google.protobuf.Duration
+	6,  // 1: cursor.plugin.v1.ConfigureResponse.diagnostics:type_name -> cursor.plugin.v1.Diagnostic
+	1,  // 2: cursor.plugin.v1.Diagnostic.severity:type_name -> cursor.plugin.v1.Diagnostic.Severity
+	9,  // 3: cursor.plugin.v1.GetInfoResponse.features:type_name -> cursor.plugin.v1.Features
+	10, // 4: cursor.plugin.v1.GetInfoResponse.team:type_name -> cursor.plugin.v1.Team
+	6,  // 5: cursor.plugin.v1.GetInfoResponse.diagnostics:type_name -> cursor.plugin.v1.Diagnostic
+	38, // 6: cursor.plugin.v1.Team.fetched_at:type_name -> google.protobuf.Timestamp
+	13, // 7: cursor.plugin.v1.ListMembersResponse.members:type_name -> cursor.plugin.v1.Member
+	14, // 8: cursor.plugin.v1.Member.activity:type_name -> cursor.plugin.v1.Activity
+	38, // 9: cursor.plugin.v1.Activity.logins_read_since:type_name -> google.protobuf.Timestamp
+	38, // 10: cursor.plugin.v1.Activity.last_login:type_name -> google.protobuf.Timestamp
+	38, // 11: cursor.plugin.v1.Activity.last_activity:type_name -> google.protobuf.Timestamp
+	38, // 12: cursor.plugin.v1.Activity.cycle_start:type_name -> google.protobuf.Timestamp
+	38, // 13: cursor.plugin.v1.Activity.window_start:type_name -> google.protobuf.Timestamp
+	38, // 14: cursor.plugin.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	17, // 15: cursor.plugin.v1.ListAuditEventsResponse.events:type_name -> cursor.plugin.v1.AuditEvent
+	38, // 16: cursor.plugin.v1.AuditEvent.occurred_at:type_name -> google.protobuf.Timestamp
+	20, // 17: cursor.plugin.v1.ListRolesResponse.roles:type_name -> cursor.plugin.v1.Role
+	2,  // 18: cursor.plugin.v1.ProvisionResponse.outcome:type_name -> cursor.plugin.v1.ProvisionResponse.Outcome
+	13, // 19: cursor.plugin.v1.ProvisionResponse.member:type_name -> cursor.plugin.v1.Member
+	3,  // 20: cursor.plugin.v1.DeprovisionResponse.path:type_name -> cursor.plugin.v1.DeprovisionResponse.Path
+	27, // 21: cursor.plugin.v1.ListOrgMembersResponse.members:type_name -> cursor.plugin.v1.OrgMember
+	28, // 22: cursor.plugin.v1.OrgMember.teams:type_name -> cursor.plugin.v1.OrgTeamRole
+	31, // 23: cursor.plugin.v1.ListOrgTeamsResponse.teams:type_name -> cursor.plugin.v1.OrgTeam
+	0,  // 24: cursor.plugin.v1.ListOrgGroupsRequest.kind:type_name -> cursor.plugin.v1.GroupKind
+	34, // 25: cursor.plugin.v1.ListOrgGroupsResponse.groups:type_name -> cursor.plugin.v1.OrgGroup
+	0,  // 26: cursor.plugin.v1.OrgGroup.kind:type_name -> cursor.plugin.v1.GroupKind
+	0,  // 27: cursor.plugin.v1.ListOrgGroupMembersRequest.kind:type_name -> cursor.plugin.v1.GroupKind
+	4,  // 28: cursor.plugin.v1.PluginService.Configure:input_type -> cursor.plugin.v1.ConfigureRequest
+	7,  // 29: cursor.plugin.v1.PluginService.GetInfo:input_type -> cursor.plugin.v1.GetInfoRequest
+	11, // 30: cursor.plugin.v1.PluginService.ListMembers:input_type -> cursor.plugin.v1.ListMembersRequest
+	18, // 31: cursor.plugin.v1.PluginService.ListRoles:input_type -> cursor.plugin.v1.ListRolesRequest
+	21, // 32: cursor.plugin.v1.PluginService.Provision:input_type -> cursor.plugin.v1.ProvisionRequest
+	23, // 33: cursor.plugin.v1.PluginService.Deprovision:input_type -> cursor.plugin.v1.DeprovisionRequest
+	15, // 34: cursor.plugin.v1.PluginService.ListAuditEvents:input_type -> cursor.plugin.v1.ListAuditEventsRequest
+	25, // 35: cursor.plugin.v1.PluginService.ListOrgMembers:input_type -> cursor.plugin.v1.ListOrgMembersRequest
+	29, // 36: cursor.plugin.v1.PluginService.ListOrgTeams:input_type -> cursor.plugin.v1.ListOrgTeamsRequest
+	32, // 37: cursor.plugin.v1.PluginService.ListOrgGroups:input_type -> cursor.plugin.v1.ListOrgGroupsRequest
+	35, // 38: cursor.plugin.v1.PluginService.ListOrgGroupMembers:input_type -> cursor.plugin.v1.ListOrgGroupMembersRequest
+	5,  // 39: cursor.plugin.v1.PluginService.Configure:output_type -> cursor.plugin.v1.ConfigureResponse
+	8,  // 40: cursor.plugin.v1.PluginService.GetInfo:output_type -> cursor.plugin.v1.GetInfoResponse
+	12, // 41: cursor.plugin.v1.PluginService.ListMembers:output_type -> cursor.plugin.v1.ListMembersResponse
+	19, // 42: cursor.plugin.v1.PluginService.ListRoles:output_type -> cursor.plugin.v1.ListRolesResponse
+	22, // 43: cursor.plugin.v1.PluginService.Provision:output_type -> cursor.plugin.v1.ProvisionResponse
+	24, // 44: cursor.plugin.v1.PluginService.Deprovision:output_type -> cursor.plugin.v1.DeprovisionResponse
+	16, // 45: cursor.plugin.v1.PluginService.ListAuditEvents:output_type -> cursor.plugin.v1.ListAuditEventsResponse
+	26, // 46: cursor.plugin.v1.PluginService.ListOrgMembers:output_type -> cursor.plugin.v1.ListOrgMembersResponse
+	30, // 47: cursor.plugin.v1.PluginService.ListOrgTeams:output_type -> cursor.plugin.v1.ListOrgTeamsResponse
+	33, // 48: cursor.plugin.v1.PluginService.ListOrgGroups:output_type -> cursor.plugin.v1.ListOrgGroupsResponse
+	36, // 49: cursor.plugin.v1.PluginService.ListOrgGroupMembers:output_type -> cursor.plugin.v1.ListOrgGroupMembersResponse
+	39, // [39:50] is the sub-list for method output_type
+	28, // [28:39] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_cursor_plugin_v1_plugin_proto_init() }
@@ -2054,13 +3042,14 @@ func file_cursor_plugin_v1_plugin_proto_init() {
 	}
 	file_cursor_plugin_v1_plugin_proto_msgTypes[0].OneofWrappers = []any{}
 	file_cursor_plugin_v1_plugin_proto_msgTypes[10].OneofWrappers = []any{}
+	file_cursor_plugin_v1_plugin_proto_msgTypes[30].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cursor_plugin_v1_plugin_proto_rawDesc), len(file_cursor_plugin_v1_plugin_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   21,
+			NumEnums:      4,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

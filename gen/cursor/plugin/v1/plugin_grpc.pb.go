@@ -26,13 +26,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	PluginService_Configure_FullMethodName       = "/cursor.plugin.v1.PluginService/Configure"
-	PluginService_GetInfo_FullMethodName         = "/cursor.plugin.v1.PluginService/GetInfo"
-	PluginService_ListMembers_FullMethodName     = "/cursor.plugin.v1.PluginService/ListMembers"
-	PluginService_ListRoles_FullMethodName       = "/cursor.plugin.v1.PluginService/ListRoles"
-	PluginService_Provision_FullMethodName       = "/cursor.plugin.v1.PluginService/Provision"
-	PluginService_Deprovision_FullMethodName     = "/cursor.plugin.v1.PluginService/Deprovision"
-	PluginService_ListAuditEvents_FullMethodName = "/cursor.plugin.v1.PluginService/ListAuditEvents"
+	PluginService_Configure_FullMethodName           = "/cursor.plugin.v1.PluginService/Configure"
+	PluginService_GetInfo_FullMethodName             = "/cursor.plugin.v1.PluginService/GetInfo"
+	PluginService_ListMembers_FullMethodName         = "/cursor.plugin.v1.PluginService/ListMembers"
+	PluginService_ListRoles_FullMethodName           = "/cursor.plugin.v1.PluginService/ListRoles"
+	PluginService_Provision_FullMethodName           = "/cursor.plugin.v1.PluginService/Provision"
+	PluginService_Deprovision_FullMethodName         = "/cursor.plugin.v1.PluginService/Deprovision"
+	PluginService_ListAuditEvents_FullMethodName     = "/cursor.plugin.v1.PluginService/ListAuditEvents"
+	PluginService_ListOrgMembers_FullMethodName      = "/cursor.plugin.v1.PluginService/ListOrgMembers"
+	PluginService_ListOrgTeams_FullMethodName        = "/cursor.plugin.v1.PluginService/ListOrgTeams"
+	PluginService_ListOrgGroups_FullMethodName       = "/cursor.plugin.v1.PluginService/ListOrgGroups"
+	PluginService_ListOrgGroupMembers_FullMethodName = "/cursor.plugin.v1.PluginService/ListOrgGroupMembers"
 )
 
 // PluginServiceClient is the client API for PluginService service.
@@ -95,6 +99,30 @@ type PluginServiceClient interface {
 	// Errors: as for ListMembers, plus PermissionDenied for a key that may not
 	// read the audit log.
 	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
+	// ListOrgMembers returns the organization's members (GET
+	// /organizations/members, Organization API key): without filters one
+	// Cursor page (200) a call, in Cursor's order; with a team or organization
+	// role filter, a page of the whole organization read once per sync_id.
+	//
+	// Cursor allows 20 organization requests a minute. When the next request
+	// would wait more than a few seconds, the call answers Unavailable with a
+	// RateLimitDescription whose reset_at says when to call again (with the same
+	// page token); pages already read are kept, so the call resumes there.
+	// Errors: FailedPrecondition when no organization key is configured, plus
+	// those of ListMembers.
+	ListOrgMembers(ctx context.Context, in *ListOrgMembersRequest, opts ...grpc.CallOption) (*ListOrgMembersResponse, error)
+	// ListOrgTeams returns every team of the organization with the team roles
+	// its members hold, from the sync's organization snapshot (see
+	// ListOrgMembers: the same pacing and Unavailable answer).
+	ListOrgTeams(ctx context.Context, in *ListOrgTeamsRequest, opts ...grpc.CallOption) (*ListOrgTeamsResponse, error)
+	// ListOrgGroups returns one page of groups of one kind: organization
+	// groups (Organization API key), or the team's directory groups or
+	// billing groups (team Admin API key). Paced as ListOrgMembers.
+	ListOrgGroups(ctx context.Context, in *ListOrgGroupsRequest, opts ...grpc.CallOption) (*ListOrgGroupsResponse, error)
+	// ListOrgGroupMembers returns one page of a group's members: a Cursor page
+	// (200) of an organization group, at most 1000 of a team directory or
+	// billing group. Paced as ListOrgMembers.
+	ListOrgGroupMembers(ctx context.Context, in *ListOrgGroupMembersRequest, opts ...grpc.CallOption) (*ListOrgGroupMembersResponse, error)
 }
 
 type pluginServiceClient struct {
@@ -175,6 +203,46 @@ func (c *pluginServiceClient) ListAuditEvents(ctx context.Context, in *ListAudit
 	return out, nil
 }
 
+func (c *pluginServiceClient) ListOrgMembers(ctx context.Context, in *ListOrgMembersRequest, opts ...grpc.CallOption) (*ListOrgMembersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListOrgMembersResponse)
+	err := c.cc.Invoke(ctx, PluginService_ListOrgMembers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *pluginServiceClient) ListOrgTeams(ctx context.Context, in *ListOrgTeamsRequest, opts ...grpc.CallOption) (*ListOrgTeamsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListOrgTeamsResponse)
+	err := c.cc.Invoke(ctx, PluginService_ListOrgTeams_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *pluginServiceClient) ListOrgGroups(ctx context.Context, in *ListOrgGroupsRequest, opts ...grpc.CallOption) (*ListOrgGroupsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListOrgGroupsResponse)
+	err := c.cc.Invoke(ctx, PluginService_ListOrgGroups_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *pluginServiceClient) ListOrgGroupMembers(ctx context.Context, in *ListOrgGroupMembersRequest, opts ...grpc.CallOption) (*ListOrgGroupMembersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListOrgGroupMembersResponse)
+	err := c.cc.Invoke(ctx, PluginService_ListOrgGroupMembers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PluginServiceServer is the server API for PluginService service.
 // All implementations must embed UnimplementedPluginServiceServer
 // for forward compatibility.
@@ -235,6 +303,30 @@ type PluginServiceServer interface {
 	// Errors: as for ListMembers, plus PermissionDenied for a key that may not
 	// read the audit log.
 	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
+	// ListOrgMembers returns the organization's members (GET
+	// /organizations/members, Organization API key): without filters one
+	// Cursor page (200) a call, in Cursor's order; with a team or organization
+	// role filter, a page of the whole organization read once per sync_id.
+	//
+	// Cursor allows 20 organization requests a minute. When the next request
+	// would wait more than a few seconds, the call answers Unavailable with a
+	// RateLimitDescription whose reset_at says when to call again (with the same
+	// page token); pages already read are kept, so the call resumes there.
+	// Errors: FailedPrecondition when no organization key is configured, plus
+	// those of ListMembers.
+	ListOrgMembers(context.Context, *ListOrgMembersRequest) (*ListOrgMembersResponse, error)
+	// ListOrgTeams returns every team of the organization with the team roles
+	// its members hold, from the sync's organization snapshot (see
+	// ListOrgMembers: the same pacing and Unavailable answer).
+	ListOrgTeams(context.Context, *ListOrgTeamsRequest) (*ListOrgTeamsResponse, error)
+	// ListOrgGroups returns one page of groups of one kind: organization
+	// groups (Organization API key), or the team's directory groups or
+	// billing groups (team Admin API key). Paced as ListOrgMembers.
+	ListOrgGroups(context.Context, *ListOrgGroupsRequest) (*ListOrgGroupsResponse, error)
+	// ListOrgGroupMembers returns one page of a group's members: a Cursor page
+	// (200) of an organization group, at most 1000 of a team directory or
+	// billing group. Paced as ListOrgMembers.
+	ListOrgGroupMembers(context.Context, *ListOrgGroupMembersRequest) (*ListOrgGroupMembersResponse, error)
 	mustEmbedUnimplementedPluginServiceServer()
 }
 
@@ -265,6 +357,18 @@ func (UnimplementedPluginServiceServer) Deprovision(context.Context, *Deprovisio
 }
 func (UnimplementedPluginServiceServer) ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAuditEvents not implemented")
+}
+func (UnimplementedPluginServiceServer) ListOrgMembers(context.Context, *ListOrgMembersRequest) (*ListOrgMembersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListOrgMembers not implemented")
+}
+func (UnimplementedPluginServiceServer) ListOrgTeams(context.Context, *ListOrgTeamsRequest) (*ListOrgTeamsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListOrgTeams not implemented")
+}
+func (UnimplementedPluginServiceServer) ListOrgGroups(context.Context, *ListOrgGroupsRequest) (*ListOrgGroupsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListOrgGroups not implemented")
+}
+func (UnimplementedPluginServiceServer) ListOrgGroupMembers(context.Context, *ListOrgGroupMembersRequest) (*ListOrgGroupMembersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListOrgGroupMembers not implemented")
 }
 func (UnimplementedPluginServiceServer) mustEmbedUnimplementedPluginServiceServer() {}
 func (UnimplementedPluginServiceServer) testEmbeddedByValue()                       {}
@@ -413,6 +517,78 @@ func _PluginService_ListAuditEvents_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PluginService_ListOrgMembers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListOrgMembersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServiceServer).ListOrgMembers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PluginService_ListOrgMembers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServiceServer).ListOrgMembers(ctx, req.(*ListOrgMembersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PluginService_ListOrgTeams_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListOrgTeamsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServiceServer).ListOrgTeams(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PluginService_ListOrgTeams_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServiceServer).ListOrgTeams(ctx, req.(*ListOrgTeamsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PluginService_ListOrgGroups_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListOrgGroupsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServiceServer).ListOrgGroups(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PluginService_ListOrgGroups_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServiceServer).ListOrgGroups(ctx, req.(*ListOrgGroupsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PluginService_ListOrgGroupMembers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListOrgGroupMembersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServiceServer).ListOrgGroupMembers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PluginService_ListOrgGroupMembers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServiceServer).ListOrgGroupMembers(ctx, req.(*ListOrgGroupMembersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PluginService_ServiceDesc is the grpc.ServiceDesc for PluginService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -447,6 +623,22 @@ var PluginService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListAuditEvents",
 			Handler:    _PluginService_ListAuditEvents_Handler,
+		},
+		{
+			MethodName: "ListOrgMembers",
+			Handler:    _PluginService_ListOrgMembers_Handler,
+		},
+		{
+			MethodName: "ListOrgTeams",
+			Handler:    _PluginService_ListOrgTeams_Handler,
+		},
+		{
+			MethodName: "ListOrgGroups",
+			Handler:    _PluginService_ListOrgGroups_Handler,
+		},
+		{
+			MethodName: "ListOrgGroupMembers",
+			Handler:    _PluginService_ListOrgGroupMembers_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

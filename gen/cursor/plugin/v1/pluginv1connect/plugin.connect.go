@@ -56,6 +56,18 @@ const (
 	// PluginServiceListAuditEventsProcedure is the fully-qualified name of the PluginService's
 	// ListAuditEvents RPC.
 	PluginServiceListAuditEventsProcedure = "/cursor.plugin.v1.PluginService/ListAuditEvents"
+	// PluginServiceListOrgMembersProcedure is the fully-qualified name of the PluginService's
+	// ListOrgMembers RPC.
+	PluginServiceListOrgMembersProcedure = "/cursor.plugin.v1.PluginService/ListOrgMembers"
+	// PluginServiceListOrgTeamsProcedure is the fully-qualified name of the PluginService's
+	// ListOrgTeams RPC.
+	PluginServiceListOrgTeamsProcedure = "/cursor.plugin.v1.PluginService/ListOrgTeams"
+	// PluginServiceListOrgGroupsProcedure is the fully-qualified name of the PluginService's
+	// ListOrgGroups RPC.
+	PluginServiceListOrgGroupsProcedure = "/cursor.plugin.v1.PluginService/ListOrgGroups"
+	// PluginServiceListOrgGroupMembersProcedure is the fully-qualified name of the PluginService's
+	// ListOrgGroupMembers RPC.
+	PluginServiceListOrgGroupMembersProcedure = "/cursor.plugin.v1.PluginService/ListOrgGroupMembers"
 )
 
 // PluginServiceClient is a client for the cursor.plugin.v1.PluginService service.
@@ -113,6 +125,30 @@ type PluginServiceClient interface {
 	// Errors: as for ListMembers, plus PermissionDenied for a key that may not
 	// read the audit log.
 	ListAuditEvents(context.Context, *v1.ListAuditEventsRequest) (*v1.ListAuditEventsResponse, error)
+	// ListOrgMembers returns the organization's members (GET
+	// /organizations/members, Organization API key): without filters one
+	// Cursor page (200) a call, in Cursor's order; with a team or organization
+	// role filter, a page of the whole organization read once per sync_id.
+	//
+	// Cursor allows 20 organization requests a minute. When the next request
+	// would wait more than a few seconds, the call answers Unavailable with a
+	// RateLimitDescription whose reset_at says when to call again (with the same
+	// page token); pages already read are kept, so the call resumes there.
+	// Errors: FailedPrecondition when no organization key is configured, plus
+	// those of ListMembers.
+	ListOrgMembers(context.Context, *v1.ListOrgMembersRequest) (*v1.ListOrgMembersResponse, error)
+	// ListOrgTeams returns every team of the organization with the team roles
+	// its members hold, from the sync's organization snapshot (see
+	// ListOrgMembers: the same pacing and Unavailable answer).
+	ListOrgTeams(context.Context, *v1.ListOrgTeamsRequest) (*v1.ListOrgTeamsResponse, error)
+	// ListOrgGroups returns one page of groups of one kind: organization
+	// groups (Organization API key), or the team's directory groups or
+	// billing groups (team Admin API key). Paced as ListOrgMembers.
+	ListOrgGroups(context.Context, *v1.ListOrgGroupsRequest) (*v1.ListOrgGroupsResponse, error)
+	// ListOrgGroupMembers returns one page of a group's members: a Cursor page
+	// (200) of an organization group, at most 1000 of a team directory or
+	// billing group. Paced as ListOrgMembers.
+	ListOrgGroupMembers(context.Context, *v1.ListOrgGroupMembersRequest) (*v1.ListOrgGroupMembersResponse, error)
 }
 
 // NewPluginServiceClient constructs a client for the cursor.plugin.v1.PluginService service. By
@@ -168,18 +204,46 @@ func NewPluginServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(pluginServiceMethods.ByName("ListAuditEvents")),
 			connect.WithClientOptions(opts...),
 		),
+		listOrgMembers: connect.NewClient[v1.ListOrgMembersRequest, v1.ListOrgMembersResponse](
+			httpClient,
+			baseURL+PluginServiceListOrgMembersProcedure,
+			connect.WithSchema(pluginServiceMethods.ByName("ListOrgMembers")),
+			connect.WithClientOptions(opts...),
+		),
+		listOrgTeams: connect.NewClient[v1.ListOrgTeamsRequest, v1.ListOrgTeamsResponse](
+			httpClient,
+			baseURL+PluginServiceListOrgTeamsProcedure,
+			connect.WithSchema(pluginServiceMethods.ByName("ListOrgTeams")),
+			connect.WithClientOptions(opts...),
+		),
+		listOrgGroups: connect.NewClient[v1.ListOrgGroupsRequest, v1.ListOrgGroupsResponse](
+			httpClient,
+			baseURL+PluginServiceListOrgGroupsProcedure,
+			connect.WithSchema(pluginServiceMethods.ByName("ListOrgGroups")),
+			connect.WithClientOptions(opts...),
+		),
+		listOrgGroupMembers: connect.NewClient[v1.ListOrgGroupMembersRequest, v1.ListOrgGroupMembersResponse](
+			httpClient,
+			baseURL+PluginServiceListOrgGroupMembersProcedure,
+			connect.WithSchema(pluginServiceMethods.ByName("ListOrgGroupMembers")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // pluginServiceClient implements PluginServiceClient.
 type pluginServiceClient struct {
-	configure       *connect.Client[v1.ConfigureRequest, v1.ConfigureResponse]
-	getInfo         *connect.Client[v1.GetInfoRequest, v1.GetInfoResponse]
-	listMembers     *connect.Client[v1.ListMembersRequest, v1.ListMembersResponse]
-	listRoles       *connect.Client[v1.ListRolesRequest, v1.ListRolesResponse]
-	provision       *connect.Client[v1.ProvisionRequest, v1.ProvisionResponse]
-	deprovision     *connect.Client[v1.DeprovisionRequest, v1.DeprovisionResponse]
-	listAuditEvents *connect.Client[v1.ListAuditEventsRequest, v1.ListAuditEventsResponse]
+	configure           *connect.Client[v1.ConfigureRequest, v1.ConfigureResponse]
+	getInfo             *connect.Client[v1.GetInfoRequest, v1.GetInfoResponse]
+	listMembers         *connect.Client[v1.ListMembersRequest, v1.ListMembersResponse]
+	listRoles           *connect.Client[v1.ListRolesRequest, v1.ListRolesResponse]
+	provision           *connect.Client[v1.ProvisionRequest, v1.ProvisionResponse]
+	deprovision         *connect.Client[v1.DeprovisionRequest, v1.DeprovisionResponse]
+	listAuditEvents     *connect.Client[v1.ListAuditEventsRequest, v1.ListAuditEventsResponse]
+	listOrgMembers      *connect.Client[v1.ListOrgMembersRequest, v1.ListOrgMembersResponse]
+	listOrgTeams        *connect.Client[v1.ListOrgTeamsRequest, v1.ListOrgTeamsResponse]
+	listOrgGroups       *connect.Client[v1.ListOrgGroupsRequest, v1.ListOrgGroupsResponse]
+	listOrgGroupMembers *connect.Client[v1.ListOrgGroupMembersRequest, v1.ListOrgGroupMembersResponse]
 }
 
 // Configure calls cursor.plugin.v1.PluginService.Configure.
@@ -245,6 +309,42 @@ func (c *pluginServiceClient) ListAuditEvents(ctx context.Context, req *v1.ListA
 	return nil, err
 }
 
+// ListOrgMembers calls cursor.plugin.v1.PluginService.ListOrgMembers.
+func (c *pluginServiceClient) ListOrgMembers(ctx context.Context, req *v1.ListOrgMembersRequest) (*v1.ListOrgMembersResponse, error) {
+	response, err := c.listOrgMembers.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// ListOrgTeams calls cursor.plugin.v1.PluginService.ListOrgTeams.
+func (c *pluginServiceClient) ListOrgTeams(ctx context.Context, req *v1.ListOrgTeamsRequest) (*v1.ListOrgTeamsResponse, error) {
+	response, err := c.listOrgTeams.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// ListOrgGroups calls cursor.plugin.v1.PluginService.ListOrgGroups.
+func (c *pluginServiceClient) ListOrgGroups(ctx context.Context, req *v1.ListOrgGroupsRequest) (*v1.ListOrgGroupsResponse, error) {
+	response, err := c.listOrgGroups.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// ListOrgGroupMembers calls cursor.plugin.v1.PluginService.ListOrgGroupMembers.
+func (c *pluginServiceClient) ListOrgGroupMembers(ctx context.Context, req *v1.ListOrgGroupMembersRequest) (*v1.ListOrgGroupMembersResponse, error) {
+	response, err := c.listOrgGroupMembers.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // PluginServiceHandler is an implementation of the cursor.plugin.v1.PluginService service.
 type PluginServiceHandler interface {
 	// Configure hands the plugin its settings and secrets over the host's mTLS
@@ -300,6 +400,30 @@ type PluginServiceHandler interface {
 	// Errors: as for ListMembers, plus PermissionDenied for a key that may not
 	// read the audit log.
 	ListAuditEvents(context.Context, *v1.ListAuditEventsRequest) (*v1.ListAuditEventsResponse, error)
+	// ListOrgMembers returns the organization's members (GET
+	// /organizations/members, Organization API key): without filters one
+	// Cursor page (200) a call, in Cursor's order; with a team or organization
+	// role filter, a page of the whole organization read once per sync_id.
+	//
+	// Cursor allows 20 organization requests a minute. When the next request
+	// would wait more than a few seconds, the call answers Unavailable with a
+	// RateLimitDescription whose reset_at says when to call again (with the same
+	// page token); pages already read are kept, so the call resumes there.
+	// Errors: FailedPrecondition when no organization key is configured, plus
+	// those of ListMembers.
+	ListOrgMembers(context.Context, *v1.ListOrgMembersRequest) (*v1.ListOrgMembersResponse, error)
+	// ListOrgTeams returns every team of the organization with the team roles
+	// its members hold, from the sync's organization snapshot (see
+	// ListOrgMembers: the same pacing and Unavailable answer).
+	ListOrgTeams(context.Context, *v1.ListOrgTeamsRequest) (*v1.ListOrgTeamsResponse, error)
+	// ListOrgGroups returns one page of groups of one kind: organization
+	// groups (Organization API key), or the team's directory groups or
+	// billing groups (team Admin API key). Paced as ListOrgMembers.
+	ListOrgGroups(context.Context, *v1.ListOrgGroupsRequest) (*v1.ListOrgGroupsResponse, error)
+	// ListOrgGroupMembers returns one page of a group's members: a Cursor page
+	// (200) of an organization group, at most 1000 of a team directory or
+	// billing group. Paced as ListOrgMembers.
+	ListOrgGroupMembers(context.Context, *v1.ListOrgGroupMembersRequest) (*v1.ListOrgGroupMembersResponse, error)
 }
 
 // NewPluginServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -351,6 +475,30 @@ func NewPluginServiceHandler(svc PluginServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(pluginServiceMethods.ByName("ListAuditEvents")),
 		connect.WithHandlerOptions(opts...),
 	)
+	pluginServiceListOrgMembersHandler := connect.NewUnaryHandlerSimple(
+		PluginServiceListOrgMembersProcedure,
+		svc.ListOrgMembers,
+		connect.WithSchema(pluginServiceMethods.ByName("ListOrgMembers")),
+		connect.WithHandlerOptions(opts...),
+	)
+	pluginServiceListOrgTeamsHandler := connect.NewUnaryHandlerSimple(
+		PluginServiceListOrgTeamsProcedure,
+		svc.ListOrgTeams,
+		connect.WithSchema(pluginServiceMethods.ByName("ListOrgTeams")),
+		connect.WithHandlerOptions(opts...),
+	)
+	pluginServiceListOrgGroupsHandler := connect.NewUnaryHandlerSimple(
+		PluginServiceListOrgGroupsProcedure,
+		svc.ListOrgGroups,
+		connect.WithSchema(pluginServiceMethods.ByName("ListOrgGroups")),
+		connect.WithHandlerOptions(opts...),
+	)
+	pluginServiceListOrgGroupMembersHandler := connect.NewUnaryHandlerSimple(
+		PluginServiceListOrgGroupMembersProcedure,
+		svc.ListOrgGroupMembers,
+		connect.WithSchema(pluginServiceMethods.ByName("ListOrgGroupMembers")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/cursor.plugin.v1.PluginService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case PluginServiceConfigureProcedure:
@@ -367,6 +515,14 @@ func NewPluginServiceHandler(svc PluginServiceHandler, opts ...connect.HandlerOp
 			pluginServiceDeprovisionHandler.ServeHTTP(w, r)
 		case PluginServiceListAuditEventsProcedure:
 			pluginServiceListAuditEventsHandler.ServeHTTP(w, r)
+		case PluginServiceListOrgMembersProcedure:
+			pluginServiceListOrgMembersHandler.ServeHTTP(w, r)
+		case PluginServiceListOrgTeamsProcedure:
+			pluginServiceListOrgTeamsHandler.ServeHTTP(w, r)
+		case PluginServiceListOrgGroupsProcedure:
+			pluginServiceListOrgGroupsHandler.ServeHTTP(w, r)
+		case PluginServiceListOrgGroupMembersProcedure:
+			pluginServiceListOrgGroupMembersHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -402,4 +558,20 @@ func (UnimplementedPluginServiceHandler) Deprovision(context.Context, *v1.Deprov
 
 func (UnimplementedPluginServiceHandler) ListAuditEvents(context.Context, *v1.ListAuditEventsRequest) (*v1.ListAuditEventsResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cursor.plugin.v1.PluginService.ListAuditEvents is not implemented"))
+}
+
+func (UnimplementedPluginServiceHandler) ListOrgMembers(context.Context, *v1.ListOrgMembersRequest) (*v1.ListOrgMembersResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cursor.plugin.v1.PluginService.ListOrgMembers is not implemented"))
+}
+
+func (UnimplementedPluginServiceHandler) ListOrgTeams(context.Context, *v1.ListOrgTeamsRequest) (*v1.ListOrgTeamsResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cursor.plugin.v1.PluginService.ListOrgTeams is not implemented"))
+}
+
+func (UnimplementedPluginServiceHandler) ListOrgGroups(context.Context, *v1.ListOrgGroupsRequest) (*v1.ListOrgGroupsResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cursor.plugin.v1.PluginService.ListOrgGroups is not implemented"))
+}
+
+func (UnimplementedPluginServiceHandler) ListOrgGroupMembers(context.Context, *v1.ListOrgGroupMembersRequest) (*v1.ListOrgGroupMembersResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cursor.plugin.v1.PluginService.ListOrgGroupMembers is not implemented"))
 }
