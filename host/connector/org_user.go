@@ -17,7 +17,7 @@ import (
 const orgPhase = "org:"
 
 // listOrgUsers lists one Cursor page (200) of the organization's members as
-// users: well under maxPageBytes (pagesize_test.go).
+// users: 1.10 MB at the bounds, under maxPageBytes (org_pagesize_test.go).
 func (b *userBuilder) listOrgUsers(ctx context.Context, tok string, opts rs.SyncOpAttrs) ([]*v2.Resource, *rs.SyncOpResults, error) {
 	svc, err := b.conn.client(ctx)
 	if err != nil {
