@@ -999,7 +999,8 @@ func TestDescribe(t *testing.T) {
 		t.Errorf("services %v, want [%s]", d.Services, scService)
 	}
 	var want []string
-	for _, m := range []string{"Configure", "GetInfo", "ListMembers", "ListRoles", "Provision", "Deprovision", "ListAuditEvents"} {
+	for _, m := range []string{"Configure", "GetInfo", "ListMembers", "ListRoles", "Provision", "Deprovision", "ListAuditEvents",
+		"ListOrgMembers", "ListOrgTeams", "ListOrgGroups", "ListOrgGroupMembers"} {
 		want = append(want, "/"+scService+"/"+m)
 	}
 	got := slices.Clone(d.RPCs)
