@@ -253,3 +253,34 @@ func TestOrgSyncLeavesTodaysTeamSyncUnchanged(t *testing.T) {
 		t.Errorf("the team's part of the c1z changed with the organization key (%d bytes vs %d)", len(a), len(b))
 	}
 }
+
+// A sidecar with the organization key in its environment serves the
+// organization, and a host attached to it (holding no key) syncs it.
+func TestOrgSyncThroughASidecar(t *testing.T) {
+	tenant, srv := newTenant(t, simulator.Config{Members: 30, Org: simulator.OrgConfig{APIKey: orgKey(), People: 120}})
+	_, base := scServe(t, append(scSettings(testKey(), srv.URL), "BATON_CURSOR_ORG_API_KEY="+orgKey()), "--listen", "127.0.0.1:0")
+	c1z := filepath.Join(t.TempDir(), "out.c1z")
+	r := runHost(t, runOpts{Args: scAttachArgs(base, c1z)}, 120*time.Second)
+	if code := r.exitCode(); code != 0 {
+		t.Fatalf("attached sync exited %d, want 0; output:\n%s", code, tail(r.out.String(), 30))
+	}
+	c, err := c1zread.Read(context.Background(), c1z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(c.OfType("org_team")); got != 4 {
+		t.Errorf("org_team resources through the sidecar: %d, want 4", got)
+	}
+	if got := len(c.OfType("org_group")); got != 5 {
+		t.Errorf("org_group resources through the sidecar: %d, want 5", got)
+	}
+	users := map[string]bool{}
+	for _, u := range c.OfType("user") {
+		users[u.GetId().GetResource()] = true
+	}
+	for _, p := range tenant.OrgPeople() {
+		if !users[strings.ToLower(p.Email)] {
+			t.Errorf("person %s is not a user", p.Email)
+		}
+	}
+}
