@@ -36,15 +36,7 @@ func shortTempDir(t *testing.T) string {
 // requireDirEmpty fails when dir holds anything (a run's leftovers).
 func requireDirEmpty(t *testing.T, what, dir string) {
 	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	if len(names) > 0 {
+	if names := dirNames(t, dir); len(names) > 0 {
 		t.Errorf("%s: %s holds %v, want nothing left behind", what, dir, names)
 	}
 }
