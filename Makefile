@@ -33,8 +33,9 @@ test: build ## every test: unit, plugin subprocess, end to end, deployment (depl
 	@docker info >/dev/null 2>&1 || echo "make test: no Docker daemon answered, so the image tests did not run (deploy/kubernetes: TestImageIsStaticNonRootWithoutAShell, TestPodAsImageRunsASyncTask); .ci/run starts one"
 
 # The packages where goroutines meet: the plugin's shared roster fetch and
-# sidecar, the host's plugin client, the retry loop.
-RACE_PKGS := ./plugin/service ./plugin/server ./host/pluginproc ./internal/httpretry
+# sidecar, the host's plugin client and run (signals, the summary), the
+# connector's calls from baton-sdk's syncer, the retry loop and the pacer.
+RACE_PKGS := ./plugin/service ./plugin/server ./host/pluginproc ./host/oneshot ./host/connector ./internal/httpretry ./internal/cursororg
 
 race: ## the race detector on the concurrent packages
 	CGO_ENABLED=1 $(GO) test -race -count=1 $(RACE_PKGS)
