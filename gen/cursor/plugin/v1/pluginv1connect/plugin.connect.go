@@ -68,6 +68,12 @@ const (
 	// PluginServiceListOrgGroupMembersProcedure is the fully-qualified name of the PluginService's
 	// ListOrgGroupMembers RPC.
 	PluginServiceListOrgGroupMembersProcedure = "/cursor.plugin.v1.PluginService/ListOrgGroupMembers"
+	// PluginServiceAddOrgGroupMemberProcedure is the fully-qualified name of the PluginService's
+	// AddOrgGroupMember RPC.
+	PluginServiceAddOrgGroupMemberProcedure = "/cursor.plugin.v1.PluginService/AddOrgGroupMember"
+	// PluginServiceRemoveOrgGroupMemberProcedure is the fully-qualified name of the PluginService's
+	// RemoveOrgGroupMember RPC.
+	PluginServiceRemoveOrgGroupMemberProcedure = "/cursor.plugin.v1.PluginService/RemoveOrgGroupMember"
 )
 
 // PluginServiceClient is a client for the cursor.plugin.v1.PluginService service.
@@ -149,6 +155,21 @@ type PluginServiceClient interface {
 	// (200) of an organization group, at most 1000 of a team directory or
 	// billing group. Paced as ListOrgMembers.
 	ListOrgGroupMembers(context.Context, *v1.ListOrgGroupMembersRequest) (*v1.ListOrgGroupMembersResponse, error)
+	// AddOrgGroupMember puts one person in a manual group: an organization group
+	// (bulk-add, Organization API key), a team directory group (bulk-add, team
+	// Admin API key) or a billing group. Idempotent: a person already in the
+	// group is a success and nothing is sent (membership is read first). A
+	// person in another billing group is refused (FailedPrecondition naming that
+	// group): a grant never silently takes someone out of a group. Errors:
+	// FailedPrecondition for a group synced from the identity provider (SCIM),
+	// NotFound for an unknown person or group, plus those of ListOrgGroupMembers.
+	// A sidecar serves it only with --allow-provisioning and its token.
+	AddOrgGroupMember(context.Context, *v1.AddOrgGroupMemberRequest) (*v1.AddOrgGroupMemberResponse, error)
+	// RemoveOrgGroupMember takes one person out of a manual group (bulk-remove;
+	// a billing group's member returns to the unassigned group). Idempotent: a
+	// person not in the group, or not in Cursor at all, is a success and nothing
+	// is sent. Errors and the sidecar's guard: as for AddOrgGroupMember.
+	RemoveOrgGroupMember(context.Context, *v1.RemoveOrgGroupMemberRequest) (*v1.RemoveOrgGroupMemberResponse, error)
 }
 
 // NewPluginServiceClient constructs a client for the cursor.plugin.v1.PluginService service. By
@@ -228,22 +249,36 @@ func NewPluginServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(pluginServiceMethods.ByName("ListOrgGroupMembers")),
 			connect.WithClientOptions(opts...),
 		),
+		addOrgGroupMember: connect.NewClient[v1.AddOrgGroupMemberRequest, v1.AddOrgGroupMemberResponse](
+			httpClient,
+			baseURL+PluginServiceAddOrgGroupMemberProcedure,
+			connect.WithSchema(pluginServiceMethods.ByName("AddOrgGroupMember")),
+			connect.WithClientOptions(opts...),
+		),
+		removeOrgGroupMember: connect.NewClient[v1.RemoveOrgGroupMemberRequest, v1.RemoveOrgGroupMemberResponse](
+			httpClient,
+			baseURL+PluginServiceRemoveOrgGroupMemberProcedure,
+			connect.WithSchema(pluginServiceMethods.ByName("RemoveOrgGroupMember")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // pluginServiceClient implements PluginServiceClient.
 type pluginServiceClient struct {
-	configure           *connect.Client[v1.ConfigureRequest, v1.ConfigureResponse]
-	getInfo             *connect.Client[v1.GetInfoRequest, v1.GetInfoResponse]
-	listMembers         *connect.Client[v1.ListMembersRequest, v1.ListMembersResponse]
-	listRoles           *connect.Client[v1.ListRolesRequest, v1.ListRolesResponse]
-	provision           *connect.Client[v1.ProvisionRequest, v1.ProvisionResponse]
-	deprovision         *connect.Client[v1.DeprovisionRequest, v1.DeprovisionResponse]
-	listAuditEvents     *connect.Client[v1.ListAuditEventsRequest, v1.ListAuditEventsResponse]
-	listOrgMembers      *connect.Client[v1.ListOrgMembersRequest, v1.ListOrgMembersResponse]
-	listOrgTeams        *connect.Client[v1.ListOrgTeamsRequest, v1.ListOrgTeamsResponse]
-	listOrgGroups       *connect.Client[v1.ListOrgGroupsRequest, v1.ListOrgGroupsResponse]
-	listOrgGroupMembers *connect.Client[v1.ListOrgGroupMembersRequest, v1.ListOrgGroupMembersResponse]
+	configure            *connect.Client[v1.ConfigureRequest, v1.ConfigureResponse]
+	getInfo              *connect.Client[v1.GetInfoRequest, v1.GetInfoResponse]
+	listMembers          *connect.Client[v1.ListMembersRequest, v1.ListMembersResponse]
+	listRoles            *connect.Client[v1.ListRolesRequest, v1.ListRolesResponse]
+	provision            *connect.Client[v1.ProvisionRequest, v1.ProvisionResponse]
+	deprovision          *connect.Client[v1.DeprovisionRequest, v1.DeprovisionResponse]
+	listAuditEvents      *connect.Client[v1.ListAuditEventsRequest, v1.ListAuditEventsResponse]
+	listOrgMembers       *connect.Client[v1.ListOrgMembersRequest, v1.ListOrgMembersResponse]
+	listOrgTeams         *connect.Client[v1.ListOrgTeamsRequest, v1.ListOrgTeamsResponse]
+	listOrgGroups        *connect.Client[v1.ListOrgGroupsRequest, v1.ListOrgGroupsResponse]
+	listOrgGroupMembers  *connect.Client[v1.ListOrgGroupMembersRequest, v1.ListOrgGroupMembersResponse]
+	addOrgGroupMember    *connect.Client[v1.AddOrgGroupMemberRequest, v1.AddOrgGroupMemberResponse]
+	removeOrgGroupMember *connect.Client[v1.RemoveOrgGroupMemberRequest, v1.RemoveOrgGroupMemberResponse]
 }
 
 // Configure calls cursor.plugin.v1.PluginService.Configure.
@@ -345,6 +380,24 @@ func (c *pluginServiceClient) ListOrgGroupMembers(ctx context.Context, req *v1.L
 	return nil, err
 }
 
+// AddOrgGroupMember calls cursor.plugin.v1.PluginService.AddOrgGroupMember.
+func (c *pluginServiceClient) AddOrgGroupMember(ctx context.Context, req *v1.AddOrgGroupMemberRequest) (*v1.AddOrgGroupMemberResponse, error) {
+	response, err := c.addOrgGroupMember.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// RemoveOrgGroupMember calls cursor.plugin.v1.PluginService.RemoveOrgGroupMember.
+func (c *pluginServiceClient) RemoveOrgGroupMember(ctx context.Context, req *v1.RemoveOrgGroupMemberRequest) (*v1.RemoveOrgGroupMemberResponse, error) {
+	response, err := c.removeOrgGroupMember.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // PluginServiceHandler is an implementation of the cursor.plugin.v1.PluginService service.
 type PluginServiceHandler interface {
 	// Configure hands the plugin its settings and secrets over the host's mTLS
@@ -424,6 +477,21 @@ type PluginServiceHandler interface {
 	// (200) of an organization group, at most 1000 of a team directory or
 	// billing group. Paced as ListOrgMembers.
 	ListOrgGroupMembers(context.Context, *v1.ListOrgGroupMembersRequest) (*v1.ListOrgGroupMembersResponse, error)
+	// AddOrgGroupMember puts one person in a manual group: an organization group
+	// (bulk-add, Organization API key), a team directory group (bulk-add, team
+	// Admin API key) or a billing group. Idempotent: a person already in the
+	// group is a success and nothing is sent (membership is read first). A
+	// person in another billing group is refused (FailedPrecondition naming that
+	// group): a grant never silently takes someone out of a group. Errors:
+	// FailedPrecondition for a group synced from the identity provider (SCIM),
+	// NotFound for an unknown person or group, plus those of ListOrgGroupMembers.
+	// A sidecar serves it only with --allow-provisioning and its token.
+	AddOrgGroupMember(context.Context, *v1.AddOrgGroupMemberRequest) (*v1.AddOrgGroupMemberResponse, error)
+	// RemoveOrgGroupMember takes one person out of a manual group (bulk-remove;
+	// a billing group's member returns to the unassigned group). Idempotent: a
+	// person not in the group, or not in Cursor at all, is a success and nothing
+	// is sent. Errors and the sidecar's guard: as for AddOrgGroupMember.
+	RemoveOrgGroupMember(context.Context, *v1.RemoveOrgGroupMemberRequest) (*v1.RemoveOrgGroupMemberResponse, error)
 }
 
 // NewPluginServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -499,6 +567,18 @@ func NewPluginServiceHandler(svc PluginServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(pluginServiceMethods.ByName("ListOrgGroupMembers")),
 		connect.WithHandlerOptions(opts...),
 	)
+	pluginServiceAddOrgGroupMemberHandler := connect.NewUnaryHandlerSimple(
+		PluginServiceAddOrgGroupMemberProcedure,
+		svc.AddOrgGroupMember,
+		connect.WithSchema(pluginServiceMethods.ByName("AddOrgGroupMember")),
+		connect.WithHandlerOptions(opts...),
+	)
+	pluginServiceRemoveOrgGroupMemberHandler := connect.NewUnaryHandlerSimple(
+		PluginServiceRemoveOrgGroupMemberProcedure,
+		svc.RemoveOrgGroupMember,
+		connect.WithSchema(pluginServiceMethods.ByName("RemoveOrgGroupMember")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/cursor.plugin.v1.PluginService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case PluginServiceConfigureProcedure:
@@ -523,6 +603,10 @@ func NewPluginServiceHandler(svc PluginServiceHandler, opts ...connect.HandlerOp
 			pluginServiceListOrgGroupsHandler.ServeHTTP(w, r)
 		case PluginServiceListOrgGroupMembersProcedure:
 			pluginServiceListOrgGroupMembersHandler.ServeHTTP(w, r)
+		case PluginServiceAddOrgGroupMemberProcedure:
+			pluginServiceAddOrgGroupMemberHandler.ServeHTTP(w, r)
+		case PluginServiceRemoveOrgGroupMemberProcedure:
+			pluginServiceRemoveOrgGroupMemberHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -574,4 +658,12 @@ func (UnimplementedPluginServiceHandler) ListOrgGroups(context.Context, *v1.List
 
 func (UnimplementedPluginServiceHandler) ListOrgGroupMembers(context.Context, *v1.ListOrgGroupMembersRequest) (*v1.ListOrgGroupMembersResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cursor.plugin.v1.PluginService.ListOrgGroupMembers is not implemented"))
+}
+
+func (UnimplementedPluginServiceHandler) AddOrgGroupMember(context.Context, *v1.AddOrgGroupMemberRequest) (*v1.AddOrgGroupMemberResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cursor.plugin.v1.PluginService.AddOrgGroupMember is not implemented"))
+}
+
+func (UnimplementedPluginServiceHandler) RemoveOrgGroupMember(context.Context, *v1.RemoveOrgGroupMemberRequest) (*v1.RemoveOrgGroupMemberResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cursor.plugin.v1.PluginService.RemoveOrgGroupMember is not implemented"))
 }
