@@ -146,3 +146,25 @@ func entitlementIn(c *c1zread.Contents, id string) *v2.Entitlement {
 	}
 	return nil
 }
+
+// TestOneShotGrantOfTeamMembershipIsRefused: team membership is not changed
+// (the sync route replaces a person's whole team set): the run fails in one
+// line naming org_team, and nothing is sent to team-memberships/sync.
+func TestOneShotGrantOfTeamMembershipIsRefused(t *testing.T) {
+	t.Parallel()
+	tenant, base := orgProvTenant(t)
+	c1z := filepath.Join(t.TempDir(), "sync.c1z")
+	requireOK(t, "the sync", orgRun(t, base, c1z))
+	var email string
+	for _, p := range tenant.OrgPeople() {
+		if _, on := p.Teams[simulator.OrgTeamBase+1]; !on && len(p.Teams) > 0 && p.Email == strings.ToLower(p.Email) {
+			email = p.Email
+			break
+		}
+	}
+	r := orgRun(t, base, c1z, "--grant-entitlement", "org_team:102:member", "--grant-principal", email, "--grant-principal-type", "user")
+	requireLastLine(t, "the grant of a team membership", r, "org_team", "provisioner")
+	if n := tenant.Requests("/organizations/team-memberships/sync"); n != 0 {
+		t.Errorf("team-memberships/sync got %d requests, want none", n)
+	}
+}
