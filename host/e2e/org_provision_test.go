@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -147,24 +148,73 @@ func entitlementIn(c *c1zread.Contents, id string) *v2.Entitlement {
 	return nil
 }
 
-// TestOneShotGrantOfTeamMembershipIsRefused: team membership is not changed
-// (the sync route replaces a person's whole team set): the run fails in one
-// line naming org_team, and nothing is sent to team-memberships/sync.
-func TestOneShotGrantOfTeamMembershipIsRefused(t *testing.T) {
+// TestOneShotTeamMembershipNeedsTheOptIn: without cursor-organization-id a
+// team grant fails in one line naming it and sends nothing; with it, a
+// grant puts the person on the team keeping their other teams (a repeat
+// sends nothing), a revoke takes them off again, a team role cannot be
+// granted, and a SCIM-managed team is refused naming the identity provider.
+func TestOneShotTeamMembershipNeedsTheOptIn(t *testing.T) {
 	t.Parallel()
 	tenant, base := orgProvTenant(t)
 	c1z := filepath.Join(t.TempDir(), "sync.c1z")
 	requireOK(t, "the sync", orgRun(t, base, c1z))
-	var email string
+	const team, scimTeam = simulator.OrgTeamBase + 1, simulator.OrgTeamBase + 3 // the simulator's last team is SCIM-managed
+	var who simulator.OrgPerson
 	for _, p := range tenant.OrgPeople() {
-		if _, on := p.Teams[simulator.OrgTeamBase+1]; !on && len(p.Teams) > 0 && p.Email == strings.ToLower(p.Email) {
-			email = p.Email
+		_, on := p.Teams[team]
+		_, onSCIM := p.Teams[scimTeam]
+		if !on && !onSCIM && len(p.Teams) == 1 && p.Email == strings.ToLower(p.Email) {
+			who = p
 			break
 		}
 	}
-	r := orgRun(t, base, c1z, "--grant-entitlement", "org_team:102:member", "--grant-principal", email, "--grant-principal-type", "user")
-	requireLastLine(t, "the grant of a team membership", r, "org_team", "provisioner")
-	if n := tenant.Requests("/organizations/team-memberships/sync"); n != 0 {
-		t.Errorf("team-memberships/sync got %d requests, want none", n)
+	teamsOf := func() map[int64]string {
+		for _, p := range tenant.OrgPeople() {
+			if p.Email == who.Email {
+				return p.Teams
+			}
+		}
+		return nil
+	}
+	const syncRoute = "/organizations/team-memberships/sync"
+	grant := []string{"--grant-entitlement", "org_team:102:member", "--grant-principal", who.Email, "--grant-principal-type", "user"}
+
+	requireLastLine(t, "a team grant without the opt-in", orgRun(t, base, c1z, grant...), "cursor-organization-id")
+	if n := tenant.Requests(syncRoute); n != 0 {
+		t.Fatalf("%s got %d requests without the opt-in, want none", syncRoute, n)
+	}
+
+	optIn := func(args ...string) *hostRun {
+		return runHost(t, runOpts{Args: syncArgs(base, c1z, args...), Key: strPtr(testKey()),
+			Env: []string{"BATON_CURSOR_ORG_API_KEY=" + orgKey(), "BATON_CURSOR_ORGANIZATION_ID=" + simulator.OrgID}}, 120*time.Second)
+	}
+	r := optIn(grant...)
+	requireOK(t, "the team grant", r)
+	want := map[int64]string{team: "member"}
+	for id, role := range who.Teams {
+		want[id] = role
+	}
+	if got := teamsOf(); !maps.Equal(got, want) {
+		t.Fatalf("teams after the grant %v, want %v (the old team kept with its role)", got, want)
+	}
+	if got := lastMsg(r.out.String()); !strings.HasPrefix(got, "added "+who.Email+" to team 102") {
+		t.Errorf("the grant's last line %q", got)
+	}
+	requireOK(t, "the repeated team grant", optIn(grant...))
+	if n := tenant.Requests(syncRoute); n != 1 {
+		t.Errorf("%s requests after two grants: %d, want 1", syncRoute, n)
+	}
+	requireOK(t, "the sync after the grant", optIn())
+	requireOK(t, "the team revoke", optIn("--revoke-grant", "org_team:102:member:user:"+who.Email))
+	if got := teamsOf(); !maps.Equal(got, who.Teams) {
+		t.Errorf("teams after the revoke %v, want %v", got, who.Teams)
+	}
+
+	requireLastLine(t, "a team role grant", optIn("--grant-entitlement", "org_team:102:owner", "--grant-principal", who.Email, "--grant-principal-type", "user"),
+		"no Cursor API sets a team role")
+	requireLastLine(t, "a grant of the SCIM-managed team", optIn("--grant-entitlement", "org_team:104:member", "--grant-principal", who.Email, "--grant-principal-type", "user"),
+		"identity provider")
+	if got := teamsOf(); !maps.Equal(got, who.Teams) {
+		t.Errorf("teams after the refusals %v, want %v", got, who.Teams)
 	}
 }

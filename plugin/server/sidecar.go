@@ -260,6 +260,8 @@ var writeProcedures = map[string]bool{
 	pluginv1connect.PluginServiceDeprovisionProcedure:          true,
 	pluginv1connect.PluginServiceAddOrgGroupMemberProcedure:    true,
 	pluginv1connect.PluginServiceRemoveOrgGroupMemberProcedure: true,
+	pluginv1connect.PluginServiceAddOrgTeamMemberProcedure:     true,
+	pluginv1connect.PluginServiceRemoveOrgTeamMemberProcedure:  true,
 }
 
 // statusErrors turns the gRPC status errors the service returns into Connect

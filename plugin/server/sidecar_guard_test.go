@@ -93,6 +93,13 @@ func TestWritesAreRefusedUnlessAllowed(t *testing.T) {
 		if _, err := c.RemoveOrgGroupMember(context.Background(), &pluginv1.RemoveOrgGroupMemberRequest{Kind: group.Kind, GroupId: group.GroupId, Email: victim}); connect.CodeOf(err) != connect.CodePermissionDenied {
 			t.Errorf("RemoveOrgGroupMember on a sidecar without --allow-provisioning: %v, want permission_denied", err)
 		}
+		team := &pluginv1.AddOrgTeamMemberRequest{TeamId: "102", Email: victim}
+		if _, err := c.AddOrgTeamMember(context.Background(), team); connect.CodeOf(err) != connect.CodePermissionDenied {
+			t.Errorf("AddOrgTeamMember on a sidecar without --allow-provisioning: %v, want permission_denied", err)
+		}
+		if _, err := c.RemoveOrgTeamMember(context.Background(), &pluginv1.RemoveOrgTeamMemberRequest{TeamId: "102", Email: victim}); connect.CodeOf(err) != connect.CodePermissionDenied {
+			t.Errorf("RemoveOrgTeamMember on a sidecar without --allow-provisioning: %v, want permission_denied", err)
+		}
 		info, err := c.GetInfo(context.Background(), &pluginv1.GetInfoRequest{})
 		if err != nil || info.GetFeatures().GetProvisioning() {
 			t.Errorf("GetInfo without a token = %v, %v; want an answer with provisioning off", info.GetFeatures(), err)

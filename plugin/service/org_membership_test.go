@@ -140,3 +140,29 @@ func TestTeamGroupWrites(t *testing.T) {
 		t.Fatalf("%s: in Sales %v, in R&D %v; want Sales only", rd, tenant.OrgGroupMembers("group_2"), tenant.OrgGroupMembers("group_1"))
 	}
 }
+
+// cursor-organization-id is the opt-in to team membership writes: it needs
+// the organization key and an org_ id, and without it the writes say so.
+func TestOrganizationIDSetting(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		req   *pluginv1.ConfigureRequest
+		words string
+	}{
+		{&pluginv1.ConfigureRequest{ApiKey: testKey, OrganizationId: "org_1", DeferKeyCheck: true}, "needs cursor-org-api-key"},
+		{&pluginv1.ConfigureRequest{OrgApiKey: testOrgKey, OrganizationId: "acme", DeferKeyCheck: true}, "starts with org_"},
+	} {
+		_, err := New("test", hclog.NewNullLogger()).Configure(ctx, c.req)
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), c.words) {
+			t.Errorf("Configure(organization_id %q): %v, want InvalidArgument naming %q", c.req.GetOrganizationId(), err, c.words)
+		}
+	}
+	s, tenant := bothKeys(t)
+	_, err := s.AddOrgTeamMember(ctx, &pluginv1.AddOrgTeamMemberRequest{TeamId: "102", Email: tenant.OrgPeople()[0].Email})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "cursor-organization-id") {
+		t.Errorf("a team write without the opt-in: %v, want FailedPrecondition naming cursor-organization-id", err)
+	}
+	if n := tenant.Requests("/organizations/team-memberships/sync"); n != 0 {
+		t.Errorf("team-memberships/sync got %d requests, want none", n)
+	}
+}

@@ -289,9 +289,14 @@ type ConfigureRequest struct {
 	// api_key: each is refused on the other's routes. Empty: the organization
 	// is not synced. With it and no api_key, only the organization is synced
 	// and the team-only parts (roster, roles, activity, SCIM) are off.
-	OrgApiKey     string `protobuf:"bytes,9,opt,name=org_api_key,json=orgApiKey,proto3" json:"org_api_key,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	OrgApiKey string `protobuf:"bytes,9,opt,name=org_api_key,json=orgApiKey,proto3" json:"org_api_key,omitempty"`
+	// The organization's id (`org_…`), which Cursor's team-memberships sync
+	// needs and no read route returns. Setting it is the opt-in to
+	// AddOrgTeamMember and RemoveOrgTeamMember; empty, they answer
+	// FailedPrecondition naming cursor-organization-id. Needs org_api_key.
+	OrganizationId string `protobuf:"bytes,10,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ConfigureRequest) Reset() {
@@ -383,6 +388,13 @@ func (x *ConfigureRequest) GetDeferKeyCheck() bool {
 func (x *ConfigureRequest) GetOrgApiKey() string {
 	if x != nil {
 		return x.OrgApiKey
+	}
+	return ""
+}
+
+func (x *ConfigureRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
 	}
 	return ""
 }
@@ -2932,11 +2944,231 @@ func (x *RemoveOrgGroupMemberResponse) GetMessage() string {
 	return ""
 }
 
+// AddOrgTeamMemberRequest names a team and a person.
+type AddOrgTeamMemberRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The team's id as text, for example `102`. Required.
+	TeamId string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// The person's email (the baton user id); matched case-insensitively. Required.
+	Email         string `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddOrgTeamMemberRequest) Reset() {
+	*x = AddOrgTeamMemberRequest{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddOrgTeamMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddOrgTeamMemberRequest) ProtoMessage() {}
+
+func (x *AddOrgTeamMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddOrgTeamMemberRequest.ProtoReflect.Descriptor instead.
+func (*AddOrgTeamMemberRequest) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *AddOrgTeamMemberRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *AddOrgTeamMemberRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// AddOrgTeamMemberResponse says what AddOrgTeamMember did.
+type AddOrgTeamMemberResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True when the person was already on the team and nothing was sent.
+	AlreadyMember bool `protobuf:"varint,1,opt,name=already_member,json=alreadyMember,proto3" json:"already_member,omitempty"`
+	// One line for the person, naming the team.
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddOrgTeamMemberResponse) Reset() {
+	*x = AddOrgTeamMemberResponse{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddOrgTeamMemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddOrgTeamMemberResponse) ProtoMessage() {}
+
+func (x *AddOrgTeamMemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddOrgTeamMemberResponse.ProtoReflect.Descriptor instead.
+func (*AddOrgTeamMemberResponse) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *AddOrgTeamMemberResponse) GetAlreadyMember() bool {
+	if x != nil {
+		return x.AlreadyMember
+	}
+	return false
+}
+
+func (x *AddOrgTeamMemberResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// RemoveOrgTeamMemberRequest names a team and a person.
+type RemoveOrgTeamMemberRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The team's id as text, for example `102`. Required.
+	TeamId string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// The person's email (the baton user id); matched case-insensitively. Required.
+	Email         string `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveOrgTeamMemberRequest) Reset() {
+	*x = RemoveOrgTeamMemberRequest{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveOrgTeamMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveOrgTeamMemberRequest) ProtoMessage() {}
+
+func (x *RemoveOrgTeamMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveOrgTeamMemberRequest.ProtoReflect.Descriptor instead.
+func (*RemoveOrgTeamMemberRequest) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *RemoveOrgTeamMemberRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *RemoveOrgTeamMemberRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// RemoveOrgTeamMemberResponse says what RemoveOrgTeamMember did.
+type RemoveOrgTeamMemberResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True when the person was not on the team and nothing was sent.
+	AlreadyAbsent bool `protobuf:"varint,1,opt,name=already_absent,json=alreadyAbsent,proto3" json:"already_absent,omitempty"`
+	// One line for the person, naming the team.
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveOrgTeamMemberResponse) Reset() {
+	*x = RemoveOrgTeamMemberResponse{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveOrgTeamMemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveOrgTeamMemberResponse) ProtoMessage() {}
+
+func (x *RemoveOrgTeamMemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveOrgTeamMemberResponse.ProtoReflect.Descriptor instead.
+func (*RemoveOrgTeamMemberResponse) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *RemoveOrgTeamMemberResponse) GetAlreadyAbsent() bool {
+	if x != nil {
+		return x.AlreadyAbsent
+	}
+	return false
+}
+
+func (x *RemoveOrgTeamMemberResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 var File_cursor_plugin_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
-	"\x1dcursor/plugin/v1/plugin.proto\x12\x10cursor.plugin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf3\x02\n" +
+	"\x1dcursor/plugin/v1/plugin.proto\x12\x10cursor.plugin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\x03\n" +
 	"\x10ConfigureRequest\x12\x17\n" +
 	"\aapi_key\x18\x01 \x01(\tR\x06apiKey\x12\x19\n" +
 	"\bbase_url\x18\x02 \x01(\tR\abaseUrl\x12\x19\n" +
@@ -2947,7 +3179,9 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x0frequest_timeout\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x0erequestTimeout\x12(\n" +
 	"\ractivity_days\x18\a \x01(\rH\x00R\factivityDays\x88\x01\x01\x12&\n" +
 	"\x0fdefer_key_check\x18\b \x01(\bR\rdeferKeyCheck\x12\x1e\n" +
-	"\vorg_api_key\x18\t \x01(\tR\torgApiKeyB\x10\n" +
+	"\vorg_api_key\x18\t \x01(\tR\torgApiKey\x12'\n" +
+	"\x0forganization_id\x18\n" +
+	" \x01(\tR\x0eorganizationIdB\x10\n" +
 	"\x0e_activity_days\"S\n" +
 	"\x11ConfigureResponse\x12>\n" +
 	"\vdiagnostics\x18\x01 \x03(\v2\x1c.cursor.plugin.v1.DiagnosticR\vdiagnostics\"\xe4\x01\n" +
@@ -3154,13 +3388,24 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x05email\x18\x03 \x01(\tR\x05email\"_\n" +
 	"\x1cRemoveOrgGroupMemberResponse\x12%\n" +
 	"\x0ealready_absent\x18\x01 \x01(\bR\ralreadyAbsent\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"H\n" +
+	"\x17AddOrgTeamMemberRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x14\n" +
+	"\x05email\x18\x02 \x01(\tR\x05email\"[\n" +
+	"\x18AddOrgTeamMemberResponse\x12%\n" +
+	"\x0ealready_member\x18\x01 \x01(\bR\ralreadyMember\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"K\n" +
+	"\x1aRemoveOrgTeamMemberRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x14\n" +
+	"\x05email\x18\x02 \x01(\tR\x05email\"^\n" +
+	"\x1bRemoveOrgTeamMemberResponse\x12%\n" +
+	"\x0ealready_absent\x18\x01 \x01(\bR\ralreadyAbsent\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage*{\n" +
 	"\tGroupKind\x12\x1a\n" +
 	"\x16GROUP_KIND_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17GROUP_KIND_ORGANIZATION\x10\x01\x12\x1d\n" +
 	"\x19GROUP_KIND_TEAM_DIRECTORY\x10\x02\x12\x16\n" +
-	"\x12GROUP_KIND_BILLING\x10\x032\x9a\n" +
-	"\n" +
+	"\x12GROUP_KIND_BILLING\x10\x032\xfd\v\n" +
 	"\rPluginService\x12V\n" +
 	"\tConfigure\x12\".cursor.plugin.v1.ConfigureRequest\x1a#.cursor.plugin.v1.ConfigureResponse\"\x00\x12P\n" +
 	"\aGetInfo\x12 .cursor.plugin.v1.GetInfoRequest\x1a!.cursor.plugin.v1.GetInfoResponse\"\x00\x12\\\n" +
@@ -3174,7 +3419,9 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\rListOrgGroups\x12&.cursor.plugin.v1.ListOrgGroupsRequest\x1a'.cursor.plugin.v1.ListOrgGroupsResponse\"\x00\x12t\n" +
 	"\x13ListOrgGroupMembers\x12,.cursor.plugin.v1.ListOrgGroupMembersRequest\x1a-.cursor.plugin.v1.ListOrgGroupMembersResponse\"\x00\x12n\n" +
 	"\x11AddOrgGroupMember\x12*.cursor.plugin.v1.AddOrgGroupMemberRequest\x1a+.cursor.plugin.v1.AddOrgGroupMemberResponse\"\x00\x12w\n" +
-	"\x14RemoveOrgGroupMember\x12-.cursor.plugin.v1.RemoveOrgGroupMemberRequest\x1a..cursor.plugin.v1.RemoveOrgGroupMemberResponse\"\x00B\xc9\x01\n" +
+	"\x14RemoveOrgGroupMember\x12-.cursor.plugin.v1.RemoveOrgGroupMemberRequest\x1a..cursor.plugin.v1.RemoveOrgGroupMemberResponse\"\x00\x12k\n" +
+	"\x10AddOrgTeamMember\x12).cursor.plugin.v1.AddOrgTeamMemberRequest\x1a*.cursor.plugin.v1.AddOrgTeamMemberResponse\"\x00\x12t\n" +
+	"\x13RemoveOrgTeamMember\x12,.cursor.plugin.v1.RemoveOrgTeamMemberRequest\x1a-.cursor.plugin.v1.RemoveOrgTeamMemberResponse\"\x00B\xc9\x01\n" +
 	"\x14com.cursor.plugin.v1B\vPluginProtoP\x01ZBgithub.com/conductorone/baton-cursor/gen/cursor/plugin/v1;pluginv1\xa2\x02\x03CPX\xaa\x02\x10Cursor.Plugin.V1\xca\x02\x10Cursor\\Plugin\\V1\xe2\x02\x1cCursor\\Plugin\\V1\\GPBMetadata\xea\x02\x12Cursor::Plugin::V1b\x06proto3"
 
 var (
@@ -3190,7 +3437,7 @@ func file_cursor_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_cursor_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_cursor_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_cursor_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_cursor_plugin_v1_plugin_proto_goTypes = []any{
 	(GroupKind)(0),                       // 0: cursor.plugin.v1.GroupKind
 	(Diagnostic_Severity)(0),             // 1: cursor.plugin.v1.Diagnostic.Severity
@@ -3233,27 +3480,31 @@ var file_cursor_plugin_v1_plugin_proto_goTypes = []any{
 	(*AddOrgGroupMemberResponse)(nil),    // 38: cursor.plugin.v1.AddOrgGroupMemberResponse
 	(*RemoveOrgGroupMemberRequest)(nil),  // 39: cursor.plugin.v1.RemoveOrgGroupMemberRequest
 	(*RemoveOrgGroupMemberResponse)(nil), // 40: cursor.plugin.v1.RemoveOrgGroupMemberResponse
-	(*durationpb.Duration)(nil),          // 41: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),        // 42: google.protobuf.Timestamp
+	(*AddOrgTeamMemberRequest)(nil),      // 41: cursor.plugin.v1.AddOrgTeamMemberRequest
+	(*AddOrgTeamMemberResponse)(nil),     // 42: cursor.plugin.v1.AddOrgTeamMemberResponse
+	(*RemoveOrgTeamMemberRequest)(nil),   // 43: cursor.plugin.v1.RemoveOrgTeamMemberRequest
+	(*RemoveOrgTeamMemberResponse)(nil),  // 44: cursor.plugin.v1.RemoveOrgTeamMemberResponse
+	(*durationpb.Duration)(nil),          // 45: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),        // 46: google.protobuf.Timestamp
 }
 var file_cursor_plugin_v1_plugin_proto_depIdxs = []int32{
-	41, // 0: cursor.plugin.v1.ConfigureRequest.request_timeout:type_name -> google.protobuf.Duration
+	45, // 0: cursor.plugin.v1.ConfigureRequest.request_timeout:type_name -> google.protobuf.Duration
 	6,  // 1: cursor.plugin.v1.ConfigureResponse.diagnostics:type_name -> cursor.plugin.v1.Diagnostic
 	1,  // 2: cursor.plugin.v1.Diagnostic.severity:type_name -> cursor.plugin.v1.Diagnostic.Severity
 	9,  // 3: cursor.plugin.v1.GetInfoResponse.features:type_name -> cursor.plugin.v1.Features
 	10, // 4: cursor.plugin.v1.GetInfoResponse.team:type_name -> cursor.plugin.v1.Team
 	6,  // 5: cursor.plugin.v1.GetInfoResponse.diagnostics:type_name -> cursor.plugin.v1.Diagnostic
-	42, // 6: cursor.plugin.v1.Team.fetched_at:type_name -> google.protobuf.Timestamp
+	46, // 6: cursor.plugin.v1.Team.fetched_at:type_name -> google.protobuf.Timestamp
 	13, // 7: cursor.plugin.v1.ListMembersResponse.members:type_name -> cursor.plugin.v1.Member
 	14, // 8: cursor.plugin.v1.Member.activity:type_name -> cursor.plugin.v1.Activity
-	42, // 9: cursor.plugin.v1.Activity.logins_read_since:type_name -> google.protobuf.Timestamp
-	42, // 10: cursor.plugin.v1.Activity.last_login:type_name -> google.protobuf.Timestamp
-	42, // 11: cursor.plugin.v1.Activity.last_activity:type_name -> google.protobuf.Timestamp
-	42, // 12: cursor.plugin.v1.Activity.cycle_start:type_name -> google.protobuf.Timestamp
-	42, // 13: cursor.plugin.v1.Activity.window_start:type_name -> google.protobuf.Timestamp
-	42, // 14: cursor.plugin.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	46, // 9: cursor.plugin.v1.Activity.logins_read_since:type_name -> google.protobuf.Timestamp
+	46, // 10: cursor.plugin.v1.Activity.last_login:type_name -> google.protobuf.Timestamp
+	46, // 11: cursor.plugin.v1.Activity.last_activity:type_name -> google.protobuf.Timestamp
+	46, // 12: cursor.plugin.v1.Activity.cycle_start:type_name -> google.protobuf.Timestamp
+	46, // 13: cursor.plugin.v1.Activity.window_start:type_name -> google.protobuf.Timestamp
+	46, // 14: cursor.plugin.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
 	17, // 15: cursor.plugin.v1.ListAuditEventsResponse.events:type_name -> cursor.plugin.v1.AuditEvent
-	42, // 16: cursor.plugin.v1.AuditEvent.occurred_at:type_name -> google.protobuf.Timestamp
+	46, // 16: cursor.plugin.v1.AuditEvent.occurred_at:type_name -> google.protobuf.Timestamp
 	20, // 17: cursor.plugin.v1.ListRolesResponse.roles:type_name -> cursor.plugin.v1.Role
 	2,  // 18: cursor.plugin.v1.ProvisionResponse.outcome:type_name -> cursor.plugin.v1.ProvisionResponse.Outcome
 	13, // 19: cursor.plugin.v1.ProvisionResponse.member:type_name -> cursor.plugin.v1.Member
@@ -3280,21 +3531,25 @@ var file_cursor_plugin_v1_plugin_proto_depIdxs = []int32{
 	35, // 40: cursor.plugin.v1.PluginService.ListOrgGroupMembers:input_type -> cursor.plugin.v1.ListOrgGroupMembersRequest
 	37, // 41: cursor.plugin.v1.PluginService.AddOrgGroupMember:input_type -> cursor.plugin.v1.AddOrgGroupMemberRequest
 	39, // 42: cursor.plugin.v1.PluginService.RemoveOrgGroupMember:input_type -> cursor.plugin.v1.RemoveOrgGroupMemberRequest
-	5,  // 43: cursor.plugin.v1.PluginService.Configure:output_type -> cursor.plugin.v1.ConfigureResponse
-	8,  // 44: cursor.plugin.v1.PluginService.GetInfo:output_type -> cursor.plugin.v1.GetInfoResponse
-	12, // 45: cursor.plugin.v1.PluginService.ListMembers:output_type -> cursor.plugin.v1.ListMembersResponse
-	19, // 46: cursor.plugin.v1.PluginService.ListRoles:output_type -> cursor.plugin.v1.ListRolesResponse
-	22, // 47: cursor.plugin.v1.PluginService.Provision:output_type -> cursor.plugin.v1.ProvisionResponse
-	24, // 48: cursor.plugin.v1.PluginService.Deprovision:output_type -> cursor.plugin.v1.DeprovisionResponse
-	16, // 49: cursor.plugin.v1.PluginService.ListAuditEvents:output_type -> cursor.plugin.v1.ListAuditEventsResponse
-	26, // 50: cursor.plugin.v1.PluginService.ListOrgMembers:output_type -> cursor.plugin.v1.ListOrgMembersResponse
-	30, // 51: cursor.plugin.v1.PluginService.ListOrgTeams:output_type -> cursor.plugin.v1.ListOrgTeamsResponse
-	33, // 52: cursor.plugin.v1.PluginService.ListOrgGroups:output_type -> cursor.plugin.v1.ListOrgGroupsResponse
-	36, // 53: cursor.plugin.v1.PluginService.ListOrgGroupMembers:output_type -> cursor.plugin.v1.ListOrgGroupMembersResponse
-	38, // 54: cursor.plugin.v1.PluginService.AddOrgGroupMember:output_type -> cursor.plugin.v1.AddOrgGroupMemberResponse
-	40, // 55: cursor.plugin.v1.PluginService.RemoveOrgGroupMember:output_type -> cursor.plugin.v1.RemoveOrgGroupMemberResponse
-	43, // [43:56] is the sub-list for method output_type
-	30, // [30:43] is the sub-list for method input_type
+	41, // 43: cursor.plugin.v1.PluginService.AddOrgTeamMember:input_type -> cursor.plugin.v1.AddOrgTeamMemberRequest
+	43, // 44: cursor.plugin.v1.PluginService.RemoveOrgTeamMember:input_type -> cursor.plugin.v1.RemoveOrgTeamMemberRequest
+	5,  // 45: cursor.plugin.v1.PluginService.Configure:output_type -> cursor.plugin.v1.ConfigureResponse
+	8,  // 46: cursor.plugin.v1.PluginService.GetInfo:output_type -> cursor.plugin.v1.GetInfoResponse
+	12, // 47: cursor.plugin.v1.PluginService.ListMembers:output_type -> cursor.plugin.v1.ListMembersResponse
+	19, // 48: cursor.plugin.v1.PluginService.ListRoles:output_type -> cursor.plugin.v1.ListRolesResponse
+	22, // 49: cursor.plugin.v1.PluginService.Provision:output_type -> cursor.plugin.v1.ProvisionResponse
+	24, // 50: cursor.plugin.v1.PluginService.Deprovision:output_type -> cursor.plugin.v1.DeprovisionResponse
+	16, // 51: cursor.plugin.v1.PluginService.ListAuditEvents:output_type -> cursor.plugin.v1.ListAuditEventsResponse
+	26, // 52: cursor.plugin.v1.PluginService.ListOrgMembers:output_type -> cursor.plugin.v1.ListOrgMembersResponse
+	30, // 53: cursor.plugin.v1.PluginService.ListOrgTeams:output_type -> cursor.plugin.v1.ListOrgTeamsResponse
+	33, // 54: cursor.plugin.v1.PluginService.ListOrgGroups:output_type -> cursor.plugin.v1.ListOrgGroupsResponse
+	36, // 55: cursor.plugin.v1.PluginService.ListOrgGroupMembers:output_type -> cursor.plugin.v1.ListOrgGroupMembersResponse
+	38, // 56: cursor.plugin.v1.PluginService.AddOrgGroupMember:output_type -> cursor.plugin.v1.AddOrgGroupMemberResponse
+	40, // 57: cursor.plugin.v1.PluginService.RemoveOrgGroupMember:output_type -> cursor.plugin.v1.RemoveOrgGroupMemberResponse
+	42, // 58: cursor.plugin.v1.PluginService.AddOrgTeamMember:output_type -> cursor.plugin.v1.AddOrgTeamMemberResponse
+	44, // 59: cursor.plugin.v1.PluginService.RemoveOrgTeamMember:output_type -> cursor.plugin.v1.RemoveOrgTeamMemberResponse
+	45, // [45:60] is the sub-list for method output_type
+	30, // [30:45] is the sub-list for method input_type
 	30, // [30:30] is the sub-list for extension type_name
 	30, // [30:30] is the sub-list for extension extendee
 	0,  // [0:30] is the sub-list for field type_name
@@ -3314,7 +3569,7 @@ func file_cursor_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cursor_plugin_v1_plugin_proto_rawDesc), len(file_cursor_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   37,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -39,6 +39,8 @@ const (
 	PluginService_ListOrgGroupMembers_FullMethodName  = "/cursor.plugin.v1.PluginService/ListOrgGroupMembers"
 	PluginService_AddOrgGroupMember_FullMethodName    = "/cursor.plugin.v1.PluginService/AddOrgGroupMember"
 	PluginService_RemoveOrgGroupMember_FullMethodName = "/cursor.plugin.v1.PluginService/RemoveOrgGroupMember"
+	PluginService_AddOrgTeamMember_FullMethodName     = "/cursor.plugin.v1.PluginService/AddOrgTeamMember"
+	PluginService_RemoveOrgTeamMember_FullMethodName  = "/cursor.plugin.v1.PluginService/RemoveOrgTeamMember"
 )
 
 // PluginServiceClient is the client API for PluginService service.
@@ -140,6 +142,24 @@ type PluginServiceClient interface {
 	// person not in the group, or not in Cursor at all, is a success and nothing
 	// is sent. Errors and the sidecar's guard: as for AddOrgGroupMember.
 	RemoveOrgGroupMember(ctx context.Context, in *RemoveOrgGroupMemberRequest, opts ...grpc.CallOption) (*RemoveOrgGroupMemberResponse, error)
+	// AddOrgTeamMember puts one person on one team of the organization through
+	// POST /organizations/team-memberships/sync, which replaces a person's whole
+	// team set: the plugin reads the person's teams first and sends them with
+	// this one added, so no other team is dropped (a change to the same
+	// person's teams between that read and the write is lost). Off unless
+	// organization_id is configured (FailedPrecondition naming
+	// cursor-organization-id). Idempotent: a person already on the team is a
+	// success and nothing is sent. FailedPrecondition for a team whose
+	// membership the identity provider manages, naming it, and for a person
+	// not in the organization. The person gets Cursor's default team role.
+	// A sidecar serves it only with --allow-provisioning and its token.
+	AddOrgTeamMember(ctx context.Context, in *AddOrgTeamMemberRequest, opts ...grpc.CallOption) (*AddOrgTeamMemberResponse, error)
+	// RemoveOrgTeamMember takes one person off one team, keeping their other
+	// teams (read-modify-write as AddOrgTeamMember). Idempotent: a person not
+	// on the team is a success and nothing is sent. Removing a person's last
+	// team is refused: the sync cannot take anyone out of the organization.
+	// Otherwise as AddOrgTeamMember.
+	RemoveOrgTeamMember(ctx context.Context, in *RemoveOrgTeamMemberRequest, opts ...grpc.CallOption) (*RemoveOrgTeamMemberResponse, error)
 }
 
 type pluginServiceClient struct {
@@ -280,6 +300,26 @@ func (c *pluginServiceClient) RemoveOrgGroupMember(ctx context.Context, in *Remo
 	return out, nil
 }
 
+func (c *pluginServiceClient) AddOrgTeamMember(ctx context.Context, in *AddOrgTeamMemberRequest, opts ...grpc.CallOption) (*AddOrgTeamMemberResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddOrgTeamMemberResponse)
+	err := c.cc.Invoke(ctx, PluginService_AddOrgTeamMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *pluginServiceClient) RemoveOrgTeamMember(ctx context.Context, in *RemoveOrgTeamMemberRequest, opts ...grpc.CallOption) (*RemoveOrgTeamMemberResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RemoveOrgTeamMemberResponse)
+	err := c.cc.Invoke(ctx, PluginService_RemoveOrgTeamMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PluginServiceServer is the server API for PluginService service.
 // All implementations must embed UnimplementedPluginServiceServer
 // for forward compatibility.
@@ -379,6 +419,24 @@ type PluginServiceServer interface {
 	// person not in the group, or not in Cursor at all, is a success and nothing
 	// is sent. Errors and the sidecar's guard: as for AddOrgGroupMember.
 	RemoveOrgGroupMember(context.Context, *RemoveOrgGroupMemberRequest) (*RemoveOrgGroupMemberResponse, error)
+	// AddOrgTeamMember puts one person on one team of the organization through
+	// POST /organizations/team-memberships/sync, which replaces a person's whole
+	// team set: the plugin reads the person's teams first and sends them with
+	// this one added, so no other team is dropped (a change to the same
+	// person's teams between that read and the write is lost). Off unless
+	// organization_id is configured (FailedPrecondition naming
+	// cursor-organization-id). Idempotent: a person already on the team is a
+	// success and nothing is sent. FailedPrecondition for a team whose
+	// membership the identity provider manages, naming it, and for a person
+	// not in the organization. The person gets Cursor's default team role.
+	// A sidecar serves it only with --allow-provisioning and its token.
+	AddOrgTeamMember(context.Context, *AddOrgTeamMemberRequest) (*AddOrgTeamMemberResponse, error)
+	// RemoveOrgTeamMember takes one person off one team, keeping their other
+	// teams (read-modify-write as AddOrgTeamMember). Idempotent: a person not
+	// on the team is a success and nothing is sent. Removing a person's last
+	// team is refused: the sync cannot take anyone out of the organization.
+	// Otherwise as AddOrgTeamMember.
+	RemoveOrgTeamMember(context.Context, *RemoveOrgTeamMemberRequest) (*RemoveOrgTeamMemberResponse, error)
 	mustEmbedUnimplementedPluginServiceServer()
 }
 
@@ -427,6 +485,12 @@ func (UnimplementedPluginServiceServer) AddOrgGroupMember(context.Context, *AddO
 }
 func (UnimplementedPluginServiceServer) RemoveOrgGroupMember(context.Context, *RemoveOrgGroupMemberRequest) (*RemoveOrgGroupMemberResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RemoveOrgGroupMember not implemented")
+}
+func (UnimplementedPluginServiceServer) AddOrgTeamMember(context.Context, *AddOrgTeamMemberRequest) (*AddOrgTeamMemberResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddOrgTeamMember not implemented")
+}
+func (UnimplementedPluginServiceServer) RemoveOrgTeamMember(context.Context, *RemoveOrgTeamMemberRequest) (*RemoveOrgTeamMemberResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemoveOrgTeamMember not implemented")
 }
 func (UnimplementedPluginServiceServer) mustEmbedUnimplementedPluginServiceServer() {}
 func (UnimplementedPluginServiceServer) testEmbeddedByValue()                       {}
@@ -683,6 +747,42 @@ func _PluginService_RemoveOrgGroupMember_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PluginService_AddOrgTeamMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddOrgTeamMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServiceServer).AddOrgTeamMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PluginService_AddOrgTeamMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServiceServer).AddOrgTeamMember(ctx, req.(*AddOrgTeamMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PluginService_RemoveOrgTeamMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveOrgTeamMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServiceServer).RemoveOrgTeamMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PluginService_RemoveOrgTeamMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServiceServer).RemoveOrgTeamMember(ctx, req.(*RemoveOrgTeamMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PluginService_ServiceDesc is the grpc.ServiceDesc for PluginService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -741,6 +841,14 @@ var PluginService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RemoveOrgGroupMember",
 			Handler:    _PluginService_RemoveOrgGroupMember_Handler,
+		},
+		{
+			MethodName: "AddOrgTeamMember",
+			Handler:    _PluginService_AddOrgTeamMember_Handler,
+		},
+		{
+			MethodName: "RemoveOrgTeamMember",
+			Handler:    _PluginService_RemoveOrgTeamMember_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -74,6 +74,12 @@ const (
 	// PluginServiceRemoveOrgGroupMemberProcedure is the fully-qualified name of the PluginService's
 	// RemoveOrgGroupMember RPC.
 	PluginServiceRemoveOrgGroupMemberProcedure = "/cursor.plugin.v1.PluginService/RemoveOrgGroupMember"
+	// PluginServiceAddOrgTeamMemberProcedure is the fully-qualified name of the PluginService's
+	// AddOrgTeamMember RPC.
+	PluginServiceAddOrgTeamMemberProcedure = "/cursor.plugin.v1.PluginService/AddOrgTeamMember"
+	// PluginServiceRemoveOrgTeamMemberProcedure is the fully-qualified name of the PluginService's
+	// RemoveOrgTeamMember RPC.
+	PluginServiceRemoveOrgTeamMemberProcedure = "/cursor.plugin.v1.PluginService/RemoveOrgTeamMember"
 )
 
 // PluginServiceClient is a client for the cursor.plugin.v1.PluginService service.
@@ -170,6 +176,24 @@ type PluginServiceClient interface {
 	// person not in the group, or not in Cursor at all, is a success and nothing
 	// is sent. Errors and the sidecar's guard: as for AddOrgGroupMember.
 	RemoveOrgGroupMember(context.Context, *v1.RemoveOrgGroupMemberRequest) (*v1.RemoveOrgGroupMemberResponse, error)
+	// AddOrgTeamMember puts one person on one team of the organization through
+	// POST /organizations/team-memberships/sync, which replaces a person's whole
+	// team set: the plugin reads the person's teams first and sends them with
+	// this one added, so no other team is dropped (a change to the same
+	// person's teams between that read and the write is lost). Off unless
+	// organization_id is configured (FailedPrecondition naming
+	// cursor-organization-id). Idempotent: a person already on the team is a
+	// success and nothing is sent. FailedPrecondition for a team whose
+	// membership the identity provider manages, naming it, and for a person
+	// not in the organization. The person gets Cursor's default team role.
+	// A sidecar serves it only with --allow-provisioning and its token.
+	AddOrgTeamMember(context.Context, *v1.AddOrgTeamMemberRequest) (*v1.AddOrgTeamMemberResponse, error)
+	// RemoveOrgTeamMember takes one person off one team, keeping their other
+	// teams (read-modify-write as AddOrgTeamMember). Idempotent: a person not
+	// on the team is a success and nothing is sent. Removing a person's last
+	// team is refused: the sync cannot take anyone out of the organization.
+	// Otherwise as AddOrgTeamMember.
+	RemoveOrgTeamMember(context.Context, *v1.RemoveOrgTeamMemberRequest) (*v1.RemoveOrgTeamMemberResponse, error)
 }
 
 // NewPluginServiceClient constructs a client for the cursor.plugin.v1.PluginService service. By
@@ -261,6 +285,18 @@ func NewPluginServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(pluginServiceMethods.ByName("RemoveOrgGroupMember")),
 			connect.WithClientOptions(opts...),
 		),
+		addOrgTeamMember: connect.NewClient[v1.AddOrgTeamMemberRequest, v1.AddOrgTeamMemberResponse](
+			httpClient,
+			baseURL+PluginServiceAddOrgTeamMemberProcedure,
+			connect.WithSchema(pluginServiceMethods.ByName("AddOrgTeamMember")),
+			connect.WithClientOptions(opts...),
+		),
+		removeOrgTeamMember: connect.NewClient[v1.RemoveOrgTeamMemberRequest, v1.RemoveOrgTeamMemberResponse](
+			httpClient,
+			baseURL+PluginServiceRemoveOrgTeamMemberProcedure,
+			connect.WithSchema(pluginServiceMethods.ByName("RemoveOrgTeamMember")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -279,6 +315,8 @@ type pluginServiceClient struct {
 	listOrgGroupMembers  *connect.Client[v1.ListOrgGroupMembersRequest, v1.ListOrgGroupMembersResponse]
 	addOrgGroupMember    *connect.Client[v1.AddOrgGroupMemberRequest, v1.AddOrgGroupMemberResponse]
 	removeOrgGroupMember *connect.Client[v1.RemoveOrgGroupMemberRequest, v1.RemoveOrgGroupMemberResponse]
+	addOrgTeamMember     *connect.Client[v1.AddOrgTeamMemberRequest, v1.AddOrgTeamMemberResponse]
+	removeOrgTeamMember  *connect.Client[v1.RemoveOrgTeamMemberRequest, v1.RemoveOrgTeamMemberResponse]
 }
 
 // Configure calls cursor.plugin.v1.PluginService.Configure.
@@ -398,6 +436,24 @@ func (c *pluginServiceClient) RemoveOrgGroupMember(ctx context.Context, req *v1.
 	return nil, err
 }
 
+// AddOrgTeamMember calls cursor.plugin.v1.PluginService.AddOrgTeamMember.
+func (c *pluginServiceClient) AddOrgTeamMember(ctx context.Context, req *v1.AddOrgTeamMemberRequest) (*v1.AddOrgTeamMemberResponse, error) {
+	response, err := c.addOrgTeamMember.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// RemoveOrgTeamMember calls cursor.plugin.v1.PluginService.RemoveOrgTeamMember.
+func (c *pluginServiceClient) RemoveOrgTeamMember(ctx context.Context, req *v1.RemoveOrgTeamMemberRequest) (*v1.RemoveOrgTeamMemberResponse, error) {
+	response, err := c.removeOrgTeamMember.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // PluginServiceHandler is an implementation of the cursor.plugin.v1.PluginService service.
 type PluginServiceHandler interface {
 	// Configure hands the plugin its settings and secrets over the host's mTLS
@@ -492,6 +548,24 @@ type PluginServiceHandler interface {
 	// person not in the group, or not in Cursor at all, is a success and nothing
 	// is sent. Errors and the sidecar's guard: as for AddOrgGroupMember.
 	RemoveOrgGroupMember(context.Context, *v1.RemoveOrgGroupMemberRequest) (*v1.RemoveOrgGroupMemberResponse, error)
+	// AddOrgTeamMember puts one person on one team of the organization through
+	// POST /organizations/team-memberships/sync, which replaces a person's whole
+	// team set: the plugin reads the person's teams first and sends them with
+	// this one added, so no other team is dropped (a change to the same
+	// person's teams between that read and the write is lost). Off unless
+	// organization_id is configured (FailedPrecondition naming
+	// cursor-organization-id). Idempotent: a person already on the team is a
+	// success and nothing is sent. FailedPrecondition for a team whose
+	// membership the identity provider manages, naming it, and for a person
+	// not in the organization. The person gets Cursor's default team role.
+	// A sidecar serves it only with --allow-provisioning and its token.
+	AddOrgTeamMember(context.Context, *v1.AddOrgTeamMemberRequest) (*v1.AddOrgTeamMemberResponse, error)
+	// RemoveOrgTeamMember takes one person off one team, keeping their other
+	// teams (read-modify-write as AddOrgTeamMember). Idempotent: a person not
+	// on the team is a success and nothing is sent. Removing a person's last
+	// team is refused: the sync cannot take anyone out of the organization.
+	// Otherwise as AddOrgTeamMember.
+	RemoveOrgTeamMember(context.Context, *v1.RemoveOrgTeamMemberRequest) (*v1.RemoveOrgTeamMemberResponse, error)
 }
 
 // NewPluginServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -579,6 +653,18 @@ func NewPluginServiceHandler(svc PluginServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(pluginServiceMethods.ByName("RemoveOrgGroupMember")),
 		connect.WithHandlerOptions(opts...),
 	)
+	pluginServiceAddOrgTeamMemberHandler := connect.NewUnaryHandlerSimple(
+		PluginServiceAddOrgTeamMemberProcedure,
+		svc.AddOrgTeamMember,
+		connect.WithSchema(pluginServiceMethods.ByName("AddOrgTeamMember")),
+		connect.WithHandlerOptions(opts...),
+	)
+	pluginServiceRemoveOrgTeamMemberHandler := connect.NewUnaryHandlerSimple(
+		PluginServiceRemoveOrgTeamMemberProcedure,
+		svc.RemoveOrgTeamMember,
+		connect.WithSchema(pluginServiceMethods.ByName("RemoveOrgTeamMember")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/cursor.plugin.v1.PluginService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case PluginServiceConfigureProcedure:
@@ -607,6 +693,10 @@ func NewPluginServiceHandler(svc PluginServiceHandler, opts ...connect.HandlerOp
 			pluginServiceAddOrgGroupMemberHandler.ServeHTTP(w, r)
 		case PluginServiceRemoveOrgGroupMemberProcedure:
 			pluginServiceRemoveOrgGroupMemberHandler.ServeHTTP(w, r)
+		case PluginServiceAddOrgTeamMemberProcedure:
+			pluginServiceAddOrgTeamMemberHandler.ServeHTTP(w, r)
+		case PluginServiceRemoveOrgTeamMemberProcedure:
+			pluginServiceRemoveOrgTeamMemberHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -666,4 +756,12 @@ func (UnimplementedPluginServiceHandler) AddOrgGroupMember(context.Context, *v1.
 
 func (UnimplementedPluginServiceHandler) RemoveOrgGroupMember(context.Context, *v1.RemoveOrgGroupMemberRequest) (*v1.RemoveOrgGroupMemberResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cursor.plugin.v1.PluginService.RemoveOrgGroupMember is not implemented"))
+}
+
+func (UnimplementedPluginServiceHandler) AddOrgTeamMember(context.Context, *v1.AddOrgTeamMemberRequest) (*v1.AddOrgTeamMemberResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cursor.plugin.v1.PluginService.AddOrgTeamMember is not implemented"))
+}
+
+func (UnimplementedPluginServiceHandler) RemoveOrgTeamMember(context.Context, *v1.RemoveOrgTeamMemberRequest) (*v1.RemoveOrgTeamMemberResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cursor.plugin.v1.PluginService.RemoveOrgTeamMember is not implemented"))
 }
