@@ -10,6 +10,7 @@ type Cursor struct {
 	CursorScimUrl         string `mapstructure:"cursor-scim-url"`
 	CursorScimToken       string `mapstructure:"cursor-scim-token"`
 	CursorRemoveUnmanaged bool   `mapstructure:"cursor-remove-unmanaged"`
+	CursorOrganizationId  string `mapstructure:"cursor-organization-id"`
 	CursorActivityDays    int    `mapstructure:"cursor-activity-days"`
 	HttpTimeoutSeconds    int    `mapstructure:"http-timeout-seconds"`
 	PluginPath            string `mapstructure:"plugin-path"`

@@ -48,6 +48,12 @@ var (
 		field.WithDescription("Also remove members who were not added through SCIM, with the Admin API's remove-member (Enterprise); off by default"),
 		field.WithDefaultValue(false),
 	)
+	// OrganizationIDField is the opt-in to team membership writes: Cursor's
+	// only route for them replaces a person's whole team set.
+	OrganizationIDField = field.StringField("cursor-organization-id",
+		field.WithDisplayName("Cursor organization id (team membership changes)"),
+		field.WithDescription("The organization's id (org_…); setting it lets grants and revokes of org_team member entitlements change team membership through Cursor's team-memberships sync (read-modify-write: the person's other teams are kept). Off when unset"),
+	)
 	// ActivityDaysField is the lookback window of member activity (last login, active days).
 	ActivityDaysField = field.IntField("cursor-activity-days",
 		field.WithDisplayName("Activity lookback (days)"),
@@ -86,12 +92,13 @@ var (
 // Config is the schema baton-sdk builds flags, environment variables and the
 // C1 configuration form from.
 var Config = field.NewConfiguration(
-	[]field.SchemaField{APIKeyField, OrgAPIKeyField, BaseURLField, SCIMURLField, SCIMTokenField, RemoveUnmanagedField, ActivityDaysField,
+	[]field.SchemaField{APIKeyField, OrgAPIKeyField, BaseURLField, SCIMURLField, SCIMTokenField, RemoveUnmanagedField, OrganizationIDField, ActivityDaysField,
 		HTTPTimeoutField, PluginPathField, PluginAddressField, PluginTokenFileField},
 	field.WithConnectorDisplayName("Cursor"),
 	field.WithConstraints(
 		field.FieldsRequiredTogether(SCIMURLField, SCIMTokenField),
 		field.FieldsDependentOn([]field.SchemaField{RemoveUnmanagedField}, []field.SchemaField{SCIMURLField, SCIMTokenField}),
+		field.FieldsDependentOn([]field.SchemaField{OrganizationIDField}, []field.SchemaField{OrgAPIKeyField}),
 		field.FieldsDependentOn([]field.SchemaField{PluginTokenFileField}, []field.SchemaField{PluginAddressField}),
 	),
 )

@@ -86,6 +86,7 @@ func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connecto
 			{"cursor-scim-url", cc.CursorScimUrl != ""},
 			{"cursor-scim-token", cc.CursorScimToken != ""},
 			{"cursor-remove-unmanaged", cc.CursorRemoveUnmanaged},
+			{"cursor-organization-id", cc.CursorOrganizationId != ""},
 			{"cursor-activity-days", cc.CursorActivityDays != defaultActivityDays},
 			{"plugin-path", cc.PluginPath != ""},
 		} {
@@ -120,8 +121,9 @@ func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connecto
 			ActivityDays:    proto.Uint32(uint32(cc.CursorActivityDays)),
 			// A create or delete of a SCIM-managed person needs no Admin API
 			// request; a sync's first call (Validate's GetInfo) proves the key.
-			DeferKeyCheck: true,
-			OrgApiKey:     cc.CursorOrgApiKey,
+			DeferKeyCheck:  true,
+			OrgApiKey:      cc.CursorOrgApiKey,
+			OrganizationId: cc.CursorOrganizationId,
 		},
 		Logger: ctxzap.Extract(ctx),
 	})

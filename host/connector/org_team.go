@@ -70,8 +70,9 @@ func teamRoles(r *v2.Resource) []string {
 	return out
 }
 
-// Entitlements: one per team role. None is grantable here: no API sets a
-// team role (docs/organization.md, provisioning).
+// Entitlements: one per team role. Only member is grantable, and only with
+// the cursor-organization-id opt-in (org_team_provisioning.go): no API sets
+// a team role.
 func (b *orgTeamBuilder) Entitlements(_ context.Context, r *v2.Resource, _ rs.SyncOpAttrs) ([]*v2.Entitlement, *rs.SyncOpResults, error) {
 	var out []*v2.Entitlement
 	for _, role := range teamRoles(r) {

@@ -91,8 +91,8 @@ func TestActionFlagsNeverTurnIntoASync(t *testing.T) {
 		{[]string{"--invoke-action-args", "{}"}, "--invoke-action-args only goes with --invoke-action"},
 		{[]string{"--create-account-email", "a@example.com", "--delete-resource", "b@example.com"}, "two actions"},
 		{[]string{"--create-account-login", "dana", "--create-account-email", "dana@example.com"}, "for Cursor the login is the email"},
-		{[]string{"--grant-entitlement", "role:owner:member", "--grant-principal", "x@example.com"}, "--grant-entitlement is not supported"},
-		{[]string{"--revoke-grant", "role:owner:member:user:x@example.com"}, "--revoke-grant is not supported"},
+		{[]string{"--rotate-credentials", "x@example.com"}, "--rotate-credentials is not supported"},
+		{[]string{"--list-resource-actions", "user"}, "--list-resource-actions is not supported"},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

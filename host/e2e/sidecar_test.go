@@ -1000,7 +1000,7 @@ func TestDescribe(t *testing.T) {
 	}
 	var want []string
 	for _, m := range []string{"Configure", "GetInfo", "ListMembers", "ListRoles", "Provision", "Deprovision", "ListAuditEvents",
-		"ListOrgMembers", "ListOrgTeams", "ListOrgGroups", "ListOrgGroupMembers"} {
+		"ListOrgMembers", "ListOrgTeams", "ListOrgGroups", "ListOrgGroupMembers", "AddOrgGroupMember", "RemoveOrgGroupMember", "AddOrgTeamMember", "RemoveOrgTeamMember"} {
 		want = append(want, "/"+scService+"/"+m)
 	}
 	got := slices.Clone(d.RPCs)

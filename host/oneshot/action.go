@@ -22,8 +22,8 @@ var actions = []action{
 	{[]string{"create-account-email", "create-account-login", "create-account-profile", "create-account-resource-type"}, 3, true},
 	{[]string{"delete-resource", "delete-resource-type"}, 1, true},
 	{[]string{"event-feed", "event-feed-id", "event-feed-start-at", "event-feed-cursor"}, 1, true},
-	{[]string{"grant-entitlement", "grant-principal", "grant-principal-type"}, 1, false},
-	{[]string{"revoke-grant"}, 1, false},
+	{[]string{"grant-entitlement", "grant-principal", "grant-principal-type"}, 1, true},
+	{[]string{"revoke-grant"}, 1, true},
 	{[]string{"rotate-credentials", "rotate-credentials-type"}, 1, false},
 	{[]string{"invoke-action", "invoke-action-args", "invoke-action-resource-type"}, 1, false},
 	{[]string{"list-action-schemas", "list-action-schemas-resource-type"}, 1, false},
@@ -75,5 +75,5 @@ func pickAction(v *viper.Viper) (string, error) {
 
 // unsupported names a baton-sdk action that baton-cursor has nothing for.
 func unsupported(flag string) error {
-	return fmt.Errorf("baton-cursor: --%s is not supported by this connector: it syncs members and roles, creates accounts (--create-account-email), deletes them (--delete-resource) and reads Cursor's audit log (--event-feed)", flag)
+	return fmt.Errorf("baton-cursor: --%s is not supported by this connector: it syncs members and roles, creates accounts (--create-account-email), deletes them (--delete-resource), grants and revokes group memberships (--grant-entitlement, --revoke-grant) and reads Cursor's audit log (--event-feed)", flag)
 }

@@ -205,6 +205,15 @@ func taskManager(ctx context.Context, v *viper.Viper, r *Run) (tasks.Manager, er
 			typ = "user"
 		}
 		return local.NewResourceDeleter(ctx, file, v.GetString("delete-resource"), typ), nil
+	case "grant-entitlement":
+		// The entitlement and principal are looked up in the c1z: sync first.
+		typ := v.GetString("grant-principal-type")
+		if typ == "" {
+			typ = "user"
+		}
+		return local.NewGranter(ctx, file, v.GetString("grant-entitlement"), v.GetString("grant-principal"), typ), nil
+	case "revoke-grant":
+		return local.NewRevoker(ctx, file, v.GetString("revoke-grant")), nil
 	case "event-feed":
 		return local.NewEventFeed(ctx, v.GetString("event-feed-id"), v.GetTime("event-feed-start-at"), v.GetString("event-feed-cursor")), nil
 	}

@@ -234,6 +234,17 @@ func (s *Server) EnqueueDelete(resourceType, id string) string {
 	}.Build()}.Build())
 }
 
+// EnqueueGrant adds a grant task: C1 sends the entitlement (with its
+// resource) and the principal as its own sync recorded them.
+func (s *Server) EnqueueGrant(ent *v2.Entitlement, principal *v2.Resource) string {
+	return s.Enqueue(v1.Task_builder{Grant: v1.Task_GrantTask_builder{Entitlement: ent, Principal: principal}.Build()}.Build())
+}
+
+// EnqueueRevoke adds a revoke task for one grant.
+func (s *Server) EnqueueRevoke(g *v2.Grant) string {
+	return s.Enqueue(v1.Task_builder{Revoke: v1.Task_RevokeTask_builder{Grant: g}.Build()}.Build())
+}
+
 // Pending is the number of queued tasks no GetTask has taken yet.
 func (s *Server) Pending() int {
 	s.mu.Lock()

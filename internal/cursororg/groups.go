@@ -85,6 +85,20 @@ func (c *Client) GroupMembersPage(ctx context.Context, groupID, tok string) (Pag
 	return list[GroupMember](ctx, c, groupsPath+"/"+url.PathEscape(groupID)+"/members", nil, "members", tok)
 }
 
+// Group reads one group by id ("g_…"): GET /organizations/groups/:id.
+func (c *Client) Group(ctx context.Context, groupID string) (*Group, error) {
+	var out struct{ Group Group }
+	if err := c.do(ctx, http.MethodGet, groupsPath+"/"+url.PathEscape(groupID), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out.Group, nil
+}
+
+// GroupMembers reads every member of one group, 200 a request.
+func (c *Client) GroupMembers(ctx context.Context, groupID string) ([]GroupMember, error) {
+	return all[GroupMember](ctx, c, groupsPath+"/"+url.PathEscape(groupID)+"/members", nil, "members")
+}
+
 // MaxBulk is how many user ids one bulk-add or bulk-remove takes (§6.1).
 const MaxBulk = 100
 

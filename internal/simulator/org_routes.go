@@ -274,7 +274,7 @@ func (o *org) serveGroupMembers(w http.ResponseWriter, r *http.Request, g *orgGr
 	}
 }
 
-// userIDs reads {"userIds":[…]} (at most max, each a known "user_…" id).
+// userIDs reads {"userIds":[…]} (at most max, each a known user id).
 func (o *org) userIDs(w http.ResponseWriter, r *http.Request, max int, fail func(http.ResponseWriter, int, string)) ([]int, bool) {
 	var body struct {
 		UserIDs []string `json:"userIds"`
@@ -289,7 +289,7 @@ func (o *org) userIDs(w http.ResponseWriter, r *http.Request, max int, fail func
 	}
 	out := make([]int, 0, len(body.UserIDs))
 	for _, id := range body.UserIDs {
-		i, ok := o.byPublic[id]
+		i, ok := o.byID(id)
 		if !ok {
 			fail(w, http.StatusBadRequest, "User not found: "+id)
 			return nil, false
@@ -297,4 +297,19 @@ func (o *org) userIDs(w http.ResponseWriter, r *http.Request, max int, fail func
 		out = append(out, i)
 	}
 	return out, true
+}
+
+// byID finds a person by a "user_…" id or by the number /organizations/members
+// gives as userId: which form the bulk routes take is not documented
+// (cursor-api.md §9 item 1), so both are accepted, as the team sync does.
+func (o *org) byID(id string) (int, bool) {
+	if i, ok := o.byPublic[id]; ok {
+		return i, true
+	}
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	i, ok := o.byUserID[n]
+	return i, ok
 }

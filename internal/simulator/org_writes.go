@@ -205,7 +205,7 @@ func (o *org) allOnTeam(w http.ResponseWriter, r *http.Request) bool {
 	raw, _ := readAll(r)
 	_ = json.Unmarshal(raw, &body)
 	for _, id := range body.UserIDs {
-		if i, ok := o.byPublic[id]; ok && !o.onTeam(i, o.teams[0]) {
+		if i, ok := o.byID(id); ok && !o.onTeam(i, o.teams[0]) {
 			teamError(w, http.StatusBadRequest, "Some users are not in the team")
 			return false
 		}

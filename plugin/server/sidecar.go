@@ -27,7 +27,8 @@ import (
 type SidecarOptions struct {
 	Listen    string // host:port; loopback unless AuthToken is set
 	AuthToken string // bearer token every call but health must carry; "" for none (loopback only)
-	// AllowWrites accepts Provision and Deprovision (--allow-provisioning);
+	// AllowWrites accepts Provision, Deprovision and the group membership
+	// writes (--allow-provisioning);
 	// they then need AuthToken on every address, loopback included.
 	AllowWrites bool
 	TLSCert     string // PEM files; both or neither
@@ -197,7 +198,8 @@ func unimplemented(errs *connect.ErrorWriter) http.Handler {
 // call what. Without a token, only requests addressed to loopback and not
 // sent by another site's web page are answered at all (see fromThisMachine).
 // Health is open (probes cannot send a token, and it says only whether the
-// service is up); Provision and Deprovision need AllowWrites and the token;
+// service is up); Provision, Deprovision and the group membership writes
+// need AllowWrites and the token;
 // everything else needs the token when one is set. A refusal is written in
 // the caller's protocol (gRPC, gRPC-Web or Connect; else Connect JSON).
 func guard(next http.Handler, o SidecarOptions) http.Handler {
@@ -212,7 +214,7 @@ func guard(next http.Handler, o SidecarOptions) http.Handler {
 		case strings.HasPrefix(r.URL.Path, "/"+healthpb.Health_ServiceDesc.ServiceName+"/"):
 		case writeProcedures[r.URL.Path] && !o.AllowWrites:
 			err = connect.NewError(connect.CodePermissionDenied, errors.New("this sidecar was started without --allow-provisioning: "+
-				"it lists the team but never creates or removes accounts; restart it with --allow-provisioning and --auth-token-file to allow that"))
+				"it lists the team but never creates or removes accounts or changes group memberships; restart it with --allow-provisioning and --auth-token-file to allow that"))
 		case o.AuthToken != "" && !sidecarauth.Matches(r.Header.Get("Authorization"), o.AuthToken):
 			err = connect.NewError(connect.CodeUnauthenticated,
 				errors.New("this sidecar needs the bearer token from its --auth-token-file (header Authorization: Bearer …)"))
@@ -252,10 +254,14 @@ func isLoopbackHost(hostport string) bool {
 	return host != "" && sidecarauth.IsLoopback(strings.ToLower(host))
 }
 
-// writeProcedures change Cursor accounts.
+// writeProcedures change Cursor accounts or group memberships.
 var writeProcedures = map[string]bool{
-	pluginv1connect.PluginServiceProvisionProcedure:   true,
-	pluginv1connect.PluginServiceDeprovisionProcedure: true,
+	pluginv1connect.PluginServiceProvisionProcedure:            true,
+	pluginv1connect.PluginServiceDeprovisionProcedure:          true,
+	pluginv1connect.PluginServiceAddOrgGroupMemberProcedure:    true,
+	pluginv1connect.PluginServiceRemoveOrgGroupMemberProcedure: true,
+	pluginv1connect.PluginServiceAddOrgTeamMemberProcedure:     true,
+	pluginv1connect.PluginServiceRemoveOrgTeamMemberProcedure:  true,
 }
 
 // statusErrors turns the gRPC status errors the service returns into Connect

@@ -86,6 +86,20 @@ func TestWritesAreRefusedUnlessAllowed(t *testing.T) {
 		if _, err := c.Deprovision(context.Background(), &pluginv1.DeprovisionRequest{Email: victim}); connect.CodeOf(err) != connect.CodePermissionDenied {
 			t.Errorf("Deprovision on a sidecar without --allow-provisioning: %v, want permission_denied", err)
 		}
+		group := &pluginv1.AddOrgGroupMemberRequest{Kind: pluginv1.GroupKind_GROUP_KIND_ORGANIZATION, GroupId: "g_1", Email: victim}
+		if _, err := c.AddOrgGroupMember(context.Background(), group); connect.CodeOf(err) != connect.CodePermissionDenied {
+			t.Errorf("AddOrgGroupMember on a sidecar without --allow-provisioning: %v, want permission_denied", err)
+		}
+		if _, err := c.RemoveOrgGroupMember(context.Background(), &pluginv1.RemoveOrgGroupMemberRequest{Kind: group.Kind, GroupId: group.GroupId, Email: victim}); connect.CodeOf(err) != connect.CodePermissionDenied {
+			t.Errorf("RemoveOrgGroupMember on a sidecar without --allow-provisioning: %v, want permission_denied", err)
+		}
+		team := &pluginv1.AddOrgTeamMemberRequest{TeamId: "102", Email: victim}
+		if _, err := c.AddOrgTeamMember(context.Background(), team); connect.CodeOf(err) != connect.CodePermissionDenied {
+			t.Errorf("AddOrgTeamMember on a sidecar without --allow-provisioning: %v, want permission_denied", err)
+		}
+		if _, err := c.RemoveOrgTeamMember(context.Background(), &pluginv1.RemoveOrgTeamMemberRequest{TeamId: "102", Email: victim}); connect.CodeOf(err) != connect.CodePermissionDenied {
+			t.Errorf("RemoveOrgTeamMember on a sidecar without --allow-provisioning: %v, want permission_denied", err)
+		}
 		info, err := c.GetInfo(context.Background(), &pluginv1.GetInfoRequest{})
 		if err != nil || info.GetFeatures().GetProvisioning() {
 			t.Errorf("GetInfo without a token = %v, %v; want an answer with provisioning off", info.GetFeatures(), err)

@@ -4,6 +4,7 @@ package service
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,6 +72,7 @@ type settings struct {
 	activity        activityAPI // nil: activity enrichment and the audit feed are off
 	activityDays    int
 	org             *cursororg.Client // nil: the organization is not synced (org.go)
+	orgID           string            // "org_…": team membership writes are opted into (org_team_membership.go)
 	scimFolds       atomic.Int32      // does the SCIM server's userName search ignore case? (identity.go)
 }
 
@@ -160,6 +162,14 @@ func (s *Server) buildSettings(req *pluginv1.ConfigureRequest) (*settings, error
 			return nil, err
 		}
 		set.org = org
+	}
+	switch id := req.GetOrganizationId(); {
+	case id != "" && set.org == nil:
+		return nil, status.Error(codes.InvalidArgument, "cursor-organization-id needs cursor-org-api-key (BATON_CURSOR_ORG_API_KEY): team membership is changed with the Organization API key")
+	case id != "" && !strings.HasPrefix(id, "org_"):
+		return nil, status.Errorf(codes.InvalidArgument, "cursor-organization-id %q is not an organization id: it starts with org_", id)
+	default:
+		set.orgID = id
 	}
 	var admin adminAPI = noTeamKey{}
 	if req.GetApiKey() != "" || set.org == nil {

@@ -102,6 +102,8 @@ func settingsFromEnv(getenv func(string) string) (*pluginv1.ConfigureRequest, er
 		ScimUrl:   getenv("BATON_CURSOR_SCIM_URL"),
 		ScimToken: getenv("BATON_CURSOR_SCIM_TOKEN"),
 		OrgApiKey: getenv("BATON_CURSOR_ORG_API_KEY"),
+		// Setting it opts in to team membership writes (still behind --allow-provisioning).
+		OrganizationId: getenv("BATON_CURSOR_ORGANIZATION_ID"),
 	}
 	if req.ApiKey == "" && req.OrgApiKey == "" {
 		return nil, errors.New("BATON_CURSOR_API_KEY is not set: the sidecar reads its Cursor Admin API key (or BATON_CURSOR_ORG_API_KEY, an Organization API key) from the environment")

@@ -289,9 +289,14 @@ type ConfigureRequest struct {
 	// api_key: each is refused on the other's routes. Empty: the organization
 	// is not synced. With it and no api_key, only the organization is synced
 	// and the team-only parts (roster, roles, activity, SCIM) are off.
-	OrgApiKey     string `protobuf:"bytes,9,opt,name=org_api_key,json=orgApiKey,proto3" json:"org_api_key,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	OrgApiKey string `protobuf:"bytes,9,opt,name=org_api_key,json=orgApiKey,proto3" json:"org_api_key,omitempty"`
+	// The organization's id (`org_…`), which Cursor's team-memberships sync
+	// needs and no read route returns. Setting it is the opt-in to
+	// AddOrgTeamMember and RemoveOrgTeamMember; empty, they answer
+	// FailedPrecondition naming cursor-organization-id. Needs org_api_key.
+	OrganizationId string `protobuf:"bytes,10,opt,name=organization_id,json=organizationId,proto3" json:"organization_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ConfigureRequest) Reset() {
@@ -383,6 +388,13 @@ func (x *ConfigureRequest) GetDeferKeyCheck() bool {
 func (x *ConfigureRequest) GetOrgApiKey() string {
 	if x != nil {
 		return x.OrgApiKey
+	}
+	return ""
+}
+
+func (x *ConfigureRequest) GetOrganizationId() string {
+	if x != nil {
+		return x.OrganizationId
 	}
 	return ""
 }
@@ -2694,11 +2706,469 @@ func (x *ListOrgGroupMembersResponse) GetNextPageToken() string {
 	return ""
 }
 
+// AddOrgGroupMemberRequest names a group and a person.
+type AddOrgGroupMemberRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Which layer the group is in. Required.
+	Kind GroupKind `protobuf:"varint,1,opt,name=kind,proto3,enum=cursor.plugin.v1.GroupKind" json:"kind,omitempty"`
+	// The group's cursor_id. Required.
+	GroupId string `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// The person's email (the baton user id); matched case-insensitively. Required.
+	Email         string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddOrgGroupMemberRequest) Reset() {
+	*x = AddOrgGroupMemberRequest{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddOrgGroupMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddOrgGroupMemberRequest) ProtoMessage() {}
+
+func (x *AddOrgGroupMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddOrgGroupMemberRequest.ProtoReflect.Descriptor instead.
+func (*AddOrgGroupMemberRequest) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *AddOrgGroupMemberRequest) GetKind() GroupKind {
+	if x != nil {
+		return x.Kind
+	}
+	return GroupKind_GROUP_KIND_UNSPECIFIED
+}
+
+func (x *AddOrgGroupMemberRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *AddOrgGroupMemberRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// AddOrgGroupMemberResponse says what AddOrgGroupMember did.
+type AddOrgGroupMemberResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True when the person was already in the group and nothing was sent.
+	AlreadyMember bool `protobuf:"varint,1,opt,name=already_member,json=alreadyMember,proto3" json:"already_member,omitempty"`
+	// One line for the person, naming the group.
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddOrgGroupMemberResponse) Reset() {
+	*x = AddOrgGroupMemberResponse{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddOrgGroupMemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddOrgGroupMemberResponse) ProtoMessage() {}
+
+func (x *AddOrgGroupMemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddOrgGroupMemberResponse.ProtoReflect.Descriptor instead.
+func (*AddOrgGroupMemberResponse) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *AddOrgGroupMemberResponse) GetAlreadyMember() bool {
+	if x != nil {
+		return x.AlreadyMember
+	}
+	return false
+}
+
+func (x *AddOrgGroupMemberResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// RemoveOrgGroupMemberRequest names a group and a person.
+type RemoveOrgGroupMemberRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Which layer the group is in. Required.
+	Kind GroupKind `protobuf:"varint,1,opt,name=kind,proto3,enum=cursor.plugin.v1.GroupKind" json:"kind,omitempty"`
+	// The group's cursor_id. Required.
+	GroupId string `protobuf:"bytes,2,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	// The person's email (the baton user id); matched case-insensitively. Required.
+	Email         string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveOrgGroupMemberRequest) Reset() {
+	*x = RemoveOrgGroupMemberRequest{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveOrgGroupMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveOrgGroupMemberRequest) ProtoMessage() {}
+
+func (x *RemoveOrgGroupMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveOrgGroupMemberRequest.ProtoReflect.Descriptor instead.
+func (*RemoveOrgGroupMemberRequest) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *RemoveOrgGroupMemberRequest) GetKind() GroupKind {
+	if x != nil {
+		return x.Kind
+	}
+	return GroupKind_GROUP_KIND_UNSPECIFIED
+}
+
+func (x *RemoveOrgGroupMemberRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *RemoveOrgGroupMemberRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// RemoveOrgGroupMemberResponse says what RemoveOrgGroupMember did.
+type RemoveOrgGroupMemberResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True when the person was not in the group and nothing was sent.
+	AlreadyAbsent bool `protobuf:"varint,1,opt,name=already_absent,json=alreadyAbsent,proto3" json:"already_absent,omitempty"`
+	// One line for the person, naming the group.
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveOrgGroupMemberResponse) Reset() {
+	*x = RemoveOrgGroupMemberResponse{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveOrgGroupMemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveOrgGroupMemberResponse) ProtoMessage() {}
+
+func (x *RemoveOrgGroupMemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveOrgGroupMemberResponse.ProtoReflect.Descriptor instead.
+func (*RemoveOrgGroupMemberResponse) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *RemoveOrgGroupMemberResponse) GetAlreadyAbsent() bool {
+	if x != nil {
+		return x.AlreadyAbsent
+	}
+	return false
+}
+
+func (x *RemoveOrgGroupMemberResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// AddOrgTeamMemberRequest names a team and a person.
+type AddOrgTeamMemberRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The team's id as text, for example `102`. Required.
+	TeamId string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// The person's email (the baton user id); matched case-insensitively. Required.
+	Email         string `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddOrgTeamMemberRequest) Reset() {
+	*x = AddOrgTeamMemberRequest{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddOrgTeamMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddOrgTeamMemberRequest) ProtoMessage() {}
+
+func (x *AddOrgTeamMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddOrgTeamMemberRequest.ProtoReflect.Descriptor instead.
+func (*AddOrgTeamMemberRequest) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *AddOrgTeamMemberRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *AddOrgTeamMemberRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// AddOrgTeamMemberResponse says what AddOrgTeamMember did.
+type AddOrgTeamMemberResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True when the person was already on the team and nothing was sent.
+	AlreadyMember bool `protobuf:"varint,1,opt,name=already_member,json=alreadyMember,proto3" json:"already_member,omitempty"`
+	// One line for the person, naming the team.
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddOrgTeamMemberResponse) Reset() {
+	*x = AddOrgTeamMemberResponse{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddOrgTeamMemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddOrgTeamMemberResponse) ProtoMessage() {}
+
+func (x *AddOrgTeamMemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddOrgTeamMemberResponse.ProtoReflect.Descriptor instead.
+func (*AddOrgTeamMemberResponse) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *AddOrgTeamMemberResponse) GetAlreadyMember() bool {
+	if x != nil {
+		return x.AlreadyMember
+	}
+	return false
+}
+
+func (x *AddOrgTeamMemberResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// RemoveOrgTeamMemberRequest names a team and a person.
+type RemoveOrgTeamMemberRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The team's id as text, for example `102`. Required.
+	TeamId string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// The person's email (the baton user id); matched case-insensitively. Required.
+	Email         string `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveOrgTeamMemberRequest) Reset() {
+	*x = RemoveOrgTeamMemberRequest{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveOrgTeamMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveOrgTeamMemberRequest) ProtoMessage() {}
+
+func (x *RemoveOrgTeamMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveOrgTeamMemberRequest.ProtoReflect.Descriptor instead.
+func (*RemoveOrgTeamMemberRequest) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *RemoveOrgTeamMemberRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *RemoveOrgTeamMemberRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// RemoveOrgTeamMemberResponse says what RemoveOrgTeamMember did.
+type RemoveOrgTeamMemberResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// True when the person was not on the team and nothing was sent.
+	AlreadyAbsent bool `protobuf:"varint,1,opt,name=already_absent,json=alreadyAbsent,proto3" json:"already_absent,omitempty"`
+	// One line for the person, naming the team.
+	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveOrgTeamMemberResponse) Reset() {
+	*x = RemoveOrgTeamMemberResponse{}
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveOrgTeamMemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveOrgTeamMemberResponse) ProtoMessage() {}
+
+func (x *RemoveOrgTeamMemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cursor_plugin_v1_plugin_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveOrgTeamMemberResponse.ProtoReflect.Descriptor instead.
+func (*RemoveOrgTeamMemberResponse) Descriptor() ([]byte, []int) {
+	return file_cursor_plugin_v1_plugin_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *RemoveOrgTeamMemberResponse) GetAlreadyAbsent() bool {
+	if x != nil {
+		return x.AlreadyAbsent
+	}
+	return false
+}
+
+func (x *RemoveOrgTeamMemberResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 var File_cursor_plugin_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
-	"\x1dcursor/plugin/v1/plugin.proto\x12\x10cursor.plugin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf3\x02\n" +
+	"\x1dcursor/plugin/v1/plugin.proto\x12\x10cursor.plugin.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\x03\n" +
 	"\x10ConfigureRequest\x12\x17\n" +
 	"\aapi_key\x18\x01 \x01(\tR\x06apiKey\x12\x19\n" +
 	"\bbase_url\x18\x02 \x01(\tR\abaseUrl\x12\x19\n" +
@@ -2709,7 +3179,9 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x0frequest_timeout\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x0erequestTimeout\x12(\n" +
 	"\ractivity_days\x18\a \x01(\rH\x00R\factivityDays\x88\x01\x01\x12&\n" +
 	"\x0fdefer_key_check\x18\b \x01(\bR\rdeferKeyCheck\x12\x1e\n" +
-	"\vorg_api_key\x18\t \x01(\tR\torgApiKeyB\x10\n" +
+	"\vorg_api_key\x18\t \x01(\tR\torgApiKey\x12'\n" +
+	"\x0forganization_id\x18\n" +
+	" \x01(\tR\x0eorganizationIdB\x10\n" +
 	"\x0e_activity_days\"S\n" +
 	"\x11ConfigureResponse\x12>\n" +
 	"\vdiagnostics\x18\x01 \x03(\v2\x1c.cursor.plugin.v1.DiagnosticR\vdiagnostics\"\xe4\x01\n" +
@@ -2902,12 +3374,38 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"Y\n" +
 	"\x1bListOrgGroupMembersResponse\x12\x12\n" +
 	"\x04keys\x18\x01 \x03(\tR\x04keys\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*{\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"|\n" +
+	"\x18AddOrgGroupMemberRequest\x12/\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1b.cursor.plugin.v1.GroupKindR\x04kind\x12\x19\n" +
+	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\"\\\n" +
+	"\x19AddOrgGroupMemberResponse\x12%\n" +
+	"\x0ealready_member\x18\x01 \x01(\bR\ralreadyMember\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\x7f\n" +
+	"\x1bRemoveOrgGroupMemberRequest\x12/\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1b.cursor.plugin.v1.GroupKindR\x04kind\x12\x19\n" +
+	"\bgroup_id\x18\x02 \x01(\tR\agroupId\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\"_\n" +
+	"\x1cRemoveOrgGroupMemberResponse\x12%\n" +
+	"\x0ealready_absent\x18\x01 \x01(\bR\ralreadyAbsent\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"H\n" +
+	"\x17AddOrgTeamMemberRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x14\n" +
+	"\x05email\x18\x02 \x01(\tR\x05email\"[\n" +
+	"\x18AddOrgTeamMemberResponse\x12%\n" +
+	"\x0ealready_member\x18\x01 \x01(\bR\ralreadyMember\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"K\n" +
+	"\x1aRemoveOrgTeamMemberRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x14\n" +
+	"\x05email\x18\x02 \x01(\tR\x05email\"^\n" +
+	"\x1bRemoveOrgTeamMemberResponse\x12%\n" +
+	"\x0ealready_absent\x18\x01 \x01(\bR\ralreadyAbsent\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage*{\n" +
 	"\tGroupKind\x12\x1a\n" +
 	"\x16GROUP_KIND_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17GROUP_KIND_ORGANIZATION\x10\x01\x12\x1d\n" +
 	"\x19GROUP_KIND_TEAM_DIRECTORY\x10\x02\x12\x16\n" +
-	"\x12GROUP_KIND_BILLING\x10\x032\xb1\b\n" +
+	"\x12GROUP_KIND_BILLING\x10\x032\xfd\v\n" +
 	"\rPluginService\x12V\n" +
 	"\tConfigure\x12\".cursor.plugin.v1.ConfigureRequest\x1a#.cursor.plugin.v1.ConfigureResponse\"\x00\x12P\n" +
 	"\aGetInfo\x12 .cursor.plugin.v1.GetInfoRequest\x1a!.cursor.plugin.v1.GetInfoResponse\"\x00\x12\\\n" +
@@ -2919,7 +3417,11 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x0eListOrgMembers\x12'.cursor.plugin.v1.ListOrgMembersRequest\x1a(.cursor.plugin.v1.ListOrgMembersResponse\"\x00\x12_\n" +
 	"\fListOrgTeams\x12%.cursor.plugin.v1.ListOrgTeamsRequest\x1a&.cursor.plugin.v1.ListOrgTeamsResponse\"\x00\x12b\n" +
 	"\rListOrgGroups\x12&.cursor.plugin.v1.ListOrgGroupsRequest\x1a'.cursor.plugin.v1.ListOrgGroupsResponse\"\x00\x12t\n" +
-	"\x13ListOrgGroupMembers\x12,.cursor.plugin.v1.ListOrgGroupMembersRequest\x1a-.cursor.plugin.v1.ListOrgGroupMembersResponse\"\x00B\xc9\x01\n" +
+	"\x13ListOrgGroupMembers\x12,.cursor.plugin.v1.ListOrgGroupMembersRequest\x1a-.cursor.plugin.v1.ListOrgGroupMembersResponse\"\x00\x12n\n" +
+	"\x11AddOrgGroupMember\x12*.cursor.plugin.v1.AddOrgGroupMemberRequest\x1a+.cursor.plugin.v1.AddOrgGroupMemberResponse\"\x00\x12w\n" +
+	"\x14RemoveOrgGroupMember\x12-.cursor.plugin.v1.RemoveOrgGroupMemberRequest\x1a..cursor.plugin.v1.RemoveOrgGroupMemberResponse\"\x00\x12k\n" +
+	"\x10AddOrgTeamMember\x12).cursor.plugin.v1.AddOrgTeamMemberRequest\x1a*.cursor.plugin.v1.AddOrgTeamMemberResponse\"\x00\x12t\n" +
+	"\x13RemoveOrgTeamMember\x12,.cursor.plugin.v1.RemoveOrgTeamMemberRequest\x1a-.cursor.plugin.v1.RemoveOrgTeamMemberResponse\"\x00B\xc9\x01\n" +
 	"\x14com.cursor.plugin.v1B\vPluginProtoP\x01ZBgithub.com/conductorone/baton-cursor/gen/cursor/plugin/v1;pluginv1\xa2\x02\x03CPX\xaa\x02\x10Cursor.Plugin.V1\xca\x02\x10Cursor\\Plugin\\V1\xe2\x02\x1cCursor\\Plugin\\V1\\GPBMetadata\xea\x02\x12Cursor::Plugin::V1b\x06proto3"
 
 var (
@@ -2935,66 +3437,74 @@ func file_cursor_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_cursor_plugin_v1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_cursor_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_cursor_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_cursor_plugin_v1_plugin_proto_goTypes = []any{
-	(GroupKind)(0),                      // 0: cursor.plugin.v1.GroupKind
-	(Diagnostic_Severity)(0),            // 1: cursor.plugin.v1.Diagnostic.Severity
-	(ProvisionResponse_Outcome)(0),      // 2: cursor.plugin.v1.ProvisionResponse.Outcome
-	(DeprovisionResponse_Path)(0),       // 3: cursor.plugin.v1.DeprovisionResponse.Path
-	(*ConfigureRequest)(nil),            // 4: cursor.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),           // 5: cursor.plugin.v1.ConfigureResponse
-	(*Diagnostic)(nil),                  // 6: cursor.plugin.v1.Diagnostic
-	(*GetInfoRequest)(nil),              // 7: cursor.plugin.v1.GetInfoRequest
-	(*GetInfoResponse)(nil),             // 8: cursor.plugin.v1.GetInfoResponse
-	(*Features)(nil),                    // 9: cursor.plugin.v1.Features
-	(*Team)(nil),                        // 10: cursor.plugin.v1.Team
-	(*ListMembersRequest)(nil),          // 11: cursor.plugin.v1.ListMembersRequest
-	(*ListMembersResponse)(nil),         // 12: cursor.plugin.v1.ListMembersResponse
-	(*Member)(nil),                      // 13: cursor.plugin.v1.Member
-	(*Activity)(nil),                    // 14: cursor.plugin.v1.Activity
-	(*ListAuditEventsRequest)(nil),      // 15: cursor.plugin.v1.ListAuditEventsRequest
-	(*ListAuditEventsResponse)(nil),     // 16: cursor.plugin.v1.ListAuditEventsResponse
-	(*AuditEvent)(nil),                  // 17: cursor.plugin.v1.AuditEvent
-	(*ListRolesRequest)(nil),            // 18: cursor.plugin.v1.ListRolesRequest
-	(*ListRolesResponse)(nil),           // 19: cursor.plugin.v1.ListRolesResponse
-	(*Role)(nil),                        // 20: cursor.plugin.v1.Role
-	(*ProvisionRequest)(nil),            // 21: cursor.plugin.v1.ProvisionRequest
-	(*ProvisionResponse)(nil),           // 22: cursor.plugin.v1.ProvisionResponse
-	(*DeprovisionRequest)(nil),          // 23: cursor.plugin.v1.DeprovisionRequest
-	(*DeprovisionResponse)(nil),         // 24: cursor.plugin.v1.DeprovisionResponse
-	(*ListOrgMembersRequest)(nil),       // 25: cursor.plugin.v1.ListOrgMembersRequest
-	(*ListOrgMembersResponse)(nil),      // 26: cursor.plugin.v1.ListOrgMembersResponse
-	(*OrgMember)(nil),                   // 27: cursor.plugin.v1.OrgMember
-	(*OrgTeamRole)(nil),                 // 28: cursor.plugin.v1.OrgTeamRole
-	(*ListOrgTeamsRequest)(nil),         // 29: cursor.plugin.v1.ListOrgTeamsRequest
-	(*ListOrgTeamsResponse)(nil),        // 30: cursor.plugin.v1.ListOrgTeamsResponse
-	(*OrgTeam)(nil),                     // 31: cursor.plugin.v1.OrgTeam
-	(*ListOrgGroupsRequest)(nil),        // 32: cursor.plugin.v1.ListOrgGroupsRequest
-	(*ListOrgGroupsResponse)(nil),       // 33: cursor.plugin.v1.ListOrgGroupsResponse
-	(*OrgGroup)(nil),                    // 34: cursor.plugin.v1.OrgGroup
-	(*ListOrgGroupMembersRequest)(nil),  // 35: cursor.plugin.v1.ListOrgGroupMembersRequest
-	(*ListOrgGroupMembersResponse)(nil), // 36: cursor.plugin.v1.ListOrgGroupMembersResponse
-	(*durationpb.Duration)(nil),         // 37: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),       // 38: google.protobuf.Timestamp
+	(GroupKind)(0),                       // 0: cursor.plugin.v1.GroupKind
+	(Diagnostic_Severity)(0),             // 1: cursor.plugin.v1.Diagnostic.Severity
+	(ProvisionResponse_Outcome)(0),       // 2: cursor.plugin.v1.ProvisionResponse.Outcome
+	(DeprovisionResponse_Path)(0),        // 3: cursor.plugin.v1.DeprovisionResponse.Path
+	(*ConfigureRequest)(nil),             // 4: cursor.plugin.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),            // 5: cursor.plugin.v1.ConfigureResponse
+	(*Diagnostic)(nil),                   // 6: cursor.plugin.v1.Diagnostic
+	(*GetInfoRequest)(nil),               // 7: cursor.plugin.v1.GetInfoRequest
+	(*GetInfoResponse)(nil),              // 8: cursor.plugin.v1.GetInfoResponse
+	(*Features)(nil),                     // 9: cursor.plugin.v1.Features
+	(*Team)(nil),                         // 10: cursor.plugin.v1.Team
+	(*ListMembersRequest)(nil),           // 11: cursor.plugin.v1.ListMembersRequest
+	(*ListMembersResponse)(nil),          // 12: cursor.plugin.v1.ListMembersResponse
+	(*Member)(nil),                       // 13: cursor.plugin.v1.Member
+	(*Activity)(nil),                     // 14: cursor.plugin.v1.Activity
+	(*ListAuditEventsRequest)(nil),       // 15: cursor.plugin.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),      // 16: cursor.plugin.v1.ListAuditEventsResponse
+	(*AuditEvent)(nil),                   // 17: cursor.plugin.v1.AuditEvent
+	(*ListRolesRequest)(nil),             // 18: cursor.plugin.v1.ListRolesRequest
+	(*ListRolesResponse)(nil),            // 19: cursor.plugin.v1.ListRolesResponse
+	(*Role)(nil),                         // 20: cursor.plugin.v1.Role
+	(*ProvisionRequest)(nil),             // 21: cursor.plugin.v1.ProvisionRequest
+	(*ProvisionResponse)(nil),            // 22: cursor.plugin.v1.ProvisionResponse
+	(*DeprovisionRequest)(nil),           // 23: cursor.plugin.v1.DeprovisionRequest
+	(*DeprovisionResponse)(nil),          // 24: cursor.plugin.v1.DeprovisionResponse
+	(*ListOrgMembersRequest)(nil),        // 25: cursor.plugin.v1.ListOrgMembersRequest
+	(*ListOrgMembersResponse)(nil),       // 26: cursor.plugin.v1.ListOrgMembersResponse
+	(*OrgMember)(nil),                    // 27: cursor.plugin.v1.OrgMember
+	(*OrgTeamRole)(nil),                  // 28: cursor.plugin.v1.OrgTeamRole
+	(*ListOrgTeamsRequest)(nil),          // 29: cursor.plugin.v1.ListOrgTeamsRequest
+	(*ListOrgTeamsResponse)(nil),         // 30: cursor.plugin.v1.ListOrgTeamsResponse
+	(*OrgTeam)(nil),                      // 31: cursor.plugin.v1.OrgTeam
+	(*ListOrgGroupsRequest)(nil),         // 32: cursor.plugin.v1.ListOrgGroupsRequest
+	(*ListOrgGroupsResponse)(nil),        // 33: cursor.plugin.v1.ListOrgGroupsResponse
+	(*OrgGroup)(nil),                     // 34: cursor.plugin.v1.OrgGroup
+	(*ListOrgGroupMembersRequest)(nil),   // 35: cursor.plugin.v1.ListOrgGroupMembersRequest
+	(*ListOrgGroupMembersResponse)(nil),  // 36: cursor.plugin.v1.ListOrgGroupMembersResponse
+	(*AddOrgGroupMemberRequest)(nil),     // 37: cursor.plugin.v1.AddOrgGroupMemberRequest
+	(*AddOrgGroupMemberResponse)(nil),    // 38: cursor.plugin.v1.AddOrgGroupMemberResponse
+	(*RemoveOrgGroupMemberRequest)(nil),  // 39: cursor.plugin.v1.RemoveOrgGroupMemberRequest
+	(*RemoveOrgGroupMemberResponse)(nil), // 40: cursor.plugin.v1.RemoveOrgGroupMemberResponse
+	(*AddOrgTeamMemberRequest)(nil),      // 41: cursor.plugin.v1.AddOrgTeamMemberRequest
+	(*AddOrgTeamMemberResponse)(nil),     // 42: cursor.plugin.v1.AddOrgTeamMemberResponse
+	(*RemoveOrgTeamMemberRequest)(nil),   // 43: cursor.plugin.v1.RemoveOrgTeamMemberRequest
+	(*RemoveOrgTeamMemberResponse)(nil),  // 44: cursor.plugin.v1.RemoveOrgTeamMemberResponse
+	(*durationpb.Duration)(nil),          // 45: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),        // 46: google.protobuf.Timestamp
 }
 var file_cursor_plugin_v1_plugin_proto_depIdxs = []int32{
-	37, // 0: cursor.plugin.v1.ConfigureRequest.request_timeout:type_name -> google.protobuf.Duration
+	45, // 0: cursor.plugin.v1.ConfigureRequest.request_timeout:type_name -> google.protobuf.Duration
 	6,  // 1: cursor.plugin.v1.ConfigureResponse.diagnostics:type_name -> cursor.plugin.v1.Diagnostic
 	1,  // 2: cursor.plugin.v1.Diagnostic.severity:type_name -> cursor.plugin.v1.Diagnostic.Severity
 	9,  // 3: cursor.plugin.v1.GetInfoResponse.features:type_name -> cursor.plugin.v1.Features
 	10, // 4: cursor.plugin.v1.GetInfoResponse.team:type_name -> cursor.plugin.v1.Team
 	6,  // 5: cursor.plugin.v1.GetInfoResponse.diagnostics:type_name -> cursor.plugin.v1.Diagnostic
-	38, // 6: cursor.plugin.v1.Team.fetched_at:type_name -> google.protobuf.Timestamp
+	46, // 6: cursor.plugin.v1.Team.fetched_at:type_name -> google.protobuf.Timestamp
 	13, // 7: cursor.plugin.v1.ListMembersResponse.members:type_name -> cursor.plugin.v1.Member
 	14, // 8: cursor.plugin.v1.Member.activity:type_name -> cursor.plugin.v1.Activity
-	38, // 9: cursor.plugin.v1.Activity.logins_read_since:type_name -> google.protobuf.Timestamp
-	38, // 10: cursor.plugin.v1.Activity.last_login:type_name -> google.protobuf.Timestamp
-	38, // 11: cursor.plugin.v1.Activity.last_activity:type_name -> google.protobuf.Timestamp
-	38, // 12: cursor.plugin.v1.Activity.cycle_start:type_name -> google.protobuf.Timestamp
-	38, // 13: cursor.plugin.v1.Activity.window_start:type_name -> google.protobuf.Timestamp
-	38, // 14: cursor.plugin.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	46, // 9: cursor.plugin.v1.Activity.logins_read_since:type_name -> google.protobuf.Timestamp
+	46, // 10: cursor.plugin.v1.Activity.last_login:type_name -> google.protobuf.Timestamp
+	46, // 11: cursor.plugin.v1.Activity.last_activity:type_name -> google.protobuf.Timestamp
+	46, // 12: cursor.plugin.v1.Activity.cycle_start:type_name -> google.protobuf.Timestamp
+	46, // 13: cursor.plugin.v1.Activity.window_start:type_name -> google.protobuf.Timestamp
+	46, // 14: cursor.plugin.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
 	17, // 15: cursor.plugin.v1.ListAuditEventsResponse.events:type_name -> cursor.plugin.v1.AuditEvent
-	38, // 16: cursor.plugin.v1.AuditEvent.occurred_at:type_name -> google.protobuf.Timestamp
+	46, // 16: cursor.plugin.v1.AuditEvent.occurred_at:type_name -> google.protobuf.Timestamp
 	20, // 17: cursor.plugin.v1.ListRolesResponse.roles:type_name -> cursor.plugin.v1.Role
 	2,  // 18: cursor.plugin.v1.ProvisionResponse.outcome:type_name -> cursor.plugin.v1.ProvisionResponse.Outcome
 	13, // 19: cursor.plugin.v1.ProvisionResponse.member:type_name -> cursor.plugin.v1.Member
@@ -3006,33 +3516,43 @@ var file_cursor_plugin_v1_plugin_proto_depIdxs = []int32{
 	34, // 25: cursor.plugin.v1.ListOrgGroupsResponse.groups:type_name -> cursor.plugin.v1.OrgGroup
 	0,  // 26: cursor.plugin.v1.OrgGroup.kind:type_name -> cursor.plugin.v1.GroupKind
 	0,  // 27: cursor.plugin.v1.ListOrgGroupMembersRequest.kind:type_name -> cursor.plugin.v1.GroupKind
-	4,  // 28: cursor.plugin.v1.PluginService.Configure:input_type -> cursor.plugin.v1.ConfigureRequest
-	7,  // 29: cursor.plugin.v1.PluginService.GetInfo:input_type -> cursor.plugin.v1.GetInfoRequest
-	11, // 30: cursor.plugin.v1.PluginService.ListMembers:input_type -> cursor.plugin.v1.ListMembersRequest
-	18, // 31: cursor.plugin.v1.PluginService.ListRoles:input_type -> cursor.plugin.v1.ListRolesRequest
-	21, // 32: cursor.plugin.v1.PluginService.Provision:input_type -> cursor.plugin.v1.ProvisionRequest
-	23, // 33: cursor.plugin.v1.PluginService.Deprovision:input_type -> cursor.plugin.v1.DeprovisionRequest
-	15, // 34: cursor.plugin.v1.PluginService.ListAuditEvents:input_type -> cursor.plugin.v1.ListAuditEventsRequest
-	25, // 35: cursor.plugin.v1.PluginService.ListOrgMembers:input_type -> cursor.plugin.v1.ListOrgMembersRequest
-	29, // 36: cursor.plugin.v1.PluginService.ListOrgTeams:input_type -> cursor.plugin.v1.ListOrgTeamsRequest
-	32, // 37: cursor.plugin.v1.PluginService.ListOrgGroups:input_type -> cursor.plugin.v1.ListOrgGroupsRequest
-	35, // 38: cursor.plugin.v1.PluginService.ListOrgGroupMembers:input_type -> cursor.plugin.v1.ListOrgGroupMembersRequest
-	5,  // 39: cursor.plugin.v1.PluginService.Configure:output_type -> cursor.plugin.v1.ConfigureResponse
-	8,  // 40: cursor.plugin.v1.PluginService.GetInfo:output_type -> cursor.plugin.v1.GetInfoResponse
-	12, // 41: cursor.plugin.v1.PluginService.ListMembers:output_type -> cursor.plugin.v1.ListMembersResponse
-	19, // 42: cursor.plugin.v1.PluginService.ListRoles:output_type -> cursor.plugin.v1.ListRolesResponse
-	22, // 43: cursor.plugin.v1.PluginService.Provision:output_type -> cursor.plugin.v1.ProvisionResponse
-	24, // 44: cursor.plugin.v1.PluginService.Deprovision:output_type -> cursor.plugin.v1.DeprovisionResponse
-	16, // 45: cursor.plugin.v1.PluginService.ListAuditEvents:output_type -> cursor.plugin.v1.ListAuditEventsResponse
-	26, // 46: cursor.plugin.v1.PluginService.ListOrgMembers:output_type -> cursor.plugin.v1.ListOrgMembersResponse
-	30, // 47: cursor.plugin.v1.PluginService.ListOrgTeams:output_type -> cursor.plugin.v1.ListOrgTeamsResponse
-	33, // 48: cursor.plugin.v1.PluginService.ListOrgGroups:output_type -> cursor.plugin.v1.ListOrgGroupsResponse
-	36, // 49: cursor.plugin.v1.PluginService.ListOrgGroupMembers:output_type -> cursor.plugin.v1.ListOrgGroupMembersResponse
-	39, // [39:50] is the sub-list for method output_type
-	28, // [28:39] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	0,  // 28: cursor.plugin.v1.AddOrgGroupMemberRequest.kind:type_name -> cursor.plugin.v1.GroupKind
+	0,  // 29: cursor.plugin.v1.RemoveOrgGroupMemberRequest.kind:type_name -> cursor.plugin.v1.GroupKind
+	4,  // 30: cursor.plugin.v1.PluginService.Configure:input_type -> cursor.plugin.v1.ConfigureRequest
+	7,  // 31: cursor.plugin.v1.PluginService.GetInfo:input_type -> cursor.plugin.v1.GetInfoRequest
+	11, // 32: cursor.plugin.v1.PluginService.ListMembers:input_type -> cursor.plugin.v1.ListMembersRequest
+	18, // 33: cursor.plugin.v1.PluginService.ListRoles:input_type -> cursor.plugin.v1.ListRolesRequest
+	21, // 34: cursor.plugin.v1.PluginService.Provision:input_type -> cursor.plugin.v1.ProvisionRequest
+	23, // 35: cursor.plugin.v1.PluginService.Deprovision:input_type -> cursor.plugin.v1.DeprovisionRequest
+	15, // 36: cursor.plugin.v1.PluginService.ListAuditEvents:input_type -> cursor.plugin.v1.ListAuditEventsRequest
+	25, // 37: cursor.plugin.v1.PluginService.ListOrgMembers:input_type -> cursor.plugin.v1.ListOrgMembersRequest
+	29, // 38: cursor.plugin.v1.PluginService.ListOrgTeams:input_type -> cursor.plugin.v1.ListOrgTeamsRequest
+	32, // 39: cursor.plugin.v1.PluginService.ListOrgGroups:input_type -> cursor.plugin.v1.ListOrgGroupsRequest
+	35, // 40: cursor.plugin.v1.PluginService.ListOrgGroupMembers:input_type -> cursor.plugin.v1.ListOrgGroupMembersRequest
+	37, // 41: cursor.plugin.v1.PluginService.AddOrgGroupMember:input_type -> cursor.plugin.v1.AddOrgGroupMemberRequest
+	39, // 42: cursor.plugin.v1.PluginService.RemoveOrgGroupMember:input_type -> cursor.plugin.v1.RemoveOrgGroupMemberRequest
+	41, // 43: cursor.plugin.v1.PluginService.AddOrgTeamMember:input_type -> cursor.plugin.v1.AddOrgTeamMemberRequest
+	43, // 44: cursor.plugin.v1.PluginService.RemoveOrgTeamMember:input_type -> cursor.plugin.v1.RemoveOrgTeamMemberRequest
+	5,  // 45: cursor.plugin.v1.PluginService.Configure:output_type -> cursor.plugin.v1.ConfigureResponse
+	8,  // 46: cursor.plugin.v1.PluginService.GetInfo:output_type -> cursor.plugin.v1.GetInfoResponse
+	12, // 47: cursor.plugin.v1.PluginService.ListMembers:output_type -> cursor.plugin.v1.ListMembersResponse
+	19, // 48: cursor.plugin.v1.PluginService.ListRoles:output_type -> cursor.plugin.v1.ListRolesResponse
+	22, // 49: cursor.plugin.v1.PluginService.Provision:output_type -> cursor.plugin.v1.ProvisionResponse
+	24, // 50: cursor.plugin.v1.PluginService.Deprovision:output_type -> cursor.plugin.v1.DeprovisionResponse
+	16, // 51: cursor.plugin.v1.PluginService.ListAuditEvents:output_type -> cursor.plugin.v1.ListAuditEventsResponse
+	26, // 52: cursor.plugin.v1.PluginService.ListOrgMembers:output_type -> cursor.plugin.v1.ListOrgMembersResponse
+	30, // 53: cursor.plugin.v1.PluginService.ListOrgTeams:output_type -> cursor.plugin.v1.ListOrgTeamsResponse
+	33, // 54: cursor.plugin.v1.PluginService.ListOrgGroups:output_type -> cursor.plugin.v1.ListOrgGroupsResponse
+	36, // 55: cursor.plugin.v1.PluginService.ListOrgGroupMembers:output_type -> cursor.plugin.v1.ListOrgGroupMembersResponse
+	38, // 56: cursor.plugin.v1.PluginService.AddOrgGroupMember:output_type -> cursor.plugin.v1.AddOrgGroupMemberResponse
+	40, // 57: cursor.plugin.v1.PluginService.RemoveOrgGroupMember:output_type -> cursor.plugin.v1.RemoveOrgGroupMemberResponse
+	42, // 58: cursor.plugin.v1.PluginService.AddOrgTeamMember:output_type -> cursor.plugin.v1.AddOrgTeamMemberResponse
+	44, // 59: cursor.plugin.v1.PluginService.RemoveOrgTeamMember:output_type -> cursor.plugin.v1.RemoveOrgTeamMemberResponse
+	45, // [45:60] is the sub-list for method output_type
+	30, // [30:45] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_cursor_plugin_v1_plugin_proto_init() }
@@ -3049,7 +3569,7 @@ func file_cursor_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cursor_plugin_v1_plugin_proto_rawDesc), len(file_cursor_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   33,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

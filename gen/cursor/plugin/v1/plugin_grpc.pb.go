@@ -26,17 +26,21 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	PluginService_Configure_FullMethodName           = "/cursor.plugin.v1.PluginService/Configure"
-	PluginService_GetInfo_FullMethodName             = "/cursor.plugin.v1.PluginService/GetInfo"
-	PluginService_ListMembers_FullMethodName         = "/cursor.plugin.v1.PluginService/ListMembers"
-	PluginService_ListRoles_FullMethodName           = "/cursor.plugin.v1.PluginService/ListRoles"
-	PluginService_Provision_FullMethodName           = "/cursor.plugin.v1.PluginService/Provision"
-	PluginService_Deprovision_FullMethodName         = "/cursor.plugin.v1.PluginService/Deprovision"
-	PluginService_ListAuditEvents_FullMethodName     = "/cursor.plugin.v1.PluginService/ListAuditEvents"
-	PluginService_ListOrgMembers_FullMethodName      = "/cursor.plugin.v1.PluginService/ListOrgMembers"
-	PluginService_ListOrgTeams_FullMethodName        = "/cursor.plugin.v1.PluginService/ListOrgTeams"
-	PluginService_ListOrgGroups_FullMethodName       = "/cursor.plugin.v1.PluginService/ListOrgGroups"
-	PluginService_ListOrgGroupMembers_FullMethodName = "/cursor.plugin.v1.PluginService/ListOrgGroupMembers"
+	PluginService_Configure_FullMethodName            = "/cursor.plugin.v1.PluginService/Configure"
+	PluginService_GetInfo_FullMethodName              = "/cursor.plugin.v1.PluginService/GetInfo"
+	PluginService_ListMembers_FullMethodName          = "/cursor.plugin.v1.PluginService/ListMembers"
+	PluginService_ListRoles_FullMethodName            = "/cursor.plugin.v1.PluginService/ListRoles"
+	PluginService_Provision_FullMethodName            = "/cursor.plugin.v1.PluginService/Provision"
+	PluginService_Deprovision_FullMethodName          = "/cursor.plugin.v1.PluginService/Deprovision"
+	PluginService_ListAuditEvents_FullMethodName      = "/cursor.plugin.v1.PluginService/ListAuditEvents"
+	PluginService_ListOrgMembers_FullMethodName       = "/cursor.plugin.v1.PluginService/ListOrgMembers"
+	PluginService_ListOrgTeams_FullMethodName         = "/cursor.plugin.v1.PluginService/ListOrgTeams"
+	PluginService_ListOrgGroups_FullMethodName        = "/cursor.plugin.v1.PluginService/ListOrgGroups"
+	PluginService_ListOrgGroupMembers_FullMethodName  = "/cursor.plugin.v1.PluginService/ListOrgGroupMembers"
+	PluginService_AddOrgGroupMember_FullMethodName    = "/cursor.plugin.v1.PluginService/AddOrgGroupMember"
+	PluginService_RemoveOrgGroupMember_FullMethodName = "/cursor.plugin.v1.PluginService/RemoveOrgGroupMember"
+	PluginService_AddOrgTeamMember_FullMethodName     = "/cursor.plugin.v1.PluginService/AddOrgTeamMember"
+	PluginService_RemoveOrgTeamMember_FullMethodName  = "/cursor.plugin.v1.PluginService/RemoveOrgTeamMember"
 )
 
 // PluginServiceClient is the client API for PluginService service.
@@ -123,6 +127,39 @@ type PluginServiceClient interface {
 	// (200) of an organization group, at most 1000 of a team directory or
 	// billing group. Paced as ListOrgMembers.
 	ListOrgGroupMembers(ctx context.Context, in *ListOrgGroupMembersRequest, opts ...grpc.CallOption) (*ListOrgGroupMembersResponse, error)
+	// AddOrgGroupMember puts one person in a manual group: an organization group
+	// (bulk-add, Organization API key), a team directory group (bulk-add, team
+	// Admin API key) or a billing group. Idempotent: a person already in the
+	// group is a success and nothing is sent (membership is read first). A
+	// person in another billing group is refused (FailedPrecondition naming that
+	// group): a grant never silently takes someone out of a group. Errors:
+	// FailedPrecondition for a group synced from the identity provider (SCIM),
+	// NotFound for an unknown person or group, plus those of ListOrgGroupMembers.
+	// A sidecar serves it only with --allow-provisioning and its token.
+	AddOrgGroupMember(ctx context.Context, in *AddOrgGroupMemberRequest, opts ...grpc.CallOption) (*AddOrgGroupMemberResponse, error)
+	// RemoveOrgGroupMember takes one person out of a manual group (bulk-remove;
+	// a billing group's member returns to the unassigned group). Idempotent: a
+	// person not in the group, or not in Cursor at all, is a success and nothing
+	// is sent. Errors and the sidecar's guard: as for AddOrgGroupMember.
+	RemoveOrgGroupMember(ctx context.Context, in *RemoveOrgGroupMemberRequest, opts ...grpc.CallOption) (*RemoveOrgGroupMemberResponse, error)
+	// AddOrgTeamMember puts one person on one team of the organization through
+	// POST /organizations/team-memberships/sync, which replaces a person's whole
+	// team set: the plugin reads the person's teams first and sends them with
+	// this one added, so no other team is dropped (a change to the same
+	// person's teams between that read and the write is lost). Off unless
+	// organization_id is configured (FailedPrecondition naming
+	// cursor-organization-id). Idempotent: a person already on the team is a
+	// success and nothing is sent. FailedPrecondition for a team whose
+	// membership the identity provider manages, naming it, and for a person
+	// not in the organization. The person gets Cursor's default team role.
+	// A sidecar serves it only with --allow-provisioning and its token.
+	AddOrgTeamMember(ctx context.Context, in *AddOrgTeamMemberRequest, opts ...grpc.CallOption) (*AddOrgTeamMemberResponse, error)
+	// RemoveOrgTeamMember takes one person off one team, keeping their other
+	// teams (read-modify-write as AddOrgTeamMember). Idempotent: a person not
+	// on the team is a success and nothing is sent. Removing a person's last
+	// team is refused: the sync cannot take anyone out of the organization.
+	// Otherwise as AddOrgTeamMember.
+	RemoveOrgTeamMember(ctx context.Context, in *RemoveOrgTeamMemberRequest, opts ...grpc.CallOption) (*RemoveOrgTeamMemberResponse, error)
 }
 
 type pluginServiceClient struct {
@@ -243,6 +280,46 @@ func (c *pluginServiceClient) ListOrgGroupMembers(ctx context.Context, in *ListO
 	return out, nil
 }
 
+func (c *pluginServiceClient) AddOrgGroupMember(ctx context.Context, in *AddOrgGroupMemberRequest, opts ...grpc.CallOption) (*AddOrgGroupMemberResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddOrgGroupMemberResponse)
+	err := c.cc.Invoke(ctx, PluginService_AddOrgGroupMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *pluginServiceClient) RemoveOrgGroupMember(ctx context.Context, in *RemoveOrgGroupMemberRequest, opts ...grpc.CallOption) (*RemoveOrgGroupMemberResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RemoveOrgGroupMemberResponse)
+	err := c.cc.Invoke(ctx, PluginService_RemoveOrgGroupMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *pluginServiceClient) AddOrgTeamMember(ctx context.Context, in *AddOrgTeamMemberRequest, opts ...grpc.CallOption) (*AddOrgTeamMemberResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddOrgTeamMemberResponse)
+	err := c.cc.Invoke(ctx, PluginService_AddOrgTeamMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *pluginServiceClient) RemoveOrgTeamMember(ctx context.Context, in *RemoveOrgTeamMemberRequest, opts ...grpc.CallOption) (*RemoveOrgTeamMemberResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RemoveOrgTeamMemberResponse)
+	err := c.cc.Invoke(ctx, PluginService_RemoveOrgTeamMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PluginServiceServer is the server API for PluginService service.
 // All implementations must embed UnimplementedPluginServiceServer
 // for forward compatibility.
@@ -327,6 +404,39 @@ type PluginServiceServer interface {
 	// (200) of an organization group, at most 1000 of a team directory or
 	// billing group. Paced as ListOrgMembers.
 	ListOrgGroupMembers(context.Context, *ListOrgGroupMembersRequest) (*ListOrgGroupMembersResponse, error)
+	// AddOrgGroupMember puts one person in a manual group: an organization group
+	// (bulk-add, Organization API key), a team directory group (bulk-add, team
+	// Admin API key) or a billing group. Idempotent: a person already in the
+	// group is a success and nothing is sent (membership is read first). A
+	// person in another billing group is refused (FailedPrecondition naming that
+	// group): a grant never silently takes someone out of a group. Errors:
+	// FailedPrecondition for a group synced from the identity provider (SCIM),
+	// NotFound for an unknown person or group, plus those of ListOrgGroupMembers.
+	// A sidecar serves it only with --allow-provisioning and its token.
+	AddOrgGroupMember(context.Context, *AddOrgGroupMemberRequest) (*AddOrgGroupMemberResponse, error)
+	// RemoveOrgGroupMember takes one person out of a manual group (bulk-remove;
+	// a billing group's member returns to the unassigned group). Idempotent: a
+	// person not in the group, or not in Cursor at all, is a success and nothing
+	// is sent. Errors and the sidecar's guard: as for AddOrgGroupMember.
+	RemoveOrgGroupMember(context.Context, *RemoveOrgGroupMemberRequest) (*RemoveOrgGroupMemberResponse, error)
+	// AddOrgTeamMember puts one person on one team of the organization through
+	// POST /organizations/team-memberships/sync, which replaces a person's whole
+	// team set: the plugin reads the person's teams first and sends them with
+	// this one added, so no other team is dropped (a change to the same
+	// person's teams between that read and the write is lost). Off unless
+	// organization_id is configured (FailedPrecondition naming
+	// cursor-organization-id). Idempotent: a person already on the team is a
+	// success and nothing is sent. FailedPrecondition for a team whose
+	// membership the identity provider manages, naming it, and for a person
+	// not in the organization. The person gets Cursor's default team role.
+	// A sidecar serves it only with --allow-provisioning and its token.
+	AddOrgTeamMember(context.Context, *AddOrgTeamMemberRequest) (*AddOrgTeamMemberResponse, error)
+	// RemoveOrgTeamMember takes one person off one team, keeping their other
+	// teams (read-modify-write as AddOrgTeamMember). Idempotent: a person not
+	// on the team is a success and nothing is sent. Removing a person's last
+	// team is refused: the sync cannot take anyone out of the organization.
+	// Otherwise as AddOrgTeamMember.
+	RemoveOrgTeamMember(context.Context, *RemoveOrgTeamMemberRequest) (*RemoveOrgTeamMemberResponse, error)
 	mustEmbedUnimplementedPluginServiceServer()
 }
 
@@ -369,6 +479,18 @@ func (UnimplementedPluginServiceServer) ListOrgGroups(context.Context, *ListOrgG
 }
 func (UnimplementedPluginServiceServer) ListOrgGroupMembers(context.Context, *ListOrgGroupMembersRequest) (*ListOrgGroupMembersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListOrgGroupMembers not implemented")
+}
+func (UnimplementedPluginServiceServer) AddOrgGroupMember(context.Context, *AddOrgGroupMemberRequest) (*AddOrgGroupMemberResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddOrgGroupMember not implemented")
+}
+func (UnimplementedPluginServiceServer) RemoveOrgGroupMember(context.Context, *RemoveOrgGroupMemberRequest) (*RemoveOrgGroupMemberResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemoveOrgGroupMember not implemented")
+}
+func (UnimplementedPluginServiceServer) AddOrgTeamMember(context.Context, *AddOrgTeamMemberRequest) (*AddOrgTeamMemberResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddOrgTeamMember not implemented")
+}
+func (UnimplementedPluginServiceServer) RemoveOrgTeamMember(context.Context, *RemoveOrgTeamMemberRequest) (*RemoveOrgTeamMemberResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemoveOrgTeamMember not implemented")
 }
 func (UnimplementedPluginServiceServer) mustEmbedUnimplementedPluginServiceServer() {}
 func (UnimplementedPluginServiceServer) testEmbeddedByValue()                       {}
@@ -589,6 +711,78 @@ func _PluginService_ListOrgGroupMembers_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PluginService_AddOrgGroupMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddOrgGroupMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServiceServer).AddOrgGroupMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PluginService_AddOrgGroupMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServiceServer).AddOrgGroupMember(ctx, req.(*AddOrgGroupMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PluginService_RemoveOrgGroupMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveOrgGroupMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServiceServer).RemoveOrgGroupMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PluginService_RemoveOrgGroupMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServiceServer).RemoveOrgGroupMember(ctx, req.(*RemoveOrgGroupMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PluginService_AddOrgTeamMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddOrgTeamMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServiceServer).AddOrgTeamMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PluginService_AddOrgTeamMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServiceServer).AddOrgTeamMember(ctx, req.(*AddOrgTeamMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PluginService_RemoveOrgTeamMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveOrgTeamMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PluginServiceServer).RemoveOrgTeamMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PluginService_RemoveOrgTeamMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PluginServiceServer).RemoveOrgTeamMember(ctx, req.(*RemoveOrgTeamMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PluginService_ServiceDesc is the grpc.ServiceDesc for PluginService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -639,6 +833,22 @@ var PluginService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListOrgGroupMembers",
 			Handler:    _PluginService_ListOrgGroupMembers_Handler,
+		},
+		{
+			MethodName: "AddOrgGroupMember",
+			Handler:    _PluginService_AddOrgGroupMember_Handler,
+		},
+		{
+			MethodName: "RemoveOrgGroupMember",
+			Handler:    _PluginService_RemoveOrgGroupMember_Handler,
+		},
+		{
+			MethodName: "AddOrgTeamMember",
+			Handler:    _PluginService_AddOrgTeamMember_Handler,
+		},
+		{
+			MethodName: "RemoveOrgTeamMember",
+			Handler:    _PluginService_RemoveOrgTeamMember_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

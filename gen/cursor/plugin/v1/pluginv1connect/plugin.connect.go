@@ -68,6 +68,18 @@ const (
 	// PluginServiceListOrgGroupMembersProcedure is the fully-qualified name of the PluginService's
 	// ListOrgGroupMembers RPC.
 	PluginServiceListOrgGroupMembersProcedure = "/cursor.plugin.v1.PluginService/ListOrgGroupMembers"
+	// PluginServiceAddOrgGroupMemberProcedure is the fully-qualified name of the PluginService's
+	// AddOrgGroupMember RPC.
+	PluginServiceAddOrgGroupMemberProcedure = "/cursor.plugin.v1.PluginService/AddOrgGroupMember"
+	// PluginServiceRemoveOrgGroupMemberProcedure is the fully-qualified name of the PluginService's
+	// RemoveOrgGroupMember RPC.
+	PluginServiceRemoveOrgGroupMemberProcedure = "/cursor.plugin.v1.PluginService/RemoveOrgGroupMember"
+	// PluginServiceAddOrgTeamMemberProcedure is the fully-qualified name of the PluginService's
+	// AddOrgTeamMember RPC.
+	PluginServiceAddOrgTeamMemberProcedure = "/cursor.plugin.v1.PluginService/AddOrgTeamMember"
+	// PluginServiceRemoveOrgTeamMemberProcedure is the fully-qualified name of the PluginService's
+	// RemoveOrgTeamMember RPC.
+	PluginServiceRemoveOrgTeamMemberProcedure = "/cursor.plugin.v1.PluginService/RemoveOrgTeamMember"
 )
 
 // PluginServiceClient is a client for the cursor.plugin.v1.PluginService service.
@@ -149,6 +161,39 @@ type PluginServiceClient interface {
 	// (200) of an organization group, at most 1000 of a team directory or
 	// billing group. Paced as ListOrgMembers.
 	ListOrgGroupMembers(context.Context, *v1.ListOrgGroupMembersRequest) (*v1.ListOrgGroupMembersResponse, error)
+	// AddOrgGroupMember puts one person in a manual group: an organization group
+	// (bulk-add, Organization API key), a team directory group (bulk-add, team
+	// Admin API key) or a billing group. Idempotent: a person already in the
+	// group is a success and nothing is sent (membership is read first). A
+	// person in another billing group is refused (FailedPrecondition naming that
+	// group): a grant never silently takes someone out of a group. Errors:
+	// FailedPrecondition for a group synced from the identity provider (SCIM),
+	// NotFound for an unknown person or group, plus those of ListOrgGroupMembers.
+	// A sidecar serves it only with --allow-provisioning and its token.
+	AddOrgGroupMember(context.Context, *v1.AddOrgGroupMemberRequest) (*v1.AddOrgGroupMemberResponse, error)
+	// RemoveOrgGroupMember takes one person out of a manual group (bulk-remove;
+	// a billing group's member returns to the unassigned group). Idempotent: a
+	// person not in the group, or not in Cursor at all, is a success and nothing
+	// is sent. Errors and the sidecar's guard: as for AddOrgGroupMember.
+	RemoveOrgGroupMember(context.Context, *v1.RemoveOrgGroupMemberRequest) (*v1.RemoveOrgGroupMemberResponse, error)
+	// AddOrgTeamMember puts one person on one team of the organization through
+	// POST /organizations/team-memberships/sync, which replaces a person's whole
+	// team set: the plugin reads the person's teams first and sends them with
+	// this one added, so no other team is dropped (a change to the same
+	// person's teams between that read and the write is lost). Off unless
+	// organization_id is configured (FailedPrecondition naming
+	// cursor-organization-id). Idempotent: a person already on the team is a
+	// success and nothing is sent. FailedPrecondition for a team whose
+	// membership the identity provider manages, naming it, and for a person
+	// not in the organization. The person gets Cursor's default team role.
+	// A sidecar serves it only with --allow-provisioning and its token.
+	AddOrgTeamMember(context.Context, *v1.AddOrgTeamMemberRequest) (*v1.AddOrgTeamMemberResponse, error)
+	// RemoveOrgTeamMember takes one person off one team, keeping their other
+	// teams (read-modify-write as AddOrgTeamMember). Idempotent: a person not
+	// on the team is a success and nothing is sent. Removing a person's last
+	// team is refused: the sync cannot take anyone out of the organization.
+	// Otherwise as AddOrgTeamMember.
+	RemoveOrgTeamMember(context.Context, *v1.RemoveOrgTeamMemberRequest) (*v1.RemoveOrgTeamMemberResponse, error)
 }
 
 // NewPluginServiceClient constructs a client for the cursor.plugin.v1.PluginService service. By
@@ -228,22 +273,50 @@ func NewPluginServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(pluginServiceMethods.ByName("ListOrgGroupMembers")),
 			connect.WithClientOptions(opts...),
 		),
+		addOrgGroupMember: connect.NewClient[v1.AddOrgGroupMemberRequest, v1.AddOrgGroupMemberResponse](
+			httpClient,
+			baseURL+PluginServiceAddOrgGroupMemberProcedure,
+			connect.WithSchema(pluginServiceMethods.ByName("AddOrgGroupMember")),
+			connect.WithClientOptions(opts...),
+		),
+		removeOrgGroupMember: connect.NewClient[v1.RemoveOrgGroupMemberRequest, v1.RemoveOrgGroupMemberResponse](
+			httpClient,
+			baseURL+PluginServiceRemoveOrgGroupMemberProcedure,
+			connect.WithSchema(pluginServiceMethods.ByName("RemoveOrgGroupMember")),
+			connect.WithClientOptions(opts...),
+		),
+		addOrgTeamMember: connect.NewClient[v1.AddOrgTeamMemberRequest, v1.AddOrgTeamMemberResponse](
+			httpClient,
+			baseURL+PluginServiceAddOrgTeamMemberProcedure,
+			connect.WithSchema(pluginServiceMethods.ByName("AddOrgTeamMember")),
+			connect.WithClientOptions(opts...),
+		),
+		removeOrgTeamMember: connect.NewClient[v1.RemoveOrgTeamMemberRequest, v1.RemoveOrgTeamMemberResponse](
+			httpClient,
+			baseURL+PluginServiceRemoveOrgTeamMemberProcedure,
+			connect.WithSchema(pluginServiceMethods.ByName("RemoveOrgTeamMember")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // pluginServiceClient implements PluginServiceClient.
 type pluginServiceClient struct {
-	configure           *connect.Client[v1.ConfigureRequest, v1.ConfigureResponse]
-	getInfo             *connect.Client[v1.GetInfoRequest, v1.GetInfoResponse]
-	listMembers         *connect.Client[v1.ListMembersRequest, v1.ListMembersResponse]
-	listRoles           *connect.Client[v1.ListRolesRequest, v1.ListRolesResponse]
-	provision           *connect.Client[v1.ProvisionRequest, v1.ProvisionResponse]
-	deprovision         *connect.Client[v1.DeprovisionRequest, v1.DeprovisionResponse]
-	listAuditEvents     *connect.Client[v1.ListAuditEventsRequest, v1.ListAuditEventsResponse]
-	listOrgMembers      *connect.Client[v1.ListOrgMembersRequest, v1.ListOrgMembersResponse]
-	listOrgTeams        *connect.Client[v1.ListOrgTeamsRequest, v1.ListOrgTeamsResponse]
-	listOrgGroups       *connect.Client[v1.ListOrgGroupsRequest, v1.ListOrgGroupsResponse]
-	listOrgGroupMembers *connect.Client[v1.ListOrgGroupMembersRequest, v1.ListOrgGroupMembersResponse]
+	configure            *connect.Client[v1.ConfigureRequest, v1.ConfigureResponse]
+	getInfo              *connect.Client[v1.GetInfoRequest, v1.GetInfoResponse]
+	listMembers          *connect.Client[v1.ListMembersRequest, v1.ListMembersResponse]
+	listRoles            *connect.Client[v1.ListRolesRequest, v1.ListRolesResponse]
+	provision            *connect.Client[v1.ProvisionRequest, v1.ProvisionResponse]
+	deprovision          *connect.Client[v1.DeprovisionRequest, v1.DeprovisionResponse]
+	listAuditEvents      *connect.Client[v1.ListAuditEventsRequest, v1.ListAuditEventsResponse]
+	listOrgMembers       *connect.Client[v1.ListOrgMembersRequest, v1.ListOrgMembersResponse]
+	listOrgTeams         *connect.Client[v1.ListOrgTeamsRequest, v1.ListOrgTeamsResponse]
+	listOrgGroups        *connect.Client[v1.ListOrgGroupsRequest, v1.ListOrgGroupsResponse]
+	listOrgGroupMembers  *connect.Client[v1.ListOrgGroupMembersRequest, v1.ListOrgGroupMembersResponse]
+	addOrgGroupMember    *connect.Client[v1.AddOrgGroupMemberRequest, v1.AddOrgGroupMemberResponse]
+	removeOrgGroupMember *connect.Client[v1.RemoveOrgGroupMemberRequest, v1.RemoveOrgGroupMemberResponse]
+	addOrgTeamMember     *connect.Client[v1.AddOrgTeamMemberRequest, v1.AddOrgTeamMemberResponse]
+	removeOrgTeamMember  *connect.Client[v1.RemoveOrgTeamMemberRequest, v1.RemoveOrgTeamMemberResponse]
 }
 
 // Configure calls cursor.plugin.v1.PluginService.Configure.
@@ -345,6 +418,42 @@ func (c *pluginServiceClient) ListOrgGroupMembers(ctx context.Context, req *v1.L
 	return nil, err
 }
 
+// AddOrgGroupMember calls cursor.plugin.v1.PluginService.AddOrgGroupMember.
+func (c *pluginServiceClient) AddOrgGroupMember(ctx context.Context, req *v1.AddOrgGroupMemberRequest) (*v1.AddOrgGroupMemberResponse, error) {
+	response, err := c.addOrgGroupMember.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// RemoveOrgGroupMember calls cursor.plugin.v1.PluginService.RemoveOrgGroupMember.
+func (c *pluginServiceClient) RemoveOrgGroupMember(ctx context.Context, req *v1.RemoveOrgGroupMemberRequest) (*v1.RemoveOrgGroupMemberResponse, error) {
+	response, err := c.removeOrgGroupMember.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// AddOrgTeamMember calls cursor.plugin.v1.PluginService.AddOrgTeamMember.
+func (c *pluginServiceClient) AddOrgTeamMember(ctx context.Context, req *v1.AddOrgTeamMemberRequest) (*v1.AddOrgTeamMemberResponse, error) {
+	response, err := c.addOrgTeamMember.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// RemoveOrgTeamMember calls cursor.plugin.v1.PluginService.RemoveOrgTeamMember.
+func (c *pluginServiceClient) RemoveOrgTeamMember(ctx context.Context, req *v1.RemoveOrgTeamMemberRequest) (*v1.RemoveOrgTeamMemberResponse, error) {
+	response, err := c.removeOrgTeamMember.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // PluginServiceHandler is an implementation of the cursor.plugin.v1.PluginService service.
 type PluginServiceHandler interface {
 	// Configure hands the plugin its settings and secrets over the host's mTLS
@@ -424,6 +533,39 @@ type PluginServiceHandler interface {
 	// (200) of an organization group, at most 1000 of a team directory or
 	// billing group. Paced as ListOrgMembers.
 	ListOrgGroupMembers(context.Context, *v1.ListOrgGroupMembersRequest) (*v1.ListOrgGroupMembersResponse, error)
+	// AddOrgGroupMember puts one person in a manual group: an organization group
+	// (bulk-add, Organization API key), a team directory group (bulk-add, team
+	// Admin API key) or a billing group. Idempotent: a person already in the
+	// group is a success and nothing is sent (membership is read first). A
+	// person in another billing group is refused (FailedPrecondition naming that
+	// group): a grant never silently takes someone out of a group. Errors:
+	// FailedPrecondition for a group synced from the identity provider (SCIM),
+	// NotFound for an unknown person or group, plus those of ListOrgGroupMembers.
+	// A sidecar serves it only with --allow-provisioning and its token.
+	AddOrgGroupMember(context.Context, *v1.AddOrgGroupMemberRequest) (*v1.AddOrgGroupMemberResponse, error)
+	// RemoveOrgGroupMember takes one person out of a manual group (bulk-remove;
+	// a billing group's member returns to the unassigned group). Idempotent: a
+	// person not in the group, or not in Cursor at all, is a success and nothing
+	// is sent. Errors and the sidecar's guard: as for AddOrgGroupMember.
+	RemoveOrgGroupMember(context.Context, *v1.RemoveOrgGroupMemberRequest) (*v1.RemoveOrgGroupMemberResponse, error)
+	// AddOrgTeamMember puts one person on one team of the organization through
+	// POST /organizations/team-memberships/sync, which replaces a person's whole
+	// team set: the plugin reads the person's teams first and sends them with
+	// this one added, so no other team is dropped (a change to the same
+	// person's teams between that read and the write is lost). Off unless
+	// organization_id is configured (FailedPrecondition naming
+	// cursor-organization-id). Idempotent: a person already on the team is a
+	// success and nothing is sent. FailedPrecondition for a team whose
+	// membership the identity provider manages, naming it, and for a person
+	// not in the organization. The person gets Cursor's default team role.
+	// A sidecar serves it only with --allow-provisioning and its token.
+	AddOrgTeamMember(context.Context, *v1.AddOrgTeamMemberRequest) (*v1.AddOrgTeamMemberResponse, error)
+	// RemoveOrgTeamMember takes one person off one team, keeping their other
+	// teams (read-modify-write as AddOrgTeamMember). Idempotent: a person not
+	// on the team is a success and nothing is sent. Removing a person's last
+	// team is refused: the sync cannot take anyone out of the organization.
+	// Otherwise as AddOrgTeamMember.
+	RemoveOrgTeamMember(context.Context, *v1.RemoveOrgTeamMemberRequest) (*v1.RemoveOrgTeamMemberResponse, error)
 }
 
 // NewPluginServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -499,6 +641,30 @@ func NewPluginServiceHandler(svc PluginServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(pluginServiceMethods.ByName("ListOrgGroupMembers")),
 		connect.WithHandlerOptions(opts...),
 	)
+	pluginServiceAddOrgGroupMemberHandler := connect.NewUnaryHandlerSimple(
+		PluginServiceAddOrgGroupMemberProcedure,
+		svc.AddOrgGroupMember,
+		connect.WithSchema(pluginServiceMethods.ByName("AddOrgGroupMember")),
+		connect.WithHandlerOptions(opts...),
+	)
+	pluginServiceRemoveOrgGroupMemberHandler := connect.NewUnaryHandlerSimple(
+		PluginServiceRemoveOrgGroupMemberProcedure,
+		svc.RemoveOrgGroupMember,
+		connect.WithSchema(pluginServiceMethods.ByName("RemoveOrgGroupMember")),
+		connect.WithHandlerOptions(opts...),
+	)
+	pluginServiceAddOrgTeamMemberHandler := connect.NewUnaryHandlerSimple(
+		PluginServiceAddOrgTeamMemberProcedure,
+		svc.AddOrgTeamMember,
+		connect.WithSchema(pluginServiceMethods.ByName("AddOrgTeamMember")),
+		connect.WithHandlerOptions(opts...),
+	)
+	pluginServiceRemoveOrgTeamMemberHandler := connect.NewUnaryHandlerSimple(
+		PluginServiceRemoveOrgTeamMemberProcedure,
+		svc.RemoveOrgTeamMember,
+		connect.WithSchema(pluginServiceMethods.ByName("RemoveOrgTeamMember")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/cursor.plugin.v1.PluginService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case PluginServiceConfigureProcedure:
@@ -523,6 +689,14 @@ func NewPluginServiceHandler(svc PluginServiceHandler, opts ...connect.HandlerOp
 			pluginServiceListOrgGroupsHandler.ServeHTTP(w, r)
 		case PluginServiceListOrgGroupMembersProcedure:
 			pluginServiceListOrgGroupMembersHandler.ServeHTTP(w, r)
+		case PluginServiceAddOrgGroupMemberProcedure:
+			pluginServiceAddOrgGroupMemberHandler.ServeHTTP(w, r)
+		case PluginServiceRemoveOrgGroupMemberProcedure:
+			pluginServiceRemoveOrgGroupMemberHandler.ServeHTTP(w, r)
+		case PluginServiceAddOrgTeamMemberProcedure:
+			pluginServiceAddOrgTeamMemberHandler.ServeHTTP(w, r)
+		case PluginServiceRemoveOrgTeamMemberProcedure:
+			pluginServiceRemoveOrgTeamMemberHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -574,4 +748,20 @@ func (UnimplementedPluginServiceHandler) ListOrgGroups(context.Context, *v1.List
 
 func (UnimplementedPluginServiceHandler) ListOrgGroupMembers(context.Context, *v1.ListOrgGroupMembersRequest) (*v1.ListOrgGroupMembersResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cursor.plugin.v1.PluginService.ListOrgGroupMembers is not implemented"))
+}
+
+func (UnimplementedPluginServiceHandler) AddOrgGroupMember(context.Context, *v1.AddOrgGroupMemberRequest) (*v1.AddOrgGroupMemberResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cursor.plugin.v1.PluginService.AddOrgGroupMember is not implemented"))
+}
+
+func (UnimplementedPluginServiceHandler) RemoveOrgGroupMember(context.Context, *v1.RemoveOrgGroupMemberRequest) (*v1.RemoveOrgGroupMemberResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cursor.plugin.v1.PluginService.RemoveOrgGroupMember is not implemented"))
+}
+
+func (UnimplementedPluginServiceHandler) AddOrgTeamMember(context.Context, *v1.AddOrgTeamMemberRequest) (*v1.AddOrgTeamMemberResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cursor.plugin.v1.PluginService.AddOrgTeamMember is not implemented"))
+}
+
+func (UnimplementedPluginServiceHandler) RemoveOrgTeamMember(context.Context, *v1.RemoveOrgTeamMemberRequest) (*v1.RemoveOrgTeamMemberResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cursor.plugin.v1.PluginService.RemoveOrgTeamMember is not implemented"))
 }
