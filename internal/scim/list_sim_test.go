@@ -119,10 +119,12 @@ func TestListSimulatedTenantFollowsTheServerCap(t *testing.T) {
 }
 
 // TestListSimulatedTenantBoundsConcurrency holds the later pages at the
-// server until listInFlight of them are waiting there: a client that sent
-// fewer at once would never get them answered (the test then fails after
-// 10 s), and one that sent more shows in the peak.
+// server until 8 of them are waiting there (what list.go argues WorkOS
+// tolerates): a client that sent fewer at once would never get them answered
+// (the test then fails after 10 s; 4 did before issue 18), and one that sent
+// more shows in the peak.
 func TestListSimulatedTenantBoundsConcurrency(t *testing.T) {
+	const inFlight = 8
 	var (
 		mu        sync.Mutex
 		now, peak int
@@ -135,7 +137,7 @@ func TestListSimulatedTenantBoundsConcurrency(t *testing.T) {
 			mu.Lock()
 			now++
 			peak = max(peak, now)
-			if now == listInFlight {
+			if now == inFlight {
 				openOnce.Do(func() { close(open) })
 			}
 			mu.Unlock()
@@ -161,8 +163,8 @@ func TestListSimulatedTenantBoundsConcurrency(t *testing.T) {
 		t.Fatal(err)
 	}
 	requireDirectory(t, tenant, got)
-	if timedOut || peak != listInFlight {
-		t.Errorf("at most %d list requests were in flight at once (gave up waiting: %v), want exactly %d", peak, timedOut, listInFlight)
+	if timedOut || peak != inFlight {
+		t.Errorf("at most %d list requests were in flight at once (gave up waiting: %v), want exactly %d", peak, timedOut, inFlight)
 	}
 }
 
@@ -198,8 +200,9 @@ func TestListSimulatedTenantHonours429MidListing(t *testing.T) {
 }
 
 func TestListSimulatedTenantFailureCancelsTheOtherPages(t *testing.T) {
-	// Pages 11, 21 and 31 wait at the server; page 41 is refused once they
-	// are all waiting. The client must give up on the three and start no more.
+	// The first 8 later pages are sent at once (list.go's listInFlight):
+	// seven wait at the server, page 41 is refused once they all wait. The
+	// client must give up on the seven and start no more.
 	var (
 		log       listStarts
 		mu        sync.Mutex
@@ -210,9 +213,9 @@ func TestListSimulatedTenantFailureCancelsTheOtherPages(t *testing.T) {
 	_, srv := simTenant(t, 10, func(next http.Handler) http.Handler {
 		return log.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch r.URL.Query().Get("startIndex") {
-			case "11", "21", "31":
+			case "11", "21", "31", "51", "61", "71", "81":
 				mu.Lock()
-				if waiting++; waiting == 3 {
+				if waiting++; waiting == 7 {
 					close(allWait)
 				}
 				mu.Unlock()
@@ -238,8 +241,8 @@ func TestListSimulatedTenantFailureCancelsTheOtherPages(t *testing.T) {
 	_, err := newClient(t, srv, &recorder{}).ListUsers(context.Background())
 	requireCode(t, err, codes.PermissionDenied, "GET /Users")
 	srv.Close() // waits for the handlers, so cancelled is final
-	if cancelled != 3 || len(log.starts) != 5 {
-		t.Errorf("%d waiting pages cancelled, %d requests (startIndex %v); want 3 cancelled and no page after the failure (5 requests)",
+	if cancelled != 7 || len(log.starts) != 9 {
+		t.Errorf("%d waiting pages cancelled, %d requests (startIndex %v); want 7 cancelled and no page after the failure (9 requests)",
 			cancelled, len(log.starts), log.starts)
 	}
 }

@@ -107,50 +107,106 @@ type usageFacts struct {
 	last string
 }
 
-// enrich attaches activity to every member of snap, which is not yet
-// published. It never fails: what it cannot read becomes a WARNING diagnostic.
-func (s *Server) enrich(ctx context.Context, set *settings, snap *snapshot) {
+// enrichPass is one enrichment, begun when the roster read begins: its
+// first requests (usage, the newest login events, spend's first page) need
+// no roster, as answers are keyed by email and joined to the members after
+// both are read. finish does the rest once the roster is in.
+type enrichPass struct {
+	s          *Server
+	api        activityAPI
+	days       int
+	start, end time.Time
+	began      time.Time
+	e          *enrichment
+	ctx        context.Context
+	cancel     context.CancelFunc
+	first      sync.WaitGroup // the requests that need no roster
+	teamSize   chan int       // active members, from spend's first page or the roster, whichever comes first
+	spendTotal int            // spend's page count, 0 when page 1 failed
+}
+
+// startEnrich begins enrichment for a roster read that is starting; nil when
+// activity is off. It never fails: what it cannot read becomes a WARNING
+// diagnostic. The 45 s bound counts from here.
+//
+// Beside the roster read it sends at most 3 requests a 30-day window of
+// usage, 4 login pages and spend's first page (8 at 90 days): a roster
+// paged in up to 12 pages still meets no 429 of its own under Cursor's 20 a
+// minute; the rest of the budget is spent after the roster is in.
+func (s *Server) startEnrich(ctx context.Context, set *settings) *enrichPass {
 	api, days := set.activity, set.activityDays
 	if api == nil || days == 0 {
-		return
+		return nil
 	}
 	if c, ok := api.(*cursorapi.Client); ok {
 		api = c.WithRetry(singleShot)
 	}
-	ctx, cancel := context.WithTimeout(ctx, enrichTimeout)
-	defer cancel()
-	began := s.now()
-	end := began.UTC()
-	start := end.Add(-time.Duration(days) * 24 * time.Hour)
-	e := &enrichment{}
+	p := &enrichPass{s: s, api: api, days: days, began: s.now(), e: &enrichment{}, teamSize: make(chan int, 2)}
+	p.end = p.began.UTC()
+	p.start = p.end.Add(-time.Duration(days) * 24 * time.Hour)
+	p.ctx, p.cancel = context.WithTimeout(ctx, enrichTimeout)
+	e := p.e
+	// Daily usage is one answer of a row per active member-day, so it waits
+	// to know the team's size: spend's first page says it (totalMembers)
+	// long before a large roster is in.
+	p.first.Go(func() {
+		var n int
+		select {
+		case n = <-p.teamSize:
+		case <-p.ctx.Done():
+			return
+		}
+		if n > usageMaxMembers {
+			e.miss(fmt.Sprintf("daily usage (active days, last_active_day): not read for a team of %d active members (more than %d); Cursor answers it in one response of a row per active member-day", n, usageMaxMembers))
+			return
+		}
+		e.readUsage(p.ctx, api, p.start, p.end)
+	})
+	p.first.Go(func() { e.readLogins(p.ctx, api, p.start, p.end) })
+	p.first.Go(func() {
+		var members int
+		p.spendTotal, members = e.spendPage(p.ctx, api, 1)
+		if members > 0 {
+			p.teamSize <- members
+		}
+	})
+	return p
+}
 
-	// Usage, the newest login events and spend's first page side by side;
-	// then the logins of members those showed no activity of (so that "no
-	// activity" covers the whole window), and spend's other pages with what
-	// the budget leaves. A member's activity comes before the spend of the
-	// smallest spenders: it is what decides whether a seat is used.
-	var wg sync.WaitGroup
-	if n := len(snap.active); n > usageMaxMembers {
-		e.miss(fmt.Sprintf("daily usage (active days, last_active_day): not read for a team of %d active members (more than %d); Cursor answers it in one response of a row per active member-day", n, usageMaxMembers))
-	} else {
-		wg.Go(func() { e.readUsage(ctx, api, start, end) })
+// stop abandons a pass whose roster read failed.
+func (p *enrichPass) stop() {
+	if p != nil {
+		p.cancel()
+		p.first.Wait()
 	}
-	wg.Go(func() { e.readLogins(ctx, api, start, end) })
-	spendTotal := 0
-	wg.Go(func() { spendTotal = e.spendPage(ctx, api, 1) })
-	wg.Wait()
+}
+
+// finish attaches activity to every member of snap, which is not yet
+// published: the logins of members the first answers showed no activity of
+// (so that "no activity" covers the whole window), and spend's other pages
+// with what the budget leaves. A member's activity comes before the spend
+// of the smallest spenders: it is what decides whether a seat is used.
+func (p *enrichPass) finish(snap *snapshot) {
+	if p == nil {
+		return
+	}
+	defer p.cancel()
+	e, api, start := p.e, p.api, p.start
+	p.teamSize <- len(snap.active)
+	p.first.Wait()
 	uncovered := e.uncovered(snap, start)
 	reserve := len(cursorapi.AuditUserBatches(uncovered)) * windowsOf(start, e.loginsSince)
 	spendPages := enrichBudget - e.requests - reserve + 1 // + page 1, read
-	wg.Go(func() { e.readLoginsOf(ctx, api, uncovered, start) })
-	wg.Go(func() { e.readSpend(ctx, api, spendTotal, spendPages) })
+	var wg sync.WaitGroup
+	wg.Go(func() { e.readLoginsOf(p.ctx, api, uncovered, start) })
+	wg.Go(func() { e.readSpend(p.ctx, api, p.spendTotal, spendPages) })
 	wg.Wait()
 
-	applyActivity(snap, e, days, start)
+	applyActivity(snap, e, p.days, start)
 	snap.activityDiags = e.diagnostics()
-	s.logger.Info("read member activity from Cursor", "enrichment_requests", e.requests, "budget", enrichBudget,
-		"window_days", days, "usage", e.usageKnown, "logins", e.loginsKnown, "spend_rows", len(e.spend),
-		"missing", len(e.missing), "duration", s.now().Sub(began).String())
+	p.s.logger.Info("read member activity from Cursor", "enrichment_requests", e.requests, "budget", enrichBudget,
+		"window_days", p.days, "usage", e.usageKnown, "logins", e.loginsKnown, "spend_rows", len(e.spend),
+		"missing", len(e.missing), "duration", p.s.now().Sub(p.began).String())
 }
 
 func (e *enrichment) miss(why string) {
@@ -418,21 +474,19 @@ func (e *enrichment) loginsOfBatch(ctx context.Context, api activityAPI, what st
 	}
 }
 
-// readSpend reads the pages after page 1 (maxPages in all) four at a time: a
-// 10,000-member team is ten pages. total is page 1's page count, 0 when it
-// failed.
+// readSpend reads the pages after page 1 (maxPages in all) all at once: the
+// budget bounds how many (Cursor's limit counts requests a minute, not
+// requests in flight), and a 10,000-member team's ten pages then cost one
+// answer's wait. total is page 1's page count, 0 when it failed.
 func (e *enrichment) readSpend(ctx context.Context, api activityAPI, total, maxPages int) {
 	if total == 0 {
 		return
 	}
 	var wg sync.WaitGroup
-	inFlight := make(chan struct{}, 4)
 	read := 1
 	for page := 2; page <= min(total, maxPages); page++ {
 		wg.Go(func() {
-			inFlight <- struct{}{}
-			defer func() { <-inFlight }()
-			if e.spendPage(ctx, api, page) > 0 {
+			if pages, _ := e.spendPage(ctx, api, page); pages > 0 {
 				e.mu.Lock()
 				read++
 				e.mu.Unlock()
@@ -451,15 +505,15 @@ func (e *enrichment) readSpend(ctx context.Context, api activityAPI, total, maxP
 	}
 }
 
-// spendPage reads one page of spend into e.spend and returns the page count;
-// 0 when it failed.
-func (e *enrichment) spendPage(ctx context.Context, api activityAPI, page int) int {
+// spendPage reads one page of spend into e.spend and returns the page count
+// and the team's size (totalMembers, 0 when not given); 0, 0 when it failed.
+func (e *enrichment) spendPage(ctx context.Context, api activityAPI, page int) (int, int) {
 	var p cursorapi.SpendPage
 	if !e.call(ctx, "spend (spend_cents, fast_premium_requests, spend limit)", func() (err error) {
 		p, err = api.SpendByAmount(ctx, page, spendPageSize)
 		return err
 	}) {
-		return 0
+		return 0, 0
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -474,7 +528,7 @@ func (e *enrichment) spendPage(ctx context.Context, api activityAPI, page int) i
 			e.spend[key] = r
 		}
 	}
-	return max(p.TotalPages, 1)
+	return max(p.TotalPages, 1), p.TotalMember
 }
 
 // applyActivity gives every member an Activity. Members with nothing read
