@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -121,7 +122,7 @@ type enrichPass struct {
 	ctx        context.Context
 	cancel     context.CancelFunc
 	first      sync.WaitGroup // the requests that need no roster
-	teamSize   chan int       // active members, from spend's first page or the roster, whichever comes first
+	teamSize   chan int       // active members (knowTeam), buffered 1
 	spendTotal int            // spend's page count, 0 when page 1 failed
 }
 
@@ -141,7 +142,7 @@ func (s *Server) startEnrich(ctx context.Context, set *settings) *enrichPass {
 	if c, ok := api.(*cursorapi.Client); ok {
 		api = c.WithRetry(singleShot)
 	}
-	p := &enrichPass{s: s, api: api, days: days, began: s.now(), e: &enrichment{}, teamSize: make(chan int, 2)}
+	p := &enrichPass{s: s, api: api, days: days, began: s.now(), e: &enrichment{}, teamSize: make(chan int, 1)}
 	p.end = p.began.UTC()
 	p.start = p.end.Add(-time.Duration(days) * 24 * time.Hour)
 	p.ctx, p.cancel = context.WithTimeout(ctx, enrichTimeout)
@@ -167,10 +168,22 @@ func (s *Server) startEnrich(ctx context.Context, set *settings) *enrichPass {
 		var members int
 		p.spendTotal, members = e.spendPage(p.ctx, api, 1)
 		if members > 0 {
-			p.teamSize <- members
+			p.knowTeam(members)
 		}
 	})
 	return p
+}
+
+// knowTeam tells the pass how many active members the team has; the first
+// to say it (spend's first page, the roster read, the snapshot) decides.
+func (p *enrichPass) knowTeam(active int) {
+	if p == nil {
+		return
+	}
+	select {
+	case p.teamSize <- active:
+	default:
+	}
 }
 
 // stop abandons a pass whose roster read failed.
@@ -192,7 +205,7 @@ func (p *enrichPass) finish(snap *snapshot) {
 	}
 	defer p.cancel()
 	e, api, start := p.e, p.api, p.start
-	p.teamSize <- len(snap.active)
+	p.knowTeam(len(snap.active))
 	p.first.Wait()
 	uncovered := e.uncovered(snap, start)
 	reserve := len(cursorapi.AuditUserBatches(uncovered)) * windowsOf(start, e.loginsSince)
@@ -219,8 +232,14 @@ func (e *enrichment) miss(why string) {
 // network failure is tried again after enrichBackoff); false means stop
 // this part.
 func (e *enrichment) call(ctx context.Context, what string, fn func() error) bool {
+	return e.callTaken(ctx, what, false, fn)
+}
+
+// callTaken is call whose first request was taken from the budget already
+// when taken is true.
+func (e *enrichment) callTaken(ctx context.Context, what string, taken bool, fn func() error) bool {
 	for attempt := 0; ; attempt++ {
-		if !e.spend1(what) {
+		if (attempt > 0 || !taken) && !e.spend1(what) {
 			return false
 		}
 		err := fn()
@@ -328,13 +347,17 @@ func (e *enrichment) readUsage(ctx context.Context, api activityAPI, start, end 
 	e.usageKnown = true
 }
 
+// readLogins reads the newest login events, at most loginPagesMax pages.
+// Once a window's first page says how many it has, the others the cap
+// allows are sent at once.
 func (e *enrichment) readLogins(ctx context.Context, api activityAPI, start, end time.Time) {
 	e.logins = map[string]time.Time{}
 	pages := 0
 	oldest := end
 	for wEnd := end; wEnd.After(start); wEnd = wEnd.Add(-cursorapi.MaxAuditWindow) {
 		wStart := maxTime(start, wEnd.Add(-cursorapi.MaxAuditWindow))
-		for page := 1; ; page++ {
+		var last cursorapi.AuditPage
+		for page := 1; ; {
 			if pages == loginPagesMax {
 				// Newest first: everything from oldest on was read.
 				e.loginsKnown, e.loginsSince = true, oldest
@@ -343,33 +366,56 @@ func (e *enrichment) readLogins(ctx context.Context, api activityAPI, start, end
 				e.notes = append(e.notes, fmt.Sprintf("login events were read back to %s only (%d pages of %d, the newest)", oldest.UTC().Format(time.RFC3339), loginPagesMax, cursorapi.MaxAuditPageSize))
 				return
 			}
-			var p cursorapi.AuditPage
-			if !e.call(ctx, "login events (last login)", func() (err error) {
-				p, err = api.AuditLogs(ctx, cursorapi.AuditQuery{Start: wStart, End: wEnd, Types: []string{"login"}, Page: page, PageSize: cursorapi.MaxAuditPageSize})
-				return err
-			}) {
+			n := 1
+			if page > 1 && last.TotalPages >= page {
+				n = min(last.TotalPages-page+1, loginPagesMax-pages)
+			}
+			got, ok := e.loginPages(ctx, api, cursorapi.AuditQuery{Start: wStart, End: wEnd, Types: []string{"login"}, Page: page, PageSize: cursorapi.MaxAuditPageSize}, n)
+			if !ok {
 				e.logins = nil
 				return
 			}
-			pages++
-			for _, ev := range p.Events {
-				if ev.Timestamp.Before(oldest) {
-					oldest = ev.Timestamp
-				}
-				key := strings.ToLower(strings.TrimSpace(ev.UserEmail))
-				if key == "" || ev.Type != "login" {
-					continue
-				}
-				if ev.Timestamp.After(e.logins[key]) {
-					e.logins[key] = ev.Timestamp
+			pages, page = pages+n, page+n
+			for _, p := range got {
+				for _, ev := range p.Events {
+					if ev.Timestamp.Before(oldest) {
+						oldest = ev.Timestamp
+					}
+					key := strings.ToLower(strings.TrimSpace(ev.UserEmail))
+					if key == "" || ev.Type != "login" {
+						continue
+					}
+					if ev.Timestamp.After(e.logins[key]) {
+						e.logins[key] = ev.Timestamp
+					}
 				}
 			}
-			if !p.HasNextPage || len(p.Events) == 0 {
+			if last = got[n-1]; !last.HasNextPage || len(last.Events) == 0 {
 				break
 			}
 		}
 	}
 	e.loginsKnown, e.loginsSince = true, start
+}
+
+// loginPages reads n audit log pages from q.Page on, side by side; false
+// when any failed.
+func (e *enrichment) loginPages(ctx context.Context, api activityAPI, q cursorapi.AuditQuery, n int) ([]cursorapi.AuditPage, bool) {
+	got := make([]cursorapi.AuditPage, n)
+	ok := make([]bool, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			q := q
+			q.Page += i
+			ok[i] = e.call(ctx, "login events (last login)", func() (err error) {
+				got[i], err = api.AuditLogs(ctx, q)
+				return err
+			})
+		})
+	}
+	wg.Wait()
+	return got, !slices.Contains(ok, false)
 }
 
 // uncovered lists the members (emails as Cursor gave them) with neither a
@@ -413,14 +459,38 @@ func (e *enrichment) readLoginsOf(ctx context.Context, api activityAPI, members 
 	key := func(m string) string { return strings.ToLower(strings.TrimSpace(m)) }
 	for wEnd := e.loginsSince; wEnd.After(start) && len(members) > 0; wEnd = wEnd.Add(-cursorapi.MaxAuditWindow) {
 		wStart := maxTime(start, wEnd.Add(-cursorapi.MaxAuditWindow))
-		for _, batch := range cursorapi.AuditUserBatches(members) {
-			since, ok := e.loginsOfBatch(ctx, api, what, batch, wStart, wEnd, found)
-			for _, m := range batch {
-				e.readSince[key(m)] = since
+		// A window's batches side by side; each batch's pages in turn.
+		batches := cursorapi.AuditUserBatches(members)
+		founds := make([]map[string]time.Time, len(batches))
+		whole := true
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i, batch := range batches {
+			// Each batch's first request is taken from the budget here, in
+			// order: when it runs out, the later batches are the ones left out.
+			if !e.spend1(what) {
+				mu.Lock()
+				whole = false
+				mu.Unlock()
+				break
 			}
-			if !ok {
-				return
-			}
+			founds[i] = map[string]time.Time{}
+			wg.Go(func() {
+				since, ok := e.loginsOfBatch(ctx, api, what, batch, wStart, wEnd, founds[i])
+				mu.Lock()
+				defer mu.Unlock()
+				for _, m := range batch {
+					e.readSince[key(m)] = since
+				}
+				whole = whole && ok
+			})
+		}
+		wg.Wait()
+		for _, f := range founds {
+			maps.Copy(found, f) // batches hold distinct members
+		}
+		if !whole {
+			return
 		}
 		members = slices.DeleteFunc(members, func(m string) bool { return !found[key(m)].IsZero() })
 	}
@@ -451,11 +521,12 @@ func (e *enrichment) mergeLoginsOf(asked []string, found map[string]time.Time, s
 
 // loginsOfBatch reads every page of one batch's logins in wStart..wEnd into
 // found and returns how far back they were read; false when it stopped short.
+// Its first request was taken from the budget already.
 func (e *enrichment) loginsOfBatch(ctx context.Context, api activityAPI, what string, batch []string, wStart, wEnd time.Time, found map[string]time.Time) (time.Time, bool) {
 	since := wEnd
 	for page := 1; ; page++ {
 		var p cursorapi.AuditPage
-		if !e.call(ctx, what, func() (err error) {
+		if !e.callTaken(ctx, what, page == 1, func() (err error) {
 			p, err = api.AuditLogs(ctx, cursorapi.AuditQuery{Start: wStart, End: wEnd, Types: []string{"login"}, Users: batch, Page: page, PageSize: cursorapi.MaxAuditPageSize})
 			return err
 		}) {
