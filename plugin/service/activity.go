@@ -111,7 +111,8 @@ type usageFacts struct {
 // enrichPass is one enrichment, begun when the roster read begins: its
 // first requests (usage, the newest login events, spend's first page) need
 // no roster, as answers are keyed by email and joined to the members after
-// both are read. finish does the rest once the roster is in.
+// both are read. rosterIn sends the rest once the roster is in; finish
+// joins it all to the snapshot.
 type enrichPass struct {
 	s          *Server
 	api        activityAPI
@@ -122,6 +123,7 @@ type enrichPass struct {
 	ctx        context.Context
 	cancel     context.CancelFunc
 	first      sync.WaitGroup // the requests that need no roster
+	second     sync.WaitGroup // those that do (rosterIn)
 	teamSize   chan int       // active members (knowTeam), buffered 1
 	spendTotal int            // spend's page count, 0 when page 1 failed
 }
@@ -175,7 +177,7 @@ func (s *Server) startEnrich(ctx context.Context, set *settings) *enrichPass {
 }
 
 // knowTeam tells the pass how many active members the team has; the first
-// to say it (spend's first page, the roster read, the snapshot) decides.
+// to say it (spend's first page, the roster read) decides.
 func (p *enrichPass) knowTeam(active int) {
 	if p == nil {
 		return
@@ -191,31 +193,45 @@ func (p *enrichPass) stop() {
 	if p != nil {
 		p.cancel()
 		p.first.Wait()
+		p.second.Wait()
 	}
 }
 
-// finish attaches activity to every member of snap, which is not yet
-// published: the logins of members the first answers showed no activity of
-// (so that "no activity" covers the whole window), and spend's other pages
-// with what the budget leaves. A member's activity comes before the spend
-// of the smallest spenders: it is what decides whether a seat is used.
+// rosterIn starts what needs the roster, once its rows are in (the SCIM
+// listing may still run): the logins of members the first answers showed no
+// activity of (so that "no activity" covers the whole window), and spend's
+// other pages with what the budget leaves. A member's activity comes before
+// the spend of the smallest spenders: it is what decides whether a seat is
+// used.
+func (p *enrichPass) rosterIn(rows []cursorapi.Member) {
+	if p == nil {
+		return
+	}
+	active := activeMembers(rows)
+	p.knowTeam(len(active))
+	e, api, start := p.e, p.api, p.start
+	p.second.Go(func() {
+		p.first.Wait()
+		uncovered := e.uncovered(active, start)
+		reserve := len(cursorapi.AuditUserBatches(uncovered)) * windowsOf(start, e.loginsSince)
+		spendPages := enrichBudget - e.requests - reserve + 1 // + page 1, read
+		var wg sync.WaitGroup
+		wg.Go(func() { e.readLoginsOf(p.ctx, api, uncovered, start) })
+		wg.Go(func() { e.readSpend(p.ctx, api, p.spendTotal, spendPages) })
+		wg.Wait()
+	})
+}
+
+// finish attaches what the pass read to every member of snap, which is not
+// yet published.
 func (p *enrichPass) finish(snap *snapshot) {
 	if p == nil {
 		return
 	}
 	defer p.cancel()
-	e, api, start := p.e, p.api, p.start
-	p.knowTeam(len(snap.active))
-	p.first.Wait()
-	uncovered := e.uncovered(snap, start)
-	reserve := len(cursorapi.AuditUserBatches(uncovered)) * windowsOf(start, e.loginsSince)
-	spendPages := enrichBudget - e.requests - reserve + 1 // + page 1, read
-	var wg sync.WaitGroup
-	wg.Go(func() { e.readLoginsOf(p.ctx, api, uncovered, start) })
-	wg.Go(func() { e.readSpend(p.ctx, api, p.spendTotal, spendPages) })
-	wg.Wait()
-
-	applyActivity(snap, e, p.days, start)
+	p.second.Wait()
+	e := p.e
+	applyActivity(snap, e, p.days, p.start)
 	snap.activityDiags = e.diagnostics()
 	p.s.logger.Info("read member activity from Cursor", "enrichment_requests", e.requests, "budget", enrichBudget,
 		"window_days", p.days, "usage", e.usageKnown, "logins", e.loginsKnown, "spend_rows", len(e.spend),
@@ -423,16 +439,39 @@ func (e *enrichment) loginPages(ctx context.Context, api activityAPI, q cursorap
 // for them "no activity" needs their own query. None when usage is unknown
 // (no claim of no activity is made then) or the member was removed (Cursor
 // drops a removed user's email from the audit log).
-func (e *enrichment) uncovered(snap *snapshot, start time.Time) []string {
+func (e *enrichment) uncovered(active []activeMember, start time.Time) []string {
 	if !e.usageKnown || !e.loginsKnown || !e.loginsSince.After(start) {
 		return nil
 	}
 	var out []string
-	for _, m := range snap.active {
-		if e.usage[m.Key] == nil && e.logins[m.Key].IsZero() {
-			out = append(out, m.Email)
+	for _, m := range active {
+		if e.usage[m.key] == nil && e.logins[m.key].IsZero() {
+			out = append(out, m.email)
 		}
 	}
+	return out
+}
+
+// activeMember is one of the roster's active members as buildSnapshot keeps
+// them: the first active row of each key, the email trimmed.
+type activeMember struct{ key, email string }
+
+// activeMembers lists the active members of rows, sorted by key, as the
+// snapshot's active list will (SCIM adds no active member: only accounts
+// pending their first login).
+func activeMembers(rows []cursorapi.Member) []activeMember {
+	seen := make(map[string]bool, len(rows))
+	var out []activeMember
+	for _, r := range rows {
+		email := strings.TrimSpace(r.Email)
+		key := strings.ToLower(email)
+		if r.IsRemoved || email == "" || seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, activeMember{key: key, email: email})
+	}
+	slices.SortFunc(out, func(a, b activeMember) int { return strings.Compare(a.key, b.key) })
 	return out
 }
 

@@ -1,7 +1,10 @@
 package service
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,48 +18,62 @@ import (
 	"github.com/conductorone/baton-cursor/internal/simulator"
 )
 
-// TestEnrichmentStartsWhileTheRosterDownloads holds the roster's answer at
-// the server until an activity request has arrived: enrichment that waited
-// for the roster (as before issue 18) never sends one in time, so the roster
-// is answered after 10 s with no activity request seen. The sync must still
-// end with every member's activity read.
-func TestEnrichmentStartsWhileTheRosterDownloads(t *testing.T) {
-	tenant, err := simulator.New(simulator.Config{Members: 300, Seed: 3, APIKey: testKey, SCIMToken: "scim-token"})
+// holdUntil serves tenant, holding every request held picks until a request
+// release picks has arrived, or 10 s have passed (then overlapped says no).
+type holdUntil struct {
+	held, release func(*http.Request) bool
+
+	mu         sync.Mutex
+	seen       []string // requests in the order they arrived
+	released   chan struct{}
+	once       sync.Once
+	heldTimes  int
+	overlapped bool
+}
+
+func (h *holdUntil) serve(tenant http.Handler) http.Handler {
+	h.released = make(chan struct{})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		h.mu.Lock()
+		h.seen = append(h.seen, r.Method+" "+r.URL.Path+" "+string(body))
+		h.mu.Unlock()
+		if h.release(r) {
+			h.once.Do(func() { close(h.released) })
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if h.held(r) {
+			select {
+			case <-h.released:
+				h.mu.Lock()
+				h.overlapped = true
+				h.mu.Unlock()
+			case <-time.After(10 * time.Second):
+			}
+			h.mu.Lock()
+			h.heldTimes++
+			h.mu.Unlock()
+		}
+		tenant.ServeHTTP(w, r)
+	})
+}
+
+func isActivity(r *http.Request) bool {
+	return r.URL.Path == "/teams/audit-logs" || r.URL.Path == "/teams/daily-usage-data" || r.URL.Path == "/teams/spend"
+}
+
+// syncThrough configures a Server as the host does (the first sync call reads
+// the roster), against tenant served through h, with SCIM, and makes that call.
+func syncThrough(t *testing.T, members int, h *holdUntil) *Server {
+	t.Helper()
+	tenant, err := simulator.New(simulator.Config{Members: members, Seed: 3, APIKey: testKey, SCIMToken: "scim-token"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var (
-		mu          sync.Mutex
-		seen        []string // routes in the order their requests arrived
-		activity    = make(chan struct{})
-		once        sync.Once
-		overlapped  bool
-		rosterCalls int
-	)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		seen = append(seen, r.URL.Path)
-		mu.Unlock()
-		switch {
-		case strings.HasPrefix(r.URL.Path, "/teams/audit-logs"), r.URL.Path == "/teams/daily-usage-data", r.URL.Path == "/teams/spend":
-			once.Do(func() { close(activity) })
-		case r.URL.Path == "/teams/members":
-			select {
-			case <-activity:
-				mu.Lock()
-				overlapped = true
-				mu.Unlock()
-			case <-time.After(10 * time.Second):
-			}
-			mu.Lock()
-			rosterCalls++
-			mu.Unlock()
-		}
-		tenant.ServeHTTP(w, r)
-	}))
+	srv := httptest.NewServer(h.serve(tenant))
 	t.Cleanup(srv.Close)
 	s := New("test", hclog.NewNullLogger())
-	// As the host configures it: the first sync call reads the roster.
 	if _, err := s.Configure(context.Background(), &pluginv1.ConfigureRequest{ApiKey: testKey, BaseUrl: srv.URL,
 		ScimUrl: srv.URL + "/scim/v2", ScimToken: "scim-token", DeferKeyCheck: true}); err != nil {
 		t.Fatal(err)
@@ -64,11 +81,12 @@ func TestEnrichmentStartsWhileTheRosterDownloads(t *testing.T) {
 	if _, err := s.GetInfo(context.Background(), &pluginv1.GetInfoRequest{}); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	if !overlapped || rosterCalls != 1 {
-		t.Errorf("no activity request arrived while the roster was being answered (%d roster requests); requests in order: %v", rosterCalls, seen)
-	}
-	mu.Unlock()
+	return s
+}
+
+// requireActivity checks every active member got usage and logins, and spend.
+func requireActivity(t *testing.T, s *Server) {
+	t.Helper()
 	members := listAll(t, s, &pluginv1.ListMembersRequest{PageSize: 1000})
 	usage, spend := 0, 0
 	for _, m := range members {
@@ -86,4 +104,36 @@ func TestEnrichmentStartsWhileTheRosterDownloads(t *testing.T) {
 	if usage == 0 || spend != len(members) {
 		t.Errorf("of %d active members, %d have active days and %d spend; want some and all", len(members), usage, spend)
 	}
+}
+
+// TestEnrichmentStartsWhileTheRosterDownloads holds the roster's answer at
+// the server until an activity request has arrived: enrichment that waited
+// for the roster (as before issue 18) sends none in time, so the roster is
+// answered after 10 s with no activity request seen.
+func TestEnrichmentStartsWhileTheRosterDownloads(t *testing.T) {
+	h := &holdUntil{held: func(r *http.Request) bool { return r.URL.Path == "/teams/members" }, release: isActivity}
+	s := syncThrough(t, 300, h)
+	if !h.overlapped || h.heldTimes != 1 {
+		t.Errorf("no activity request arrived while the roster was being answered (%d roster requests); requests in order: %v", h.heldTimes, h.seen)
+	}
+	requireActivity(t, s)
+}
+
+// TestEnrichmentAfterTheRosterDoesNotWaitForTheSCIMListing holds the SCIM
+// listing until spend's second page is asked for (1,500 members: two pages
+// of 1,000), which needs the roster but not the SCIM directory. Before issue
+// 18 it waited for the listing too.
+func TestEnrichmentAfterTheRosterDoesNotWaitForTheSCIMListing(t *testing.T) {
+	h := &holdUntil{
+		held: func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/scim/v2/Users") },
+		release: func(r *http.Request) bool {
+			var q struct{ Page int }
+			return r.URL.Path == "/teams/spend" && json.NewDecoder(r.Body).Decode(&q) == nil && q.Page > 1
+		},
+	}
+	s := syncThrough(t, 1500, h)
+	if !h.overlapped {
+		t.Errorf("spend's second page was not asked for while the SCIM listing was held; requests in order: %v", h.seen)
+	}
+	requireActivity(t, s)
 }

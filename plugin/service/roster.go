@@ -269,7 +269,7 @@ func (s *Server) fetchRoster(ctx context.Context, set *settings) (*snapshot, err
 		s.logger.Error("fetching the Cursor roster failed", "error", err.Error())
 		return nil, err
 	}
-	pass.knowTeam(activeRows(rows)) // usage may start while SCIM is still listed
+	pass.rosterIn(rows) // the rest of enrichment need not wait for the SCIM listing
 
 	<-scimDone
 	if scimErr != nil {
@@ -330,17 +330,6 @@ func buildSnapshot(rows []cursorapi.Member, users []scim.User, fetchedAt time.Ti
 	}
 	snap.roles, snap.unknownRoles = roleCatalogue(all, snap.activeByRole)
 	return snap
-}
-
-// activeRows counts the rows of active members, duplicates included.
-func activeRows(rows []cursorapi.Member) int {
-	n := 0
-	for _, r := range rows {
-		if !r.IsRemoved && strings.TrimSpace(r.Email) != "" {
-			n++
-		}
-	}
-	return n
 }
 
 // cursorID is the member's Cursor user id as Cursor's own client takes it
