@@ -92,5 +92,6 @@ bench: build simulator ## Go benchmarks of the hot paths
 	$(GO) build -o $(BIN)/baton-cursor-floor ./internal/bench/floor
 	$(GO) run ./internal/bench/run -bin $(BIN) -runs 3 -out BENCHMARKS.md
 	$(GO) run ./internal/bench/activity -bin $(BIN) -runs 2 -append BENCHMARKS.md
+	$(GO) run ./internal/bench/activity -bin $(BIN) -runs 2 -latency 100ms -append BENCHMARKS.md
 	$(GO) run ./internal/bench/provision -bin $(BIN) -out BENCHMARKS.md
 	$(GO) run ./internal/bench/service -bin $(BIN) -members 10000 -tasks 20 -out BENCHMARKS.md

@@ -150,27 +150,14 @@ func (c *Client) ActiveDays(ctx context.Context, start, end time.Time) ([]UsageD
 	if err != nil {
 		return nil, err
 	}
-	var body struct {
-		Data *[]struct {
-			Email    string `json:"email"`
-			Day      string `json:"day"`
-			IsActive *bool  `json:"isActive"`
-		} `json:"data"`
+	rows, ok, err := decodeUsage(resp.Body)
+	if err != nil {
+		return nil, webapi.Errorf(codes.Internal, "Cursor returned a daily usage response of an unexpected shape (%d bytes): %s", len(resp.Body), err)
 	}
-	if err := decodeActivity(resp.Body, &body, "daily usage"); err != nil {
-		return nil, err
-	}
-	if body.Data == nil {
+	if !ok {
 		return nil, webapi.Errorf(codes.Internal, "Cursor returned a daily usage response without a data list (%d bytes)", len(resp.Body))
 	}
-	out := make([]UsageDay, 0, len(*body.Data))
-	for _, r := range *body.Data {
-		if r.IsActive != nil && !*r.IsActive {
-			continue
-		}
-		out = append(out, UsageDay{Email: r.Email, Day: r.Day})
-	}
-	return out, nil
+	return rows, nil
 }
 
 // Spend is one member's row of POST /teams/spend.

@@ -58,7 +58,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{base: base, token: cfg.Token, hc: cfg.HTTPClient, retry: cfg.Retry, userAgent: cfg.UserAgent}
 	if c.hc == nil {
 		c.hc = webapi.NewHTTPClient()
-		// A listing keeps listInFlight requests going: keep that many connections between pages.
+		// A listing keeps up to listInFlight requests going: keep that many connections between pages.
 		c.hc.Transport.(*http.Transport).MaxIdleConnsPerHost = listInFlight
 	}
 	if cfg.OnRetry != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,10 +120,12 @@ func TestListSimulatedTenantFollowsTheServerCap(t *testing.T) {
 }
 
 // TestListSimulatedTenantBoundsConcurrency holds the later pages at the
-// server until listInFlight of them are waiting there: a client that sent
-// fewer at once would never get them answered (the test then fails after
-// 10 s), and one that sent more shows in the peak.
+// server until 16 of them are waiting there (list.go: enough to keep WorkOS's
+// documented pace with answers of up to 160 ms): a client that sent fewer at
+// once would never get them answered (the test then fails after 10 s; 4 did
+// before issue 18), and one that sent more shows in the peak.
 func TestListSimulatedTenantBoundsConcurrency(t *testing.T) {
+	const inFlight = 16
 	var (
 		mu        sync.Mutex
 		now, peak int
@@ -135,7 +138,7 @@ func TestListSimulatedTenantBoundsConcurrency(t *testing.T) {
 			mu.Lock()
 			now++
 			peak = max(peak, now)
-			if now == listInFlight {
+			if now == inFlight {
 				openOnce.Do(func() { close(open) })
 			}
 			mu.Unlock()
@@ -161,8 +164,39 @@ func TestListSimulatedTenantBoundsConcurrency(t *testing.T) {
 		t.Fatal(err)
 	}
 	requireDirectory(t, tenant, got)
-	if timedOut || peak != listInFlight {
-		t.Errorf("at most %d list requests were in flight at once (gave up waiting: %v), want exactly %d", peak, timedOut, listInFlight)
+	if timedOut || peak != inFlight {
+		t.Errorf("at most %d list requests were in flight at once (gave up waiting: %v), want exactly %d", peak, timedOut, inFlight)
+	}
+}
+
+// TestListSimulatedTenantKeepsWorkOSsPace checks that a listing starts its
+// pages no faster than WorkOS's documented 100 requests a second, however
+// fast the server answers: 25 later pages span at least 23 intervals at the
+// server (one may be cut by the transport's jitter). Before issue 18 they
+// went out as fast as 4 at a time allowed.
+func TestListSimulatedTenantKeepsWorkOSsPace(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		arrivals []time.Time
+	)
+	tenant, srv := simTenant(t, 10, func(next http.Handler) http.Handler { // 26 pages
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("startIndex") != "1" {
+				mu.Lock()
+				arrivals = append(arrivals, time.Now())
+				mu.Unlock()
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	got, err := newClient(t, srv, &recorder{}).ListUsers(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireDirectory(t, tenant, got)
+	slices.SortFunc(arrivals, func(a, b time.Time) int { return a.Compare(b) })
+	if span, least := arrivals[len(arrivals)-1].Sub(arrivals[0]), time.Duration(len(arrivals)-2)*10*time.Millisecond; len(arrivals) != 25 || span < least {
+		t.Errorf("%d later pages arrived within %v, want 25 over at least %v (100 a second)", len(arrivals), span, least)
 	}
 }
 
@@ -198,8 +232,9 @@ func TestListSimulatedTenantHonours429MidListing(t *testing.T) {
 }
 
 func TestListSimulatedTenantFailureCancelsTheOtherPages(t *testing.T) {
-	// Pages 11, 21 and 31 wait at the server; page 41 is refused once they
-	// are all waiting. The client must give up on the three and start no more.
+	// The first 16 later pages are sent at once (list.go's listInFlight):
+	// fifteen wait at the server, page 41 is refused once they all wait. The
+	// client must give up on the fifteen and start no more.
 	var (
 		log       listStarts
 		mu        sync.Mutex
@@ -210,9 +245,9 @@ func TestListSimulatedTenantFailureCancelsTheOtherPages(t *testing.T) {
 	_, srv := simTenant(t, 10, func(next http.Handler) http.Handler {
 		return log.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch r.URL.Query().Get("startIndex") {
-			case "11", "21", "31":
+			case "11", "21", "31", "51", "61", "71", "81", "91", "101", "111", "121", "131", "141", "151", "161":
 				mu.Lock()
-				if waiting++; waiting == 3 {
+				if waiting++; waiting == 15 {
 					close(allWait)
 				}
 				mu.Unlock()
@@ -238,8 +273,8 @@ func TestListSimulatedTenantFailureCancelsTheOtherPages(t *testing.T) {
 	_, err := newClient(t, srv, &recorder{}).ListUsers(context.Background())
 	requireCode(t, err, codes.PermissionDenied, "GET /Users")
 	srv.Close() // waits for the handlers, so cancelled is final
-	if cancelled != 3 || len(log.starts) != 5 {
-		t.Errorf("%d waiting pages cancelled, %d requests (startIndex %v); want 3 cancelled and no page after the failure (5 requests)",
+	if cancelled != 15 || len(log.starts) != 17 {
+		t.Errorf("%d waiting pages cancelled, %d requests (startIndex %v); want 15 cancelled and no page after the failure (17 requests)",
 			cancelled, len(log.starts), log.starts)
 	}
 }

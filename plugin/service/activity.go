@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -107,50 +108,134 @@ type usageFacts struct {
 	last string
 }
 
-// enrich attaches activity to every member of snap, which is not yet
-// published. It never fails: what it cannot read becomes a WARNING diagnostic.
-func (s *Server) enrich(ctx context.Context, set *settings, snap *snapshot) {
+// enrichPass is one enrichment, begun when the roster read begins: its
+// first requests (usage, the newest login events, spend's first page) need
+// no roster, as answers are keyed by email and joined to the members after
+// both are read. rosterIn sends the rest once the roster is in; finish
+// joins it all to the snapshot.
+type enrichPass struct {
+	s          *Server
+	api        activityAPI
+	days       int
+	start, end time.Time
+	began      time.Time
+	e          *enrichment
+	ctx        context.Context
+	cancel     context.CancelFunc
+	first      sync.WaitGroup // the requests that need no roster
+	second     sync.WaitGroup // those that do (rosterIn)
+	teamSize   chan int       // active members (knowTeam), buffered 1
+	spendTotal int            // spend's page count, 0 when page 1 failed
+}
+
+// startEnrich begins enrichment for a roster read that is starting; nil when
+// activity is off. It never fails: what it cannot read becomes a WARNING
+// diagnostic. The 45 s bound counts from here.
+//
+// Beside the roster read it sends at most 3 requests a 30-day window of
+// usage, 4 login pages and spend's first page (8 at 90 days): a roster
+// paged in up to 12 pages still meets no 429 of its own under Cursor's 20 a
+// minute; the rest of the budget is spent after the roster is in.
+func (s *Server) startEnrich(ctx context.Context, set *settings) *enrichPass {
 	api, days := set.activity, set.activityDays
 	if api == nil || days == 0 {
-		return
+		return nil
 	}
 	if c, ok := api.(*cursorapi.Client); ok {
 		api = c.WithRetry(singleShot)
 	}
-	ctx, cancel := context.WithTimeout(ctx, enrichTimeout)
-	defer cancel()
-	began := s.now()
-	end := began.UTC()
-	start := end.Add(-time.Duration(days) * 24 * time.Hour)
-	e := &enrichment{}
+	p := &enrichPass{s: s, api: api, days: days, began: s.now(), e: &enrichment{}, teamSize: make(chan int, 1)}
+	p.end = p.began.UTC()
+	p.start = p.end.Add(-time.Duration(days) * 24 * time.Hour)
+	p.ctx, p.cancel = context.WithTimeout(ctx, enrichTimeout)
+	e := p.e
+	// Daily usage is one answer of a row per active member-day, so it waits
+	// to know the team's size: spend's first page says it (totalMembers)
+	// long before a large roster is in.
+	p.first.Go(func() {
+		var n int
+		select {
+		case n = <-p.teamSize:
+		case <-p.ctx.Done():
+			return
+		}
+		if n > usageMaxMembers {
+			e.miss(fmt.Sprintf("daily usage (active days, last_active_day): not read for a team of %d active members (more than %d); Cursor answers it in one response of a row per active member-day", n, usageMaxMembers))
+			return
+		}
+		e.readUsage(p.ctx, api, p.start, p.end)
+	})
+	p.first.Go(func() { e.readLogins(p.ctx, api, p.start, p.end) })
+	p.first.Go(func() {
+		var members int
+		p.spendTotal, members = e.spendPage(p.ctx, api, 1)
+		if members > 0 {
+			p.knowTeam(members)
+		}
+	})
+	return p
+}
 
-	// Usage, the newest login events and spend's first page side by side;
-	// then the logins of members those showed no activity of (so that "no
-	// activity" covers the whole window), and spend's other pages with what
-	// the budget leaves. A member's activity comes before the spend of the
-	// smallest spenders: it is what decides whether a seat is used.
-	var wg sync.WaitGroup
-	if n := len(snap.active); n > usageMaxMembers {
-		e.miss(fmt.Sprintf("daily usage (active days, last_active_day): not read for a team of %d active members (more than %d); Cursor answers it in one response of a row per active member-day", n, usageMaxMembers))
-	} else {
-		wg.Go(func() { e.readUsage(ctx, api, start, end) })
+// knowTeam tells the pass how many active members the team has; the first
+// to say it (spend's first page, the roster read) decides.
+func (p *enrichPass) knowTeam(active int) {
+	if p == nil {
+		return
 	}
-	wg.Go(func() { e.readLogins(ctx, api, start, end) })
-	spendTotal := 0
-	wg.Go(func() { spendTotal = e.spendPage(ctx, api, 1) })
-	wg.Wait()
-	uncovered := e.uncovered(snap, start)
-	reserve := len(cursorapi.AuditUserBatches(uncovered)) * windowsOf(start, e.loginsSince)
-	spendPages := enrichBudget - e.requests - reserve + 1 // + page 1, read
-	wg.Go(func() { e.readLoginsOf(ctx, api, uncovered, start) })
-	wg.Go(func() { e.readSpend(ctx, api, spendTotal, spendPages) })
-	wg.Wait()
+	select {
+	case p.teamSize <- active:
+	default:
+	}
+}
 
-	applyActivity(snap, e, days, start)
+// stop abandons a pass whose roster read failed.
+func (p *enrichPass) stop() {
+	if p != nil {
+		p.cancel()
+		p.first.Wait()
+		p.second.Wait()
+	}
+}
+
+// rosterIn starts what needs the roster, once its rows are in (the SCIM
+// listing may still run): the logins of members the first answers showed no
+// activity of (so that "no activity" covers the whole window), and spend's
+// other pages with what the budget leaves. A member's activity comes before
+// the spend of the smallest spenders: it is what decides whether a seat is
+// used.
+func (p *enrichPass) rosterIn(rows []cursorapi.Member) {
+	if p == nil {
+		return
+	}
+	active := activeMembers(rows)
+	p.knowTeam(len(active))
+	e, api, start := p.e, p.api, p.start
+	p.second.Go(func() {
+		p.first.Wait()
+		uncovered := e.uncovered(active, start)
+		reserve := len(cursorapi.AuditUserBatches(uncovered)) * windowsOf(start, e.loginsSince)
+		spendPages := enrichBudget - e.requests - reserve + 1 // + page 1, read
+		var wg sync.WaitGroup
+		wg.Go(func() { e.readLoginsOf(p.ctx, api, uncovered, start) })
+		wg.Go(func() { e.readSpend(p.ctx, api, p.spendTotal, spendPages) })
+		wg.Wait()
+	})
+}
+
+// finish attaches what the pass read to every member of snap, which is not
+// yet published.
+func (p *enrichPass) finish(snap *snapshot) {
+	if p == nil {
+		return
+	}
+	defer p.cancel()
+	p.second.Wait()
+	e := p.e
+	applyActivity(snap, e, p.days, p.start)
 	snap.activityDiags = e.diagnostics()
-	s.logger.Info("read member activity from Cursor", "enrichment_requests", e.requests, "budget", enrichBudget,
-		"window_days", days, "usage", e.usageKnown, "logins", e.loginsKnown, "spend_rows", len(e.spend),
-		"missing", len(e.missing), "duration", s.now().Sub(began).String())
+	p.s.logger.Info("read member activity from Cursor", "enrichment_requests", e.requests, "budget", enrichBudget,
+		"window_days", p.days, "usage", e.usageKnown, "logins", e.loginsKnown, "spend_rows", len(e.spend),
+		"missing", len(e.missing), "duration", p.s.now().Sub(p.began).String())
 }
 
 func (e *enrichment) miss(why string) {
@@ -163,8 +248,14 @@ func (e *enrichment) miss(why string) {
 // network failure is tried again after enrichBackoff); false means stop
 // this part.
 func (e *enrichment) call(ctx context.Context, what string, fn func() error) bool {
+	return e.callTaken(ctx, what, false, fn)
+}
+
+// callTaken is call whose first request was taken from the budget already
+// when taken is true.
+func (e *enrichment) callTaken(ctx context.Context, what string, taken bool, fn func() error) bool {
 	for attempt := 0; ; attempt++ {
-		if !e.spend1(what) {
+		if (attempt > 0 || !taken) && !e.spend1(what) {
 			return false
 		}
 		err := fn()
@@ -272,13 +363,17 @@ func (e *enrichment) readUsage(ctx context.Context, api activityAPI, start, end 
 	e.usageKnown = true
 }
 
+// readLogins reads the newest login events, at most loginPagesMax pages.
+// Once a window's first page says how many it has, the others the cap
+// allows are sent at once.
 func (e *enrichment) readLogins(ctx context.Context, api activityAPI, start, end time.Time) {
 	e.logins = map[string]time.Time{}
 	pages := 0
 	oldest := end
 	for wEnd := end; wEnd.After(start); wEnd = wEnd.Add(-cursorapi.MaxAuditWindow) {
 		wStart := maxTime(start, wEnd.Add(-cursorapi.MaxAuditWindow))
-		for page := 1; ; page++ {
+		var last cursorapi.AuditPage
+		for page := 1; ; {
 			if pages == loginPagesMax {
 				// Newest first: everything from oldest on was read.
 				e.loginsKnown, e.loginsSince = true, oldest
@@ -287,28 +382,31 @@ func (e *enrichment) readLogins(ctx context.Context, api activityAPI, start, end
 				e.notes = append(e.notes, fmt.Sprintf("login events were read back to %s only (%d pages of %d, the newest)", oldest.UTC().Format(time.RFC3339), loginPagesMax, cursorapi.MaxAuditPageSize))
 				return
 			}
-			var p cursorapi.AuditPage
-			if !e.call(ctx, "login events (last login)", func() (err error) {
-				p, err = api.AuditLogs(ctx, cursorapi.AuditQuery{Start: wStart, End: wEnd, Types: []string{"login"}, Page: page, PageSize: cursorapi.MaxAuditPageSize})
-				return err
-			}) {
+			n := 1
+			if page > 1 && last.TotalPages >= page {
+				n = min(last.TotalPages-page+1, loginPagesMax-pages)
+			}
+			got, ok := e.loginPages(ctx, api, cursorapi.AuditQuery{Start: wStart, End: wEnd, Types: []string{"login"}, Page: page, PageSize: cursorapi.MaxAuditPageSize}, n)
+			if !ok {
 				e.logins = nil
 				return
 			}
-			pages++
-			for _, ev := range p.Events {
-				if ev.Timestamp.Before(oldest) {
-					oldest = ev.Timestamp
-				}
-				key := strings.ToLower(strings.TrimSpace(ev.UserEmail))
-				if key == "" || ev.Type != "login" {
-					continue
-				}
-				if ev.Timestamp.After(e.logins[key]) {
-					e.logins[key] = ev.Timestamp
+			pages, page = pages+n, page+n
+			for _, p := range got {
+				for _, ev := range p.Events {
+					if ev.Timestamp.Before(oldest) {
+						oldest = ev.Timestamp
+					}
+					key := strings.ToLower(strings.TrimSpace(ev.UserEmail))
+					if key == "" || ev.Type != "login" {
+						continue
+					}
+					if ev.Timestamp.After(e.logins[key]) {
+						e.logins[key] = ev.Timestamp
+					}
 				}
 			}
-			if !p.HasNextPage || len(p.Events) == 0 {
+			if last = got[n-1]; !last.HasNextPage || len(last.Events) == 0 {
 				break
 			}
 		}
@@ -316,21 +414,64 @@ func (e *enrichment) readLogins(ctx context.Context, api activityAPI, start, end
 	e.loginsKnown, e.loginsSince = true, start
 }
 
+// loginPages reads n audit log pages from q.Page on, side by side; false
+// when any failed.
+func (e *enrichment) loginPages(ctx context.Context, api activityAPI, q cursorapi.AuditQuery, n int) ([]cursorapi.AuditPage, bool) {
+	got := make([]cursorapi.AuditPage, n)
+	ok := make([]bool, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			q := q
+			q.Page += i
+			ok[i] = e.call(ctx, "login events (last login)", func() (err error) {
+				got[i], err = api.AuditLogs(ctx, q)
+				return err
+			})
+		})
+	}
+	wg.Wait()
+	return got, !slices.Contains(ok, false)
+}
+
 // uncovered lists the members (emails as Cursor gave them) with neither a
 // usage day nor a login in the newest pages when those did not reach start:
 // for them "no activity" needs their own query. None when usage is unknown
 // (no claim of no activity is made then) or the member was removed (Cursor
 // drops a removed user's email from the audit log).
-func (e *enrichment) uncovered(snap *snapshot, start time.Time) []string {
+func (e *enrichment) uncovered(active []activeMember, start time.Time) []string {
 	if !e.usageKnown || !e.loginsKnown || !e.loginsSince.After(start) {
 		return nil
 	}
 	var out []string
-	for _, m := range snap.active {
-		if e.usage[m.Key] == nil && e.logins[m.Key].IsZero() {
-			out = append(out, m.Email)
+	for _, m := range active {
+		if e.usage[m.key] == nil && e.logins[m.key].IsZero() {
+			out = append(out, m.email)
 		}
 	}
+	return out
+}
+
+// activeMember is one of the roster's active members as buildSnapshot keeps
+// them: the first active row of each key, the email trimmed.
+type activeMember struct{ key, email string }
+
+// activeMembers lists the active members of rows, sorted by key, as the
+// snapshot's active list will (SCIM adds no active member: only accounts
+// pending their first login).
+func activeMembers(rows []cursorapi.Member) []activeMember {
+	seen := make(map[string]bool, len(rows))
+	var out []activeMember
+	for _, r := range rows {
+		email := strings.TrimSpace(r.Email)
+		key := strings.ToLower(email)
+		if r.IsRemoved || email == "" || seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, activeMember{key: key, email: email})
+	}
+	slices.SortFunc(out, func(a, b activeMember) int { return strings.Compare(a.key, b.key) })
 	return out
 }
 
@@ -357,14 +498,38 @@ func (e *enrichment) readLoginsOf(ctx context.Context, api activityAPI, members 
 	key := func(m string) string { return strings.ToLower(strings.TrimSpace(m)) }
 	for wEnd := e.loginsSince; wEnd.After(start) && len(members) > 0; wEnd = wEnd.Add(-cursorapi.MaxAuditWindow) {
 		wStart := maxTime(start, wEnd.Add(-cursorapi.MaxAuditWindow))
-		for _, batch := range cursorapi.AuditUserBatches(members) {
-			since, ok := e.loginsOfBatch(ctx, api, what, batch, wStart, wEnd, found)
-			for _, m := range batch {
-				e.readSince[key(m)] = since
+		// A window's batches side by side; each batch's pages in turn.
+		batches := cursorapi.AuditUserBatches(members)
+		founds := make([]map[string]time.Time, len(batches))
+		whole := true
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i, batch := range batches {
+			// Each batch's first request is taken from the budget here, in
+			// order: when it runs out, the later batches are the ones left out.
+			if !e.spend1(what) {
+				mu.Lock()
+				whole = false
+				mu.Unlock()
+				break
 			}
-			if !ok {
-				return
-			}
+			founds[i] = map[string]time.Time{}
+			wg.Go(func() {
+				since, ok := e.loginsOfBatch(ctx, api, what, batch, wStart, wEnd, founds[i])
+				mu.Lock()
+				defer mu.Unlock()
+				for _, m := range batch {
+					e.readSince[key(m)] = since
+				}
+				whole = whole && ok
+			})
+		}
+		wg.Wait()
+		for _, f := range founds {
+			maps.Copy(found, f) // batches hold distinct members
+		}
+		if !whole {
+			return
 		}
 		members = slices.DeleteFunc(members, func(m string) bool { return !found[key(m)].IsZero() })
 	}
@@ -395,11 +560,12 @@ func (e *enrichment) mergeLoginsOf(asked []string, found map[string]time.Time, s
 
 // loginsOfBatch reads every page of one batch's logins in wStart..wEnd into
 // found and returns how far back they were read; false when it stopped short.
+// Its first request was taken from the budget already.
 func (e *enrichment) loginsOfBatch(ctx context.Context, api activityAPI, what string, batch []string, wStart, wEnd time.Time, found map[string]time.Time) (time.Time, bool) {
 	since := wEnd
 	for page := 1; ; page++ {
 		var p cursorapi.AuditPage
-		if !e.call(ctx, what, func() (err error) {
+		if !e.callTaken(ctx, what, page == 1, func() (err error) {
 			p, err = api.AuditLogs(ctx, cursorapi.AuditQuery{Start: wStart, End: wEnd, Types: []string{"login"}, Users: batch, Page: page, PageSize: cursorapi.MaxAuditPageSize})
 			return err
 		}) {
@@ -418,21 +584,19 @@ func (e *enrichment) loginsOfBatch(ctx context.Context, api activityAPI, what st
 	}
 }
 
-// readSpend reads the pages after page 1 (maxPages in all) four at a time: a
-// 10,000-member team is ten pages. total is page 1's page count, 0 when it
-// failed.
+// readSpend reads the pages after page 1 (maxPages in all) all at once: the
+// budget bounds how many (Cursor's limit counts requests a minute, not
+// requests in flight), and a 10,000-member team's ten pages then cost one
+// answer's wait. total is page 1's page count, 0 when it failed.
 func (e *enrichment) readSpend(ctx context.Context, api activityAPI, total, maxPages int) {
 	if total == 0 {
 		return
 	}
 	var wg sync.WaitGroup
-	inFlight := make(chan struct{}, 4)
 	read := 1
 	for page := 2; page <= min(total, maxPages); page++ {
 		wg.Go(func() {
-			inFlight <- struct{}{}
-			defer func() { <-inFlight }()
-			if e.spendPage(ctx, api, page) > 0 {
+			if pages, _ := e.spendPage(ctx, api, page); pages > 0 {
 				e.mu.Lock()
 				read++
 				e.mu.Unlock()
@@ -451,15 +615,15 @@ func (e *enrichment) readSpend(ctx context.Context, api activityAPI, total, maxP
 	}
 }
 
-// spendPage reads one page of spend into e.spend and returns the page count;
-// 0 when it failed.
-func (e *enrichment) spendPage(ctx context.Context, api activityAPI, page int) int {
+// spendPage reads one page of spend into e.spend and returns the page count
+// and the team's size (totalMembers, 0 when not given); 0, 0 when it failed.
+func (e *enrichment) spendPage(ctx context.Context, api activityAPI, page int) (int, int) {
 	var p cursorapi.SpendPage
 	if !e.call(ctx, "spend (spend_cents, fast_premium_requests, spend limit)", func() (err error) {
 		p, err = api.SpendByAmount(ctx, page, spendPageSize)
 		return err
 	}) {
-		return 0
+		return 0, 0
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -474,7 +638,7 @@ func (e *enrichment) spendPage(ctx context.Context, api activityAPI, page int) i
 			e.spend[key] = r
 		}
 	}
-	return max(p.TotalPages, 1)
+	return max(p.TotalPages, 1), p.TotalMember
 }
 
 // applyActivity gives every member an Activity. Members with nothing read

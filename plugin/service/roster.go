@@ -243,8 +243,10 @@ func (s *Server) Serving() bool {
 // configured) and builds a snapshot. It holds no lock.
 func (s *Server) fetchRoster(ctx context.Context, set *settings) (*snapshot, error) {
 	start := s.now()
-	// The SCIM directory is listed while the roster downloads: both are
-	// mostly waiting on Cursor.
+	// The SCIM directory is listed, and activity read, while the roster
+	// downloads: all are mostly waiting on Cursor.
+	pass := s.startEnrich(ctx, set)
+	defer pass.stop()
 	var (
 		users             []scim.User
 		scimErr           error
@@ -267,13 +269,15 @@ func (s *Server) fetchRoster(ctx context.Context, set *settings) (*snapshot, err
 		s.logger.Error("fetching the Cursor roster failed", "error", err.Error())
 		return nil, err
 	}
+	pass.rosterIn(rows) // the rest of enrichment need not wait for the SCIM listing
+
 	<-scimDone
 	if scimErr != nil {
 		s.logger.Error("listing Cursor's SCIM users failed", "error", scimErr.Error())
 		return nil, scimErr
 	}
 	snap := buildSnapshot(rows, users, readAt)
-	s.enrich(ctx, set, snap)
+	pass.finish(snap)
 	if err := ctx.Err(); err != nil {
 		// Every caller left during enrichment: its *_unknown fields say
 		// "cancelled", not what Cursor holds, so nobody may reuse it.

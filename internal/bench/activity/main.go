@@ -26,6 +26,7 @@ var (
 	sizesFlag = flag.String("sizes", "1000,10000,100000", "comma-separated team sizes")
 	runs      = flag.Int("runs", 2, "syncs per size and setting (median reported)")
 	appendTo  = flag.String("append", "", "file to append the report to (empty: print only)")
+	latency   = flag.Duration("latency", 0, "latency of every Cursor answer (the simulator's Faults.Latency), e.g. 100ms")
 )
 
 const key = "crsr_bench-activity-key"
@@ -47,6 +48,9 @@ func main() {
 	fmt.Fprintf(&b, "- date: %s; %d sync(s) per cell, median; a fresh simulated tenant per sync with Cursor's limit of 20 Admin API requests a minute (all routes together)\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), *runs)
 	fmt.Fprintf(&b, "- load average at the start: %s (wall times on a shared machine vary with it; CPU time of the sync's processes less so; the simulated tenant's own work runs in this program and is in neither)\n", loadAvg())
+	if *latency > 0 {
+		fmt.Fprintf(&b, "- every Cursor answer waits %s (the simulator's latency fault). Budget (issue 18.2): on ≤ 1.15x off\n", *latency)
+	}
 	fmt.Fprintf(&b, "- on: the default `cursor-activity-days` 30; off: `--cursor-activity-days 0`. Budget (issue 12): at 10,000 members at most 20 enrichment requests and on ≤ 2x off; at 100,000 at most 120 or degrade\n\n")
 	fmt.Fprintf(&b, "| members | off wall (s) | on wall (s) | wall on/off | off CPU (s) | on CPU (s) | CPU on/off | enrichment requests | audit / usage / spend | 429s | degraded (WARNING) |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |\n")
 	for _, s := range strings.Split(*sizesFlag, ",") {
@@ -99,7 +103,7 @@ func median(n int, days string) (result, error) {
 }
 
 func syncOnce(n int, days string) (result, error) {
-	tenant, err := simulator.New(simulator.Config{Members: n, Seed: 1, APIKey: key, RateLimitPerMinute: 20})
+	tenant, err := simulator.New(simulator.Config{Members: n, Seed: 1, APIKey: key, RateLimitPerMinute: 20, Faults: simulator.Faults{Latency: *latency}})
 	if err != nil {
 		return result{}, err
 	}

@@ -39,6 +39,7 @@ var (
 	outFile   = flag.String("out", "BENCHMARKS.md", "report file to write (empty: print only)")
 	workDir   = flag.String("work", "", "folder for c1z files and logs (default: a temporary one, removed)")
 	seed      = flag.Int("seed", 1, "simulator seed, for the tenant and the floor")
+	actDays   = flag.Int("activity-days", 0, "ours' --cursor-activity-days: 0 compares the roster path with the floor; 30 (the default setting) times a default sync against it (issue 18.2)")
 )
 
 func main() {
@@ -153,9 +154,9 @@ func benchSize(n int, dir string) (sizeResult, error) {
 	}
 	defer stopTenant()
 	oursOut, floorOut := filepath.Join(dir, "ours.c1z"), filepath.Join(dir, "floor.c1z")
-	// Activity off: this compares the roster path with the floor; the cost
-	// of activity is measured by internal/bench/activity.
-	oursArgs := []string{"--cursor-base-url", url, "--cursor-activity-days", "0", "-f", oursOut}
+	// Activity off by default: this compares the roster path with the
+	// floor; the cost of activity is measured by internal/bench/activity.
+	oursArgs := []string{"--cursor-base-url", url, "--cursor-activity-days", strconv.Itoa(*actDays), "-f", oursOut}
 	oursEnv := append(os.Environ(), "BATON_CURSOR_API_KEY="+simulator.DefaultAPIKey)
 	floorArgs := []string{"--members", strconv.Itoa(n), "--seed", strconv.Itoa(*seed), "-f", floorOut}
 	// Interleaved, so that whatever else the machine does hits both alike.

@@ -89,7 +89,7 @@ func report(began time.Time, startTimes []time.Duration, results []sizeResult) s
 	p("- Go: %s\n", goVersion())
 	p("- commit: %s\n", commit())
 	p("- command: `go run ./internal/bench/run %s` (from the module root)\n", strings.Join(os.Args[1:], " "))
-	p("- ours: `baton-cursor --cursor-base-url URL -f out.c1z` against `cursor-simulator --members N --seed %d`; floor: `baton-cursor-floor --members N --seed %d -f out.c1z` (internal/bench/floor: the same baton resources from memory)\n", *seed, *seed)
+	p("- ours: `baton-cursor --cursor-base-url URL --cursor-activity-days %d -f out.c1z` against `cursor-simulator --members N --seed %d`; floor: `baton-cursor-floor --members N --seed %d -f out.c1z` (internal/bench/floor: the same baton resources from memory; it reads no activity)\n", *actDays, *seed, *seed)
 	p("- %d measured runs of each per size, after %d warm-up run(s) of each, ours and floor interleaved; medians below\n", *runs, *warmup)
 	p("- wall: process start to exit. Peak RSS: VmHWM of every process of the run's tree, polled from /proc every %v; host = the largest of baton-cursor's processes other than the plugin (before issue 11: the exit-code supervisor, baton-sdk's parent and its `_connector-service` child; now one process); floor = the larger of its processes. Tree peak RSS: the largest sum of VmRSS over every process of the run (plugin included) in one poll, as a Kubernetes memory limit counts it; the RSS budget is checked on it\n\n", *pollEvery)
 
