@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -40,6 +41,10 @@ func switchableTenant(t *testing.T) (mode *atomic.Int32, url string, hung chan s
 		case tenantRejectsKey:
 			http.Error(w, `{"error":"Invalid API key"}`, http.StatusUnauthorized)
 		case tenantHangs:
+			// Read the body first: until it is read, net/http cannot see the
+			// client leave (r.Context() never ends) for a POST, such as the
+			// activity requests sent beside the roster read.
+			_, _ = io.Copy(io.Discard, r.Body)
 			hung <- struct{}{}
 			<-r.Context().Done()
 		default:
