@@ -56,8 +56,11 @@ func (s *summary) observe(reply any) {
 			typ := res.GetId().GetResourceType()
 			s.resources[typ]++
 			for k, val := range res.GetProfile().GetFields() {
-				if strings.HasSuffix(k, "_unknown") && val.GetBoolValue() {
+				switch {
+				case strings.HasSuffix(k, "_unknown") && val.GetBoolValue():
 					s.unknown[[2]string{typ, k}]++
+				case k == "logins_read_since": // this member's logins were read for part of the window only
+					s.unknown[[2]string{typ, "logins before logins_read_since"}]++
 				}
 			}
 		}
