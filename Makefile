@@ -12,7 +12,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 export CGO_ENABLED := 0
 export GOFLAGS := -trimpath
 
-.PHONY: build simulator demo test race generate lint check-generated breaking cross ci bench image
+.PHONY: build simulator demo test race generate lint check-generated breaking cross ci bench bench-org image
 
 build: ## both binaries into bin/
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./host/cmd/baton-cursor ./plugin/cmd/baton-cursor-plugin
@@ -95,3 +95,7 @@ bench: build simulator ## Go benchmarks of the hot paths
 	$(GO) run ./internal/bench/activity -bin $(BIN) -runs 2 -latency 100ms -append BENCHMARKS.md
 	$(GO) run ./internal/bench/provision -bin $(BIN) -out BENCHMARKS.md
 	$(GO) run ./internal/bench/service -bin $(BIN) -members 10000 -tasks 20 -out BENCHMARKS.md
+	$(GO) run ./internal/bench/org -bin $(BIN) -sizes 1000,20000 -out BENCHMARKS.md
+
+bench-org: build ## the organization sync at Cursor's limits for 100,000 people (~25 min: 500 member pages at 20 a minute)
+	$(GO) run ./internal/bench/org -bin $(BIN) -sizes 100000 -out BENCHMARKS.md

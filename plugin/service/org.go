@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
@@ -32,6 +33,8 @@ const handBack = 5 * time.Second
 type orgCache struct {
 	mu   sync.Mutex // held while a page is fetched: organization reads are paced one at a time anyway
 	snap *orgSnap
+	// handBacks counts the "come back at" answers this process gave.
+	handBacks atomic.Int64
 }
 
 type orgSnap struct {
@@ -42,6 +45,7 @@ type orgSnap struct {
 	last    int // the page that said no page follows; 0 unknown
 	drifted bool
 	base    int64 // the key's request count when the snapshot began: what this sync sent is the difference
+	backs   int64 // handBacks when the snapshot began
 	logged  bool  // the "members read" line was written
 }
 
@@ -114,7 +118,7 @@ func (s *Server) orgSnapshot(set *settings, syncID string) *orgSnap {
 		}
 		return sn
 	}
-	c.snap = &orgSnap{syncID: syncID, set: set, pages: map[int][]cursororg.Member{}, total: -1, base: set.org.Pacer().Requests()}
+	c.snap = &orgSnap{syncID: syncID, set: set, pages: map[int][]cursororg.Member{}, total: -1, base: set.org.Pacer().Requests(), backs: c.handBacks.Load()}
 	return c.snap
 }
 
@@ -131,7 +135,7 @@ func (s *Server) orgPage(ctx context.Context, snap *orgSnap, n, total int) error
 	if snap.total >= 0 {
 		total = snap.total
 	}
-	if err := paced(snap.set.org); err != nil {
+	if err := s.paced(snap.set.org); err != nil {
 		return err
 	}
 	p, err := snap.set.org.MembersPage(ctx, cursororg.MemberFilter{}, cursororg.MembersToken(n, max(total, 0)))
@@ -183,7 +187,8 @@ func (s *Server) orgAll(ctx context.Context, snap *orgSnap) ([]cursororg.Member,
 	if !snap.logged { // once per sync: the request count a person sizing the pace needs
 		snap.logged = true
 		s.logger.Info("organization members read", "members", len(out), "pages", snap.last,
-			"requests_this_sync", snap.set.org.Pacer().Requests()-snap.base, "rate_limited_total", snap.set.org.Pacer().RateLimited())
+			"requests_this_sync", snap.set.org.Pacer().Requests()-snap.base, "rate_limited_total", snap.set.org.Pacer().RateLimited(),
+			"hand_backs_this_sync", s.org.handBacks.Load()-snap.backs)
 	}
 	return out, nil
 }
@@ -192,11 +197,14 @@ func (s *Server) orgAll(ctx context.Context, snap *orgSnap) ([]cursororg.Member,
 // request slot is more than handBack away. Its status is OK with nothing
 // remaining: the plugin is pacing itself, Cursor did not refuse anything
 // (the host does not count these as rate-limited answers).
-func paced(c *cursororg.Client) error {
+func (s *Server) paced(c *cursororg.Client) error {
 	next := c.Pacer().Next()
 	if time.Until(next) <= handBack {
 		return nil
 	}
+	s.org.handBacks.Add(1)
+	s.logger.Info("organization requests paced: handing back to baton-sdk to call again later", "at", next.UTC().Format(time.RFC3339),
+		"limit_per_minute", cursororg.RateLimit)
 	st := status.Newf(codes.Unavailable,
 		"baton-cursor-plugin: pacing under Cursor's %d organization requests a minute; call again at %s", cursororg.RateLimit, next.UTC().Format(time.RFC3339))
 	rl := v2.RateLimitDescription_builder{Status: v2.RateLimitDescription_STATUS_OK, ResetAt: timestamppb.New(next)}.Build()
@@ -375,7 +383,7 @@ func (s *Server) ListOrgGroups(ctx context.Context, req *pluginv1.ListOrgGroupsR
 	resp := &pluginv1.ListOrgGroupsResponse{}
 	switch kind {
 	case pluginv1.GroupKind_GROUP_KIND_ORGANIZATION:
-		if err := paced(set.org); err != nil {
+		if err := s.paced(set.org); err != nil {
 			return nil, err
 		}
 		p, err := set.org.GroupsPage(ctx, req.GetPageToken())
@@ -441,7 +449,7 @@ func (s *Server) ListOrgGroupMembers(ctx context.Context, req *pluginv1.ListOrgG
 	var emails []string
 	switch kind {
 	case pluginv1.GroupKind_GROUP_KIND_ORGANIZATION:
-		if err := paced(set.org); err != nil {
+		if err := s.paced(set.org); err != nil {
 			return nil, err
 		}
 		p, err := set.org.GroupMembersPage(ctx, id, req.GetPageToken())
