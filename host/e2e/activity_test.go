@@ -226,8 +226,16 @@ func TestEnrichmentFailuresDegradeToTheRosterAndAWarning(t *testing.T) {
 // runFeed runs the one-shot event feed and parses the events it prints.
 func runFeed(t *testing.T, srvURL string, since time.Time) []*v2.Event {
 	t.Helper()
-	r := runHost(t, runOpts{Args: []string{"--cursor-base-url", srvURL, "--event-feed", "true", "--event-feed-id", "cursor_audit_log",
-		"--event-feed-start-at", since.UTC().Format(time.RFC3339)}, Key: strPtr(testKey())}, 120*time.Second)
+	events, _ := runFeedWith(t, srvURL, since, runOpts{Key: strPtr(testKey())})
+	return events
+}
+
+// runFeedWith is runFeed with o's key and environment; it also returns the run.
+func runFeedWith(t *testing.T, srvURL string, since time.Time, o runOpts) ([]*v2.Event, *hostRun) {
+	t.Helper()
+	o.Args = []string{"--cursor-base-url", srvURL, "--event-feed", "true", "--event-feed-id", "cursor_audit_log",
+		"--event-feed-start-at", since.UTC().Format(time.RFC3339)}
+	r := runHost(t, o, 120*time.Second)
 	if code := r.exitCode(); code != 0 {
 		t.Fatalf("event feed exited %d; output:\n%s", code, tail(r.out.String(), 30))
 	}
@@ -247,7 +255,7 @@ func runFeed(t *testing.T, srvURL string, since time.Time) []*v2.Event {
 		}
 		events = append(events, ev)
 	}
-	return events
+	return events, r
 }
 
 func TestEventFeedServesLoginsAsUsageAndMemberChangesAsResourceChanges(t *testing.T) {

@@ -98,6 +98,7 @@ type AuditPage struct {
 	TotalCount  int
 	TotalPages  int
 	HasNextPage bool
+	TeamID      string // params.teamId: the key's team, as the organization audit log names it
 }
 
 // AuditLogs returns one page of the audit log. Times are sent as epoch ms.
@@ -124,6 +125,9 @@ func (c *Client) AuditLogs(ctx context.Context, q AuditQuery) (AuditPage, error)
 			TotalPages  int  `json:"totalPages"`
 			HasNextPage bool `json:"hasNextPage"`
 		} `json:"pagination"`
+		Params struct {
+			TeamID json.RawMessage `json:"teamId"` // a number in the doc's example
+		} `json:"params"`
 	}
 	if err := decodeActivity(resp.Body, &body, "audit log"); err != nil {
 		return AuditPage{}, err
@@ -132,7 +136,11 @@ func (c *Client) AuditLogs(ctx context.Context, q AuditQuery) (AuditPage, error)
 		return AuditPage{}, webapi.Errorf(codes.Internal, "Cursor returned an audit log response without an events list (%d bytes)", len(resp.Body))
 	}
 	p := body.Pagination
-	return AuditPage{Events: *body.Events, TotalCount: p.TotalCount, TotalPages: p.TotalPages, HasNextPage: p.HasNextPage}, nil
+	team := strings.Trim(string(body.Params.TeamID), `"`)
+	if team == "null" {
+		team = ""
+	}
+	return AuditPage{Events: *body.Events, TotalCount: p.TotalCount, TotalPages: p.TotalPages, HasNextPage: p.HasNextPage, TeamID: team}, nil
 }
 
 // UsageDay is one active (member, day) of POST /teams/daily-usage-data.

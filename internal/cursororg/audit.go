@@ -1,6 +1,7 @@
 package cursororg
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/url"
@@ -13,15 +14,42 @@ const auditLogsPath = "/organizations/audit-logs"
 
 // AuditEvent is one event of GET /organizations/audit-logs. Its parameters
 // and shape are documented only as "mirroring" the team route with a team
-// filter (cursor-api.md §6.1.2, unread); the fields here are the team
-// route's snake_case ones (§2.4), event_data kept raw.
+// filter (cursor-api.md §6.1.2, unread): we expect the team route's
+// snake_case fields (§2.4) plus a teamId, but accept the camelCase names the
+// rest of the Organization API uses as well, and a team id as a number or
+// a string. event_data is kept raw.
 type AuditEvent struct {
-	ID        string          `json:"event_id"`
-	Timestamp time.Time       `json:"timestamp"`
-	IPAddress string          `json:"ip_address"`
-	UserEmail string          `json:"user_email"` // the actor
-	Type      string          `json:"event_type"`
-	Data      json.RawMessage `json:"event_data"`
+	ID        string
+	Timestamp time.Time
+	UserEmail string // the actor
+	Type      string
+	TeamID    ID // "" when the event is not about one team
+	Data      json.RawMessage
+}
+
+func (e *AuditEvent) UnmarshalJSON(b []byte) error {
+	var w struct {
+		ID         string          `json:"event_id"`
+		EventID    string          `json:"eventId"`
+		Timestamp  time.Time       `json:"timestamp"`
+		UserEmail  string          `json:"user_email"`
+		UserEmailC string          `json:"userEmail"`
+		Type       string          `json:"event_type"`
+		TypeC      string          `json:"eventType"`
+		TeamID     ID              `json:"teamId"`
+		TeamIDs    ID              `json:"team_id"`
+		Data       json.RawMessage `json:"event_data"`
+		DataC      json.RawMessage `json:"eventData"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*e = AuditEvent{ID: cmp.Or(w.ID, w.EventID), Timestamp: w.Timestamp, UserEmail: cmp.Or(w.UserEmail, w.UserEmailC),
+		Type: cmp.Or(w.Type, w.TypeC), TeamID: cmp.Or(w.TeamID, w.TeamIDs), Data: w.Data}
+	if len(e.Data) == 0 {
+		e.Data = w.DataC
+	}
+	return nil
 }
 
 // AuditQuery selects events; zero fields are left to Cursor's defaults

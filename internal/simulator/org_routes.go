@@ -88,17 +88,16 @@ func (t *Tenant) serveOrg(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, bodyOrgUnauthorized) // the team key too (§1.1)
 		return
 	}
+	if r.Method == http.MethodGet && path == "/organizations/audit-logs" {
+		t.serveOrgAuditLogs(w, r) // org_audit.go; it takes the locks it needs
+		return
+	}
 	parts := strings.Split(strings.TrimPrefix(path, "/organizations/"), "/")
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	switch {
 	case r.Method == http.MethodGet && path == "/organizations/members":
 		o.serveMembers(w, r)
-	case r.Method == http.MethodGet && path == "/organizations/audit-logs":
-		from, to, p, ok := orgPage(w, r, len(o.events))
-		if ok {
-			writeValue(w, map[string]any{"events": o.events[from:to], "pagination": p})
-		}
 	case r.Method == http.MethodPost && path == "/organizations/team-memberships/sync":
 		o.serveSync(w, r)
 	case parts[0] == "groups":
@@ -260,6 +259,9 @@ func (o *org) serveGroupMembers(w http.ResponseWriter, r *http.Request, g *orgGr
 		for _, i := range people {
 			if g.members[i] != (rest[1] == "bulk-add") {
 				n++
+				if slices.Contains(o.groups, g) { // organization groups only: directory groups are the team's
+					o.recordGroupLocked(g, i, rest[1] == "bulk-add")
+				}
 				if rest[1] == "bulk-add" {
 					g.members[i] = true
 				} else {

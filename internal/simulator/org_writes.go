@@ -3,12 +3,10 @@ package simulator
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"slices"
 	"strconv"
-	"time"
 )
 
 type wireSyncEntry struct {
@@ -110,10 +108,7 @@ func (o *org) syncOne(e wireSyncEntry) string {
 		next = append(next, orgTeamRole{id, role})
 	}
 	p.teams = next
-	o.events = append(o.events, wireAuditEvent{
-		EventID: fmt.Sprintf("evt_org%06d", len(o.events)+1), Timestamp: time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
-		EventType: "update_user_teams", EventData: map[string]any{"email": p.email}, // event type invented: the org audit log's types are undocumented
-	})
+	o.recordLocked(OrgEventTeams, map[string]any{"email": p.email, "teamIds": want})
 	return ""
 }
 

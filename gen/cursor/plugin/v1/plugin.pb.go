@@ -1346,7 +1346,9 @@ func (x *ListAuditEventsRequest) GetPageSize() int32 {
 // ListAuditEventsResponse is one page of audit events.
 type ListAuditEventsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Events of the types login, add_user, remove_user and update_user_role.
+	// Events of the types login, add_user, remove_user and update_user_role;
+	// with an Organization API key also the organization audit log's events of
+	// those types for other teams, and its group and team membership changes.
 	Events []*AuditEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
 	// Resumes the listing; never empty. Kept after the last page, it returns
 	// newer events on a later call.
@@ -1431,7 +1433,15 @@ type AuditEvent struct {
 	ActorKey string `protobuf:"bytes,4,opt,name=actor_key,json=actorKey,proto3" json:"actor_key,omitempty"`
 	// The lower-cased email of the member the event is about (event_data.email);
 	// for a login, the actor.
-	SubjectKey    string `protobuf:"bytes,5,opt,name=subject_key,json=subjectKey,proto3" json:"subject_key,omitempty"`
+	SubjectKey string `protobuf:"bytes,5,opt,name=subject_key,json=subjectKey,proto3" json:"subject_key,omitempty"`
+	// The team the event is about (the organization audit log's teamId); empty
+	// when it names none.
+	TeamId string `protobuf:"bytes,6,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// The organization group the event is about (its publicId, else its id),
+	// for group membership events of the organization audit log.
+	GroupKey string `protobuf:"bytes,7,opt,name=group_key,json=groupKey,proto3" json:"group_key,omitempty"`
+	// True when the event came from GET /organizations/audit-logs.
+	Organization  bool `protobuf:"varint,8,opt,name=organization,proto3" json:"organization,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1499,6 +1509,27 @@ func (x *AuditEvent) GetSubjectKey() string {
 		return x.SubjectKey
 	}
 	return ""
+}
+
+func (x *AuditEvent) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetGroupKey() string {
+	if x != nil {
+		return x.GroupKey
+	}
+	return ""
+}
+
+func (x *AuditEvent) GetOrganization() bool {
+	if x != nil {
+		return x.Organization
+	}
+	return false
 }
 
 // ListRolesRequest asks for the role catalogue.
@@ -3274,7 +3305,7 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\vnext_cursor\x18\x02 \x01(\tR\n" +
 	"nextCursor\x12\x19\n" +
 	"\bhas_more\x18\x03 \x01(\bR\ahasMore\x122\n" +
-	"\x15skipped_without_email\x18\x04 \x01(\rR\x13skippedWithoutEmail\"\xab\x01\n" +
+	"\x15skipped_without_email\x18\x04 \x01(\rR\x13skippedWithoutEmail\"\x85\x02\n" +
 	"\n" +
 	"AuditEvent\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12;\n" +
@@ -3283,7 +3314,10 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x04type\x18\x03 \x01(\tR\x04type\x12\x1b\n" +
 	"\tactor_key\x18\x04 \x01(\tR\bactorKey\x12\x1f\n" +
 	"\vsubject_key\x18\x05 \x01(\tR\n" +
-	"subjectKey\"+\n" +
+	"subjectKey\x12\x17\n" +
+	"\ateam_id\x18\x06 \x01(\tR\x06teamId\x12\x1b\n" +
+	"\tgroup_key\x18\a \x01(\tR\bgroupKey\x12\"\n" +
+	"\forganization\x18\b \x01(\bR\forganization\"+\n" +
 	"\x10ListRolesRequest\x12\x17\n" +
 	"\async_id\x18\x01 \x01(\tR\x06syncId\"A\n" +
 	"\x11ListRolesResponse\x12,\n" +
