@@ -25,8 +25,19 @@ func orgKey() string { return "crsr_org_" + strings.Repeat("0rgK3y", 10)[:56] }
 // orgSync runs a one-shot sync with the given keys (nil: unset) and reads the c1z back.
 func orgSync(t *testing.T, srvURL string, teamKey, org *string) (*c1zread.Contents, *hostRun) {
 	t.Helper()
+	return orgSyncWith(t, srvURL, teamKey, org, nil)
+}
+
+// orgSyncEnv is orgSync with both keys and extra environment.
+func orgSyncEnv(t *testing.T, srvURL string, env []string) (*c1zread.Contents, *hostRun) {
+	t.Helper()
+	return orgSyncWith(t, srvURL, strPtr(testKey()), strPtr(orgKey()), env)
+}
+
+func orgSyncWith(t *testing.T, srvURL string, teamKey, org *string, env []string) (*c1zread.Contents, *hostRun) {
+	t.Helper()
 	c1z := filepath.Join(t.TempDir(), "out.c1z")
-	o := runOpts{Args: syncArgs(srvURL, c1z), Key: teamKey}
+	o := runOpts{Args: syncArgs(srvURL, c1z), Key: teamKey, Env: env}
 	if org != nil {
 		o.Env = append(o.Env, "BATON_CURSOR_ORG_API_KEY="+*org)
 	}

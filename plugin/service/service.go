@@ -157,7 +157,7 @@ func (s *Server) buildSettings(req *pluginv1.ConfigureRequest) (*settings, error
 	}
 	set := &settings{removeUnmanaged: req.GetRemoveUnmanaged()}
 	if key := req.GetOrgApiKey(); key != "" {
-		org, err := cursororg.New(cursororg.Config{BaseURL: req.GetBaseUrl(), APIKey: key, Retry: retry, UserAgent: "baton-cursor-plugin/" + s.version})
+		org, err := cursororg.New(cursororg.Config{BaseURL: req.GetBaseUrl(), APIKey: key, Retry: retry, UserAgent: "baton-cursor-plugin/" + s.version, Pacer: orgTestPacer()})
 		if err != nil {
 			return nil, err
 		}
