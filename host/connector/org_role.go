@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	v2 "github.com/conductorone/baton-sdk/pb/c1/connector/v2"
 	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
@@ -21,7 +22,9 @@ var OrgRoleResourceType = v2.ResourceType_builder{
 	Traits:      []v2.ResourceType_Trait{v2.ResourceType_TRAIT_ROLE},
 }.Build()
 
-var orgRoles = []struct{ id, name, desc string }{
+type orgRole struct{ id, name, desc string }
+
+var orgRoles = []orgRole{
 	{"admin", "Organization admin", "Administers the Cursor organization: its teams, groups and keys"},
 	{"member", "Organization member", "A person of the Cursor organization"},
 }
@@ -32,9 +35,25 @@ var _ connectorbuilder.ResourceSyncerV2 = (*orgRoleBuilder)(nil)
 
 func (b *orgRoleBuilder) ResourceType(context.Context) *v2.ResourceType { return OrgRoleResourceType }
 
-func (b *orgRoleBuilder) List(context.Context, *v2.ResourceId, rs.SyncOpAttrs) ([]*v2.Resource, *rs.SyncOpResults, error) {
-	out := make([]*v2.Resource, 0, len(orgRoles))
-	for _, role := range orgRoles {
+// List: admin and member, and any other role string a member holds (as
+// team roles do), so every person's role has a grant.
+func (b *orgRoleBuilder) List(ctx context.Context, _ *v2.ResourceId, opts rs.SyncOpAttrs) ([]*v2.Resource, *rs.SyncOpResults, error) {
+	svc, err := b.conn.client(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := svc.ListOrgTeams(ctx, &pluginv1.ListOrgTeamsRequest{SyncId: opts.SyncID}) // the sync's member snapshot: no extra request
+	if err != nil {
+		return nil, nil, fmt.Errorf("baton-cursor: list organization roles: %w", err)
+	}
+	roles := slices.Clone(orgRoles)
+	for _, id := range resp.GetOrganizationRoles() {
+		if !slices.ContainsFunc(roles, func(r orgRole) bool { return r.id == id }) {
+			roles = append(roles, orgRole{id, "Organization role " + id, "A Cursor organization role this connector does not know; shown as Cursor names it"})
+		}
+	}
+	out := make([]*v2.Resource, 0, len(roles))
+	for _, role := range roles {
 		r, err := rs.NewRoleResource(role.name, OrgRoleResourceType, role.id,
 			[]rs.RoleTraitOption{rs.WithRoleProfile(map[string]any{"organization_role": role.id})},
 			rs.WithDescription(role.desc))

@@ -336,7 +336,7 @@ func orgMember(m *cursororg.Member, onTeam func(string) bool) *pluginv1.OrgMembe
 }
 
 // ListOrgTeams returns the organization's teams, known from their members'
-// rows (no route lists teams).
+// rows (no route lists teams), and the organization roles those rows hold.
 func (s *Server) ListOrgTeams(ctx context.Context, req *pluginv1.ListOrgTeamsRequest) (*pluginv1.ListOrgTeamsResponse, error) {
 	set, err := s.orgSettings()
 	if err != nil {
@@ -347,7 +347,12 @@ func (s *Server) ListOrgTeams(ctx context.Context, req *pluginv1.ListOrgTeamsReq
 		return nil, err
 	}
 	teams := map[string]*pluginv1.OrgTeam{}
+	resp := &pluginv1.ListOrgTeamsResponse{OrganizationRoles: []string{"admin", "member"}}
 	for _, m := range all {
+		if r := m.OrganizationRole; r != "" && !slices.Contains(resp.OrganizationRoles, r) {
+			resp.OrganizationRoles = append(resp.OrganizationRoles, r)
+			slices.Sort(resp.OrganizationRoles[2:])
+		}
 		for _, tr := range m.Teams {
 			t := teams[string(tr.TeamID)]
 			if t == nil {
@@ -361,7 +366,6 @@ func (s *Server) ListOrgTeams(ctx context.Context, req *pluginv1.ListOrgTeamsReq
 			}
 		}
 	}
-	resp := &pluginv1.ListOrgTeamsResponse{}
 	for _, t := range teams {
 		resp.Teams = append(resp.Teams, t)
 	}

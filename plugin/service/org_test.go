@@ -2,7 +2,9 @@ package service
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,5 +97,26 @@ func TestOrgMembersHandBackAndResume(t *testing.T) {
 	}
 	if n := tenant.Requests("/organizations/members"); n != 5 {
 		t.Errorf("%d member requests for 5 pages, want 5 (resumed at page 3)", n)
+	}
+}
+
+// An organization role other than admin and member is listed too (as team
+// roles are), so its holders get a grant.
+func TestOrgTeamsListEveryOrganizationRole(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"members":[
+			{"userId":1,"email":"a@example.com","organizationRole":"member","teams":[{"teamId":7,"teamRole":"owner"}]},
+			{"userId":2,"email":"b@example.com","organizationRole":"billing-admin","teams":[]},
+			{"userId":3,"email":"c@example.com","organizationRole":"auditor","teams":[]}],
+			"pagination":{"page":1,"pageSize":200,"totalCount":3,"totalPages":1,"hasNextPage":false,"hasPreviousPage":false}}`))
+	}))
+	t.Cleanup(srv.Close)
+	resp, err := orgServer(t, srv.URL, -1).ListOrgTeams(context.Background(), &pluginv1.ListOrgTeamsRequest{SyncId: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(resp.GetOrganizationRoles(), ","); got != "admin,member,auditor,billing-admin" {
+		t.Errorf("organization roles %q, want admin,member,auditor,billing-admin", got)
 	}
 }

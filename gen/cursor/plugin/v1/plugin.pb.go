@@ -2290,9 +2290,12 @@ func (x *ListOrgTeamsRequest) GetSyncId() string {
 type ListOrgTeamsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Teams by id.
-	Teams         []*OrgTeam `protobuf:"bytes,1,rep,name=teams,proto3" json:"teams,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Teams []*OrgTeam `protobuf:"bytes,1,rep,name=teams,proto3" json:"teams,omitempty"`
+	// Every organization role a member holds: admin and member first, then
+	// any other role string Cursor sends, by name.
+	OrganizationRoles []string `protobuf:"bytes,2,rep,name=organization_roles,json=organizationRoles,proto3" json:"organization_roles,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ListOrgTeamsResponse) Reset() {
@@ -2328,6 +2331,13 @@ func (*ListOrgTeamsResponse) Descriptor() ([]byte, []int) {
 func (x *ListOrgTeamsResponse) GetTeams() []*OrgTeam {
 	if x != nil {
 		return x.Teams
+	}
+	return nil
+}
+
+func (x *ListOrgTeamsResponse) GetOrganizationRoles() []string {
+	if x != nil {
+		return x.OrganizationRoles
 	}
 	return nil
 }
@@ -3376,9 +3386,10 @@ const file_cursor_plugin_v1_plugin_proto_rawDesc = "" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x12\n" +
 	"\x04role\x18\x02 \x01(\tR\x04role\".\n" +
 	"\x13ListOrgTeamsRequest\x12\x17\n" +
-	"\async_id\x18\x01 \x01(\tR\x06syncId\"G\n" +
+	"\async_id\x18\x01 \x01(\tR\x06syncId\"v\n" +
 	"\x14ListOrgTeamsResponse\x12/\n" +
-	"\x05teams\x18\x01 \x03(\v2\x19.cursor.plugin.v1.OrgTeamR\x05teams\"I\n" +
+	"\x05teams\x18\x01 \x03(\v2\x19.cursor.plugin.v1.OrgTeamR\x05teams\x12-\n" +
+	"\x12organization_roles\x18\x02 \x03(\tR\x11organizationRoles\"I\n" +
 	"\aOrgTeam\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05roles\x18\x02 \x03(\tR\x05roles\x12\x18\n" +
