@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -26,15 +25,7 @@ func TestOrgSyncPagesAtTheRateLimit(t *testing.T) {
 	c, r := orgSyncEnv(t, srv.URL, []string{pluginservice.OrgPaceWindowEnv + "=" + window.String()})
 	took := time.Since(started)
 
-	users := map[string]bool{}
-	for _, u := range c.OfType("user") {
-		users[u.GetId().GetResource()] = true
-	}
-	for _, p := range tenant.OrgPeople() {
-		if !users[strings.ToLower(p.Email)] {
-			t.Errorf("person %s is not a user", p.Email)
-		}
-	}
+	requireEveryPersonAUser(t, c, tenant)
 	pages := (people + 199) / 200
 	if n := tenant.Requests("/organizations/members"); n != pages {
 		t.Errorf("/organizations/members was asked %d times, want %d pages", n, pages)

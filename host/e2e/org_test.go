@@ -285,6 +285,12 @@ func TestOrgSyncThroughASidecar(t *testing.T) {
 	if got := len(c.OfType("org_group")); got != 5 {
 		t.Errorf("org_group resources through the sidecar: %d, want 5", got)
 	}
+	requireEveryPersonAUser(t, c, tenant)
+}
+
+// requireEveryPersonAUser: each person of the organization is a user of the c1z.
+func requireEveryPersonAUser(t *testing.T, c *c1zread.Contents, tenant *simulator.Tenant) {
+	t.Helper()
 	users := map[string]bool{}
 	for _, u := range c.OfType("user") {
 		users[u.GetId().GetResource()] = true

@@ -178,7 +178,7 @@ func report(r result, label string) string {
 		status = fmt.Sprintf("FAILED (exit %d)", r.exit)
 	}
 	fmt.Fprintf(&b, "| measure | value |\n|---|---|\n")
-	fmt.Fprintf(&b, "| sync | %s |\n| wall time | %s |\n| people synced (the plugin's count) | %d of %d |\n", status, r.wall.Round(time.Second), r.people, r.size)
+	fmt.Fprintf(&b, "| sync | %s |\n| wall time | %s |\n| people synced (the plugin's count) | %d of %d |\n", status, r.wall.Round(100*time.Millisecond), r.people, r.size)
 	fmt.Fprintf(&b, "| `/organizations/members` requests (ceil(people/200) = %d) | %d |\n", (r.size+199)/200, r.routes["/organizations/members"])
 	fmt.Fprintf(&b, "| plugin's `requests_this_sync` (members read) | %s |\n", field(r.membersLine, "requests_this_sync"))
 	fmt.Fprintf(&b, "| 429 answers (organization routes) | %d |\n| \"come back at\" hand-backs to baton-sdk | %d |\n\n", r.orgLimited, r.handBacks)
