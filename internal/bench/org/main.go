@@ -171,7 +171,7 @@ func field(line, key string) string {
 func report(r result, label string) string {
 	var b strings.Builder
 	b.WriteString(title(r.size) + "\n\n")
-	fmt.Fprintf(&b, "`go run ./internal/bench/org -sizes %d` (`make bench-org`): a one-shot sync with the team key (%d members) and the organization key, "+
+	fmt.Fprintf(&b, "`go run ./internal/bench/org -sizes %d` (`make bench` runs 1000 and 20000, `make bench-org` 100000): a one-shot sync with the team key (%d members) and the organization key, "+
 		"against the simulator answering 429 past %d requests a minute per key on both APIs (real 60 s windows). %s\n\n", r.size, members, rate, label)
 	status := "finished"
 	if r.exit != 0 {
