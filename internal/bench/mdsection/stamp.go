@@ -18,14 +18,15 @@ func LoadAvg() string {
 }
 
 // Commit is the checkout's short commit, with -dirty when tracked files
-// differ from it: the build a section measured.
+// differ from it: the build a section measured. BENCHMARKS.md itself is
+// not counted: make bench rewrites it while it measures.
 func Commit() string {
 	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
 	if err != nil {
 		return "unknown"
 	}
 	c := strings.TrimSpace(string(out))
-	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!BENCHMARKS.md").Output(); err == nil && len(st) > 0 {
 		c += "-dirty"
 	}
 	return c
