@@ -383,22 +383,13 @@ func (e *enrichment) readLogins(ctx context.Context, api activityAPI, start, end
 				return
 			}
 			n := 1
-			switch {
-			case pages == 0:
-				// The newest window's pages go out at once, before page 1
-				// says how many there are: a round trip less beside the
-				// roster read, for at most loginPagesMax-1 empty answers.
-				n = loginPagesMax
-			case page > 1 && last.TotalPages >= page:
+			if page > 1 && last.TotalPages >= page {
 				n = min(last.TotalPages-page+1, loginPagesMax-pages)
 			}
 			got, ok := e.loginPages(ctx, api, cursorapi.AuditQuery{Start: wStart, End: wEnd, Types: []string{"login"}, Page: page, PageSize: cursorapi.MaxAuditPageSize}, n)
 			if !ok {
 				e.logins = nil
 				return
-			}
-			if i := slices.IndexFunc(got, func(p cursorapi.AuditPage) bool { return !p.HasNextPage || len(p.Events) == 0 }); i >= 0 {
-				got, n = got[:i+1], i+1 // the pages past the window's last were empty
 			}
 			pages, page = pages+n, page+n
 			for _, p := range got {
