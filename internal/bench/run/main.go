@@ -142,17 +142,8 @@ func sectionTitle() string {
 	return fmt.Sprintf("## Sync against the floor, cursor-activity-days %d (internal/bench/run)", *actDays)
 }
 
-// fileHeader opens BENCHMARKS.md; every other line is a harness's section.
-const fileHeader = "# Benchmarks\n\nWritten by `make bench`, which removes this file first: each section below is written by the harness it names (internal/bench/mdsection) and nothing by hand. Budgets: docs/design.md; each harness holds their numbers and checks them. Earlier figures and before/after comparisons: docs/benchmark-history.md.\n"
-
-// writeSection puts text into -out as its section, the file's header first
-// when the file is new.
+// writeSection puts text into -out as its section.
 func writeSection(title, text string) error {
-	if _, err := os.Stat(*outFile); os.IsNotExist(err) {
-		if err := os.WriteFile(*outFile, []byte(fileHeader), 0o644); err != nil {
-			return err
-		}
-	}
 	return mdsection.Write(*outFile, title, strings.TrimLeft(text, "\n"))
 }
 
