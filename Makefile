@@ -87,12 +87,14 @@ cross: ## go build and go vet of ./... for each of $(CROSS)
 
 ci: lint check-generated breaking cross test race ## what .ci/run runs
 
-bench: build simulator ## Go benchmarks of the hot paths
+bench: build simulator ## Go benchmarks of the hot paths, then every harness writes its section of BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 5x ./...
 	$(GO) build -o $(BIN)/baton-cursor-floor ./internal/bench/floor
-	$(GO) run ./internal/bench/run -bin $(BIN) -runs 3 -out BENCHMARKS.md
-	$(GO) run ./internal/bench/activity -bin $(BIN) -runs 2 -append BENCHMARKS.md
-	$(GO) run ./internal/bench/activity -bin $(BIN) -runs 2 -latency 100ms -append BENCHMARKS.md
+	rm -f BENCHMARKS.md
+	$(GO) run ./internal/bench/run -bin $(BIN) -runs 3 -activity-days 0 -out BENCHMARKS.md
+	$(GO) run ./internal/bench/run -bin $(BIN) -runs 3 -activity-days 30 -scim 0 -out BENCHMARKS.md
+	$(GO) run ./internal/bench/activity -bin $(BIN) -runs 2 -out BENCHMARKS.md
+	$(GO) run ./internal/bench/activity -bin $(BIN) -runs 2 -latency 100ms -out BENCHMARKS.md
 	$(GO) run ./internal/bench/provision -bin $(BIN) -out BENCHMARKS.md
 	$(GO) run ./internal/bench/service -bin $(BIN) -members 10000 -tasks 20 -out BENCHMARKS.md
 	$(GO) run ./internal/bench/org -bin $(BIN) -sizes 1000,20000 -out BENCHMARKS.md

@@ -25,7 +25,7 @@ import (
 )
 
 // podMembers and podTasks: the pod tests run podTasks sync tasks of a team of podMembers, the
-// size the Deployment's memory request is for (BENCHMARKS.md, "The image and the pod").
+// size the Deployment's memory request is for (docs/benchmark-history.md, "The image and the pod").
 const (
 	podMembers = 10_000
 	podTasks   = 3

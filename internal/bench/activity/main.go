@@ -2,8 +2,8 @@
 // for each team size it runs one-shot syncs through baton-cursor against the
 // simulated tenant with Cursor's 20-a-minute team limit on, with the default
 // cursor-activity-days (30) and with 0 (off), a fresh tenant per sync, and
-// reports wall time, enrichment requests and 429s. `make bench` appends its
-// report to BENCHMARKS.md.
+// reports wall time, enrichment requests and 429s against the budgets. `make
+// bench` writes its section of BENCHMARKS.md (one with latency, one without).
 package main
 
 import (
@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/conductorone/baton-cursor/internal/bench/mdsection"
 	"github.com/conductorone/baton-cursor/internal/simulator"
 )
 
@@ -25,7 +26,7 @@ var (
 	binDir    = flag.String("bin", "bin", "folder holding baton-cursor and baton-cursor-plugin")
 	sizesFlag = flag.String("sizes", "1000,10000,100000", "comma-separated team sizes")
 	runs      = flag.Int("runs", 2, "syncs per size and setting (median reported)")
-	appendTo  = flag.String("append", "", "file to append the report to (empty: print only)")
+	out       = flag.String("out", "", "markdown file whose section this command rewrites (empty: print only)")
 	latency   = flag.Duration("latency", 0, "latency of every Cursor answer (the simulator's Faults.Latency), e.g. 100ms")
 )
 
@@ -41,18 +42,19 @@ type result struct {
 	rosterGet int
 }
 
+// Budgets (docs/design.md; issue 12 without latency, issue 18 item 2 with it).
+const (
+	latencyBudget     = 1.15 // on/off wall with latency on every answer, every size
+	wallBudget10k     = 2.0  // on/off wall at 10,000 members
+	requestBudget10k  = 20   // enrichment requests at 10,000 members
+	requestBudget100k = 120  // at 100,000, or degrade with a WARNING
+)
+
 func main() {
 	flag.Parse()
-	var b strings.Builder
-	fmt.Fprintf(&b, "\n## Activity enrichment (internal/bench/activity)\n\n")
-	fmt.Fprintf(&b, "- date: %s; %d sync(s) per cell, median; a fresh simulated tenant per sync with Cursor's limit of 20 Admin API requests a minute (all routes together)\n",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), *runs)
-	fmt.Fprintf(&b, "- load average at the start: %s (wall times on a shared machine vary with it; CPU time of the sync's processes less so; the simulated tenant's own work runs in this program and is in neither)\n", loadAvg())
-	if *latency > 0 {
-		fmt.Fprintf(&b, "- every Cursor answer waits %s (the simulator's latency fault). Budget (issue 18.2): on ≤ 1.15x off\n", *latency)
-	}
-	fmt.Fprintf(&b, "- on: the default `cursor-activity-days` 30; off: `--cursor-activity-days 0`. Budget (issue 12): at 10,000 members at most 20 enrichment requests and on ≤ 2x off; at 100,000 at most 120 or degrade\n\n")
-	fmt.Fprintf(&b, "| members | off wall (s) | on wall (s) | wall on/off | off CPU (s) | on CPU (s) | CPU on/off | enrichment requests | audit / usage / spend | 429s | degraded (WARNING) |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |\n")
+	began, loadBefore := time.Now(), mdsection.LoadAvg()
+	var rows strings.Builder
+	met := true
 	for _, s := range strings.Split(*sizesFlag, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
@@ -67,21 +69,61 @@ func main() {
 		if err != nil {
 			fail(err)
 		}
-		fmt.Fprintf(&b, "| %d | %.3f | %.3f | %.2f | %.2f | %.2f | %.2f | %d | %s | %d | %v |\n", n, off.wall.Seconds(), on.wall.Seconds(),
-			on.wall.Seconds()/off.wall.Seconds(), off.cpu.Seconds(), on.cpu.Seconds(), on.cpu.Seconds()/off.cpu.Seconds(),
-			on.requests, on.perRoute, on.limited, on.warning)
+		ratio := on.wall.Seconds() / off.wall.Seconds()
+		budget, ok := verdict(n, ratio, on)
+		met = met && ok
+		fmt.Fprintf(&rows, "| %d | %.3f | %.3f | %.2f | %.2f | %.2f | %.2f | %d | %s | %d | %v | %s | %s |\n", n, off.wall.Seconds(), on.wall.Seconds(),
+			ratio, off.cpu.Seconds(), on.cpu.Seconds(), on.cpu.Seconds()/off.cpu.Seconds(),
+			on.requests, on.perRoute, on.limited, on.warning, budget, verdictWord(ok))
 	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\n%s", title(), mdsection.Stamp(began, loadBefore))
+	fmt.Fprintf(&b, "- `go run ./internal/bench/activity %s`: one-shot syncs through baton-cursor, %d per cell, median; a fresh simulated tenant per sync with Cursor's limit of 20 Admin API requests a minute (all routes together); CPU is the sync's processes' (the tenant runs in this program)\n", strings.Join(os.Args[1:], " "), *runs)
+	if *latency > 0 {
+		fmt.Fprintf(&b, "- every Cursor answer waits %s (the simulator's latency fault). Budget: on ≤ %.2fx off at every size\n", *latency, latencyBudget)
+	} else {
+		fmt.Fprintf(&b, "- Budgets: at 10,000 members at most %d enrichment requests and on ≤ %.1fx off; at 100,000 at most %d requests or degrade with a WARNING; other sizes for information\n", requestBudget10k, wallBudget10k, requestBudget100k)
+	}
+	fmt.Fprintf(&b, "- on: the default `cursor-activity-days` 30; off: `--cursor-activity-days 0`; verdicts use unrounded values\n\n")
+	fmt.Fprintf(&b, "| members | off wall (s) | on wall (s) | wall on/off | off CPU (s) | on CPU (s) | CPU on/off | enrichment requests | audit / usage / spend | 429s | degraded (WARNING) | budget | verdict |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- | --- |\n")
+	b.WriteString(rows.String())
 	fmt.Print(b.String())
-	if *appendTo != "" {
-		f, err := os.OpenFile(*appendTo, os.O_APPEND|os.O_WRONLY, 0)
-		if err != nil {
-			fail(err)
-		}
-		defer f.Close()
-		if _, err := f.WriteString(b.String()); err != nil {
+	if *out != "" {
+		if err := mdsection.Write(*out, title(), b.String()); err != nil {
 			fail(err)
 		}
 	}
+	if !met {
+		fmt.Fprintln(os.Stderr, "activity bench: a budget is not met (see the verdicts)")
+	}
+}
+
+// title heads this command's section: one with latency, one without.
+func title() string {
+	if *latency > 0 {
+		return fmt.Sprintf("## Activity enrichment with %s answers (internal/bench/activity)", *latency)
+	}
+	return "## Activity enrichment (internal/bench/activity)"
+}
+
+// verdict says which budget holds at n members and whether r meets it.
+func verdict(n int, ratio float64, r result) (string, bool) {
+	switch {
+	case *latency > 0:
+		return fmt.Sprintf("on/off ≤ %.2fx", latencyBudget), ratio <= latencyBudget
+	case n == 10000:
+		return fmt.Sprintf("≤ %d requests, on/off ≤ %.1fx", requestBudget10k, wallBudget10k), r.requests <= requestBudget10k && ratio <= wallBudget10k
+	case n >= 100000:
+		return fmt.Sprintf("≤ %d requests or degrade", requestBudget100k), r.requests <= requestBudget100k || r.warning
+	}
+	return "information", true
+}
+
+func verdictWord(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**NOT MET**"
 }
 
 func fail(err error) {
@@ -129,12 +171,4 @@ func syncOnce(n int, days string) (result, error) {
 		limited: strings.Count(string(out), "HTTP 429"), warning: strings.Contains(string(out), "member activity is incomplete"),
 		rosterGet: tenant.Requests("/teams/members"),
 	}, nil
-}
-
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	return strings.Join(strings.Fields(string(b))[:3], " ")
 }

@@ -7,12 +7,19 @@ import (
 	"strings"
 )
 
+// Header opens a BENCHMARKS.md that Write creates; every other line is a
+// harness's section.
+const Header = "# Benchmarks\n\nWritten by `make bench`, which removes this file first: each section below is written by the harness it names (internal/bench/mdsection) and nothing by hand. Budgets: docs/design.md; each harness holds their numbers and checks them. Earlier figures and before/after comparisons: docs/benchmark-history.md.\n"
+
 // Write puts section, which starts with title, into the markdown file at
 // path, replacing an earlier section with that title (up to the next "## "),
-// else appending it.
+// else appending it; a new file starts with Header.
 func Write(path, title, section string) error {
 	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
+	if os.IsNotExist(err) {
+		old, err = []byte(Header), nil
+	}
+	if err != nil {
 		return err
 	}
 	text := string(old)

@@ -52,11 +52,12 @@ func main() {
 		if err != nil || n < 1 || n > simulator.MaxOrgPeople {
 			fail(fmt.Errorf("-sizes: %q is not a size from 1 to %d", s, simulator.MaxOrgPeople))
 		}
+		began, loadBefore := time.Now(), mdsection.LoadAvg()
 		r, err := measure(*bin, n)
 		if err != nil {
 			fail(err)
 		}
-		section := report(r, *label)
+		section := report(r, *label, mdsection.Stamp(began, loadBefore))
 		fmt.Print(section)
 		if *out != "" {
 			if err := mdsection.Write(*out, title(n), section); err != nil {
@@ -168,9 +169,9 @@ func field(line, key string) string {
 	return v
 }
 
-func report(r result, label string) string {
+func report(r result, label, stamp string) string {
 	var b strings.Builder
-	b.WriteString(title(r.size) + "\n\n")
+	b.WriteString(title(r.size) + "\n\n" + stamp + "\n")
 	fmt.Fprintf(&b, "`go run ./internal/bench/org -sizes %d` (`make bench` runs 1000 and 20000, `make bench-org` 100000): a one-shot sync with the team key (%d members) and the organization key, "+
 		"against the simulator answering 429 past %d requests a minute per key on both APIs (real 60 s windows). %s\n\n", r.size, members, rate, label)
 	status := "finished"

@@ -7,7 +7,7 @@
 // creates, interleaved as C1 sends them after a review), and one-shot create
 // and deletes. It counts the tenant's requests by kind and the wall time, and
 // writes them as a section of -out (replacing an earlier one). The budget
-// (issue 16, DESIGN.md): every burst task succeeds, at most 6 Admin API
+// (issue 16, docs/design.md): every burst task succeeds, at most 6 Admin API
 // requests besides remove-member, no enrichment request, under 90 s; a
 // one-shot create or delete makes no enrichment request and at most one
 // roster read, and one of a SCIM-managed person (a create, a delete of a
@@ -61,6 +61,7 @@ func main() {
 		*bin = abs
 	}
 
+	began, loadBefore := time.Now(), mdsection.LoadAvg()
 	cfg := simulator.Config{Members: *members, Seed: 1, APIKey: apiKey, SCIMToken: scimToken, RateLimitPerMinute: *rate}
 	var rows []row
 	burst, err := measureBurst(*bin, cfg, *nSCIM, *nDash, *nCreate)
@@ -75,7 +76,7 @@ func main() {
 		}
 		rows = append(rows, r)
 	}
-	section, ok := report(rows, *label, *rate, *members)
+	section, ok := report(rows, *label, *rate, *members, mdsection.Stamp(began, loadBefore))
 	fmt.Print(section)
 	if *out != "" {
 		if err := mdsection.Write(*out, sectionTitle, section); err != nil {
@@ -356,9 +357,9 @@ func lastLine(s string) string {
 }
 
 // report renders the section and says whether every budget holds.
-func report(rows []row, label string, rate, members int) (string, bool) {
+func report(rows []row, label string, rate, members int, stamp string) (string, bool) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n\n", sectionTitle)
+	fmt.Fprintf(&b, "%s\n\n%s\n", sectionTitle, stamp)
 	fmt.Fprintf(&b, "`go run ./internal/bench/provision` (part of `make bench`): a simulated team of %d members with SCIM, "+
 		"answering 429 past %d Admin API requests a minute (every route together, as Cursor's per-team limit); the "+
 		"service-mode burst runs through the simulated C1 (`internal/c1sim`, baton-sdk's default task concurrency), timed "+

@@ -5,7 +5,7 @@
 // through baton-cursor (host + plugin) and through the floor (the same baton
 // work from memory, internal/bench/floor), and reports wall time, peak RSS
 // per process, /teams/members requests per sync and plugin start time
-// against the budgets in DESIGN.md. It writes BENCHMARKS.md and prints the
+// against the budgets of docs/design.md. It writes its sections of BENCHMARKS.md and prints the
 // same text.
 package main
 
@@ -25,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/conductorone/baton-cursor/internal/bench/mdsection"
 	"github.com/conductorone/baton-cursor/internal/simulator"
 )
 
@@ -95,9 +96,12 @@ func run() error {
 	if *scimOnly {
 		text, err := benchSCIM(dir)
 		fmt.Print(text)
+		if err == nil && *outFile != "" {
+			err = writeSection(scimTitle, text)
+		}
 		return err
 	}
-	began := time.Now()
+	began, loadBefore := time.Now(), mdsection.LoadAvg()
 	startTimes, err := pluginStart(filepath.Join(*binDir, "baton-cursor-plugin"), *starts)
 	if err != nil {
 		return err
@@ -111,40 +115,41 @@ func run() error {
 		}
 		results = append(results, r)
 	}
-	text := report(began, startTimes, results)
+	text := report(began, loadBefore, startTimes, results)
+	fmt.Print(text)
+	if *outFile != "" {
+		if err := writeSection(sectionTitle(), text); err != nil {
+			return err
+		}
+	}
 	if *scimSize > 0 {
 		fmt.Fprintf(os.Stderr, "bench: SCIM at %d members ...\n", *scimSize)
 		scimText, err := benchSCIM(dir)
 		if err != nil {
 			return fmt.Errorf("SCIM: %w", err)
 		}
-		text += scimText
-	}
-	fmt.Print(text)
-	if *outFile != "" {
-		return os.WriteFile(*outFile, []byte(text+keptSections(*outFile)), 0o644)
+		fmt.Print(scimText)
+		if *outFile != "" {
+			return writeSection(scimTitle, scimText)
+		}
 	}
 	return nil
 }
 
-// keptMarker starts the part of the report other measurements write (the image and the pod,
-// from deploy/kubernetes' tests); rewriting the report keeps it.
-const keptMarker = "<!-- internal/bench/run keeps everything below this line; internal/bench/service rewrites only its own section -->"
+// sectionTitle heads this run's section: one per activity setting, so the
+// roster path and a default sync each keep theirs.
+func sectionTitle() string {
+	return fmt.Sprintf("## Sync against the floor, cursor-activity-days %d (internal/bench/run)", *actDays)
+}
 
-func keptSections(path string) string {
-	old, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	if i := strings.Index(string(old), keptMarker); i >= 0 {
-		return "\n" + string(old[i:])
-	}
-	return ""
+// writeSection puts text into -out as its section.
+func writeSection(title, text string) error {
+	return mdsection.Write(*outFile, title, strings.TrimLeft(text, "\n"))
 }
 
 func benchSize(n int, dir string) (sizeResult, error) {
 	res := sizeResult{members: n}
-	res.load[0] = loadAvg()
+	res.load[0] = mdsection.LoadAvg()
 	cpu0, self0 := busyCPU(), selfCPU()
 	benchCPU := 0.0 // CPU seconds of the syncs' processes and the tenant
 
@@ -181,7 +186,7 @@ func benchSize(n int, dir string) (sizeResult, error) {
 	stopTenant()
 	elapsed := time.Since(cpu0.at).Seconds()
 	res.otherCores = ((busyCPU().secs - cpu0.secs) - (selfCPU() - self0) - benchCPU) / elapsed
-	res.load[1] = loadAvg()
+	res.load[1] = mdsection.LoadAvg()
 	return res, nil
 }
 
@@ -297,15 +302,6 @@ func tail(path string, lines int) string {
 	b := readFile(path)
 	all := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	return strings.Join(all[max(0, len(all)-lines):], "\n")
-}
-
-func loadAvg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 type cpuSample struct {

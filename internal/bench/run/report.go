@@ -11,9 +11,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/conductorone/baton-cursor/internal/bench/mdsection"
 )
 
-// Budgets from DESIGN.md.
+// Budgets from docs/design.md (issue 18 item 2 for the wall times), checked here.
 const (
 	rssBudget       = 1.2 // × the floor's process-tree peak RSS
 	pluginRSSBudget = 80  // MiB
@@ -78,22 +80,20 @@ func verdict(ok bool) string {
 	return "**NOT MET**"
 }
 
-func report(began time.Time, startTimes []time.Duration, results []sizeResult) string {
+func report(began time.Time, loadBefore string, startTimes []time.Duration, results []sizeResult) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 
-	p("# Benchmarks\n\n")
-	p("Written by `make bench` (the side-by-side harness `internal/bench/run`, after the Go benchmarks of the hot paths); it overwrites this file. Budgets: DESIGN.md.\n\n")
-	p("- date: %s\n", began.UTC().Format("2006-01-02 15:04 MST"))
+	p("%s\n\n", sectionTitle())
+	p("%s", mdsection.Stamp(began, loadBefore))
 	p("- machine: %d CPUs (runtime.NumCPU), %s memory (MemTotal), %s/%s\n", runtime.NumCPU(), memTotal(), runtime.GOOS, runtime.GOARCH)
 	p("- Go: %s\n", goVersion())
-	p("- commit: %s\n", commit())
 	p("- command: `go run ./internal/bench/run %s` (from the module root)\n", strings.Join(os.Args[1:], " "))
 	p("- ours: `baton-cursor --cursor-base-url URL --cursor-activity-days %d -f out.c1z` against `cursor-simulator --members N --seed %d`; floor: `baton-cursor-floor --members N --seed %d -f out.c1z` (internal/bench/floor: the same baton resources from memory; it reads no activity)\n", *actDays, *seed, *seed)
 	p("- %d measured runs of each per size, after %d warm-up run(s) of each, ours and floor interleaved; medians below\n", *runs, *warmup)
 	p("- wall: process start to exit. Peak RSS: VmHWM of every process of the run's tree, polled from /proc every %v; host = the largest of baton-cursor's processes other than the plugin (before issue 11: the exit-code supervisor, baton-sdk's parent and its `_connector-service` child; now one process); floor = the larger of its processes. Tree peak RSS: the largest sum of VmRSS over every process of the run (plugin included) in one poll, as a Kubernetes memory limit counts it; the RSS budget is checked on it\n\n", *pollEvery)
 
-	p("## Results\n\n")
+	p("### Results\n\n")
 	p("The floor's wall time includes building its roster with the simulator's generator, which is not baton work; \"floor net\" takes it out (the floor logs how long it took) and is what the wall budget is checked against.\n\n")
 	p("| members | ours wall (s) | floor wall (s) | floor net (s) | ours/floor | ours/floor net | ours tree peak RSS (MiB) | floor tree peak RSS (MiB) | tree RSS ours/floor | host peak RSS (MiB) | floor peak RSS (MiB) | plugin peak RSS (MiB) | /teams/members per sync |\n")
 	p("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
@@ -107,8 +107,8 @@ func report(began time.Time, startTimes []time.Duration, results []sizeResult) s
 			mib(oh), mib(fh), mib(pl), joinInts(each(r.ours, func(x runResult) int { return x.requests })))
 	}
 
-	p("\n## Budgets\n\n")
-	p("DESIGN.md sets the wall-time budget at 1.10× for 100,000 members and 1.25× for 1,000 (10,000 is held to 1.25× for information), the tree RSS budget at 100,000 (smaller teams are held to it for information). Verdicts use unrounded values.\n\n")
+	p("\n### Budgets\n\n")
+	p("docs/design.md sets the wall-time budget at 1.10× for 100,000 members and 1.25× for 1,000 (10,000 is held to 1.25× for information), the tree RSS budget at 100,000 (smaller teams are held to it for information). Verdicts use unrounded values.\n\n")
 	p("| members | budget | measured | verdict |\n| ---: | --- | --- | --- |\n")
 	for _, r := range results {
 		ow, fn := medianWall(r.ours), median(each(r.floor, runResult.net))
@@ -130,7 +130,7 @@ func report(began time.Time, startTimes []time.Duration, results []sizeResult) s
 		ms(sm), len(startTimes), ms(startTimes[0]), ms(startTimes[len(startTimes)-1]), verdict(sm < startBudget))
 	p("\nPlugin start: go-plugin's NewClient, Dispense (process start, handshake, AutoMTLS, dial) and one GetInfo answered before Configure (no Cursor call), timed in the harness (`pluginstart.go`).\n")
 
-	p("\n## Peak RSS per process (MiB, median of runs)\n\n")
+	p("\n### Peak RSS per process (MiB, median of runs)\n\n")
 	p("| members | ours: supervisor | ours: parent | ours: connector-service | ours: plugin | floor: parent | floor: connector-service |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, r := range results {
 		role := func(rs []runResult, role string) float64 {
@@ -140,7 +140,7 @@ func report(began time.Time, startTimes []time.Duration, results []sizeResult) s
 			role(r.ours, roleService), role(r.ours, rolePlugin), role(r.floor, roleParent), role(r.floor, roleService))
 	}
 
-	p("\n## CPU time per sync (s, median of runs)\n\n")
+	p("\n### CPU time per sync (s, median of runs)\n\n")
 	p("User+system time of each process, as last polled; less sensitive to a busy machine than wall time.\n\n")
 	p("| members | ours: supervisor | ours: parent | ours: connector-service | ours: plugin | ours: total | floor: parent | floor: connector-service | floor: total | total ours/floor |\n")
 	p("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
@@ -153,7 +153,7 @@ func report(began time.Time, startTimes []time.Duration, results []sizeResult) s
 			role(r.ours, roleService), role(r.ours, rolePlugin), ot, role(r.floor, roleParent), role(r.floor, roleService), ft, ot/ft)
 	}
 
-	p("\n## Every run\n\n")
+	p("\n### Every run\n\n")
 	p("| members | | wall (s) | tree peak RSS (MiB) | host or floor peak RSS (MiB) | plugin peak RSS (MiB) |\n| ---: | --- | --- | --- | --- | --- |\n")
 	for _, r := range results {
 		p("| %d | ours | %s | %s | %s | %s |\n", r.members, joinF(each(r.ours, func(x runResult) float64 { return x.wall.Seconds() }), 3),
@@ -165,14 +165,14 @@ func report(began time.Time, startTimes []time.Duration, results []sizeResult) s
 			joinF(each(r.floor, func(x runResult) float64 { return mib(x.floorKB()) }), 1))
 	}
 
-	p("\n## Machine load while measuring\n\n")
+	p("\n### Machine load while measuring\n\n")
 	p("Other processes' CPU = the machine's non-idle CPU time (/proc/stat) minus that of this harness, the tenant and every process of every sync (warm-ups included), divided by the size's wall time: how much of the machine someone else was using.\n\n")
 	p("| members | load average before | load average after | other processes' CPU (cores of %d) |\n| ---: | --- | --- | ---: |\n", runtime.NumCPU())
 	for _, r := range results {
 		p("| %d | %s | %s | %.2f |\n", r.members, r.load[0], r.load[1], r.otherCores)
 	}
 
-	p("\n## Checks\n\n")
+	p("\n### Checks\n\n")
 	for _, r := range results {
 		if r.verified != "" {
 			p("- %d members: c1z of ours vs the floor (last run): %s\n", r.members, r.verified)
@@ -242,16 +242,4 @@ func goVersion() string {
 		return v
 	}
 	return runtime.Version()
-}
-
-func commit() string {
-	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
-	if err != nil {
-		return "unknown"
-	}
-	c := strings.TrimSpace(string(out))
-	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
-		c += "-dirty"
-	}
-	return c
 }

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/conductorone/baton-cursor/internal/bench/mdsection"
 	"github.com/conductorone/baton-cursor/internal/simulator"
 )
 
@@ -40,9 +41,13 @@ type scimVariant struct {
 	lists []int // SCIM list requests per sync
 }
 
+// scimTitle heads the SCIM budget's section of the report.
+const scimTitle = "## SCIM at scale (internal/bench/run)"
+
 // benchSCIM times syncs without SCIM, with SCIM, and with SCIM through the
 // -scim-before build, interleaved, against one tenant.
 func benchSCIM(dir string) (string, error) {
+	began, loadBefore := time.Now(), mdsection.LoadAvg()
 	n := *scimSize
 	url, stop, err := startSCIMTenant(n)
 	if err != nil {
@@ -66,7 +71,7 @@ func benchSCIM(dir string) (string, error) {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n## SCIM at scale\n\n")
+	fmt.Fprintf(&b, "%s\n\n%s", scimTitle, mdsection.Stamp(began, loadBefore))
 	fmt.Fprintf(&b, "`baton-cursor --cursor-base-url URL -f out.c1z` against `cursor-simulator --members %d --seed %d --scim --latency %s --scim-max-results %d` "+
 		"(every Admin API and SCIM answer waits %s; SCIM pages hold at most %d users), with and without `BATON_CURSOR_SCIM_URL`/`_TOKEN`; "+
 		"%d measured runs of each after %d warm-up, interleaved; medians.\n\n",

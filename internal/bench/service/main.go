@@ -4,7 +4,7 @@
 // baton-cursor process runs -tasks full sync tasks from a simulated C1
 // (internal/c1sim) against a simulated Cursor team of -members, and the
 // process tree's summed RSS (every process, as a Kubernetes memory limit
-// counts it) is read from /proc after each task. The budget (DESIGN.md):
+// counts it) is read from /proc after each task. The budget (docs/design.md):
 // after the last task within 10% of after the 3rd. It prints the figures and
 // writes them as a section of -out (replacing an earlier one); it exits 1
 // over budget.
@@ -68,6 +68,7 @@ func main() {
 }
 
 func measure(bin string, members, tasks int, settle time.Duration, logPath string) (string, bool, error) {
+	began, loadBefore := time.Now(), mdsection.LoadAvg()
 	tmp, err := os.MkdirTemp("", "bench-service-")
 	if err != nil {
 		return "", false, err
@@ -141,7 +142,7 @@ func measure(bin string, members, tasks int, settle time.Duration, logPath strin
 	ok := ratio <= budget
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n\n", sectionTitle)
+	fmt.Fprintf(&b, "%s\n\n%s\n", sectionTitle, mdsection.Stamp(began, loadBefore))
 	fmt.Fprintf(&b, "`go run ./internal/bench/service` (part of `make bench`): one `baton-cursor` in service mode runs %d full sync "+
 		"tasks from the simulated C1 (`internal/c1sim`) against a simulated team of %d members; after each task (and %v) "+
 		"the summed VmRSS of every process of its tree (%d processes: the host's processes and the plugin) is read from /proc. "+
