@@ -71,7 +71,7 @@ func TestFinishCommitsASuccessfulRun(t *testing.T) {
 		t.Error("the plugin was not stopped")
 	}
 	// A signal now comes too late: nothing is cancelled, nobody exits.
-	r.interrupt(syscall.SIGTERM, func() {})
+	r.Interrupt(syscall.SIGTERM, func() {})
 	if r.sig != nil {
 		t.Error("a signal after the run was judged changed it")
 	}
@@ -110,12 +110,12 @@ func TestFinishLeavesOutputAloneUnlessTheRunSucceeded(t *testing.T) {
 				r.sig = tc.sig // as interrupt records it
 			}
 			err = r.finish(context.Background(), tc.runErr)
-			var in *interrupted
+			var in *Interrupted
 			switch {
 			case tc.sig != nil && !errors.As(err, &in):
 				t.Errorf("finish: %v, want an interruption", err)
-			case tc.sig != nil && signalStatus(in.sig) != 128+int(tc.sig.(syscall.Signal)):
-				t.Errorf("status %d, want %d", signalStatus(in.sig), 128+int(tc.sig.(syscall.Signal)))
+			case tc.sig != nil && SignalStatus(in.Signal) != 128+int(tc.sig.(syscall.Signal)):
+				t.Errorf("status %d, want %d", SignalStatus(in.Signal), 128+int(tc.sig.(syscall.Signal)))
 			case tc.sig != nil && !strings.Contains(in.Error(), out+" was not written"):
 				t.Errorf("message %q does not say %s was not written", in.Error(), out)
 			case tc.sig == nil && !errors.Is(err, tc.runErr):
@@ -143,14 +143,14 @@ func TestInterrupt(t *testing.T) {
 	r, exitCode, stops := newTestRun(t, t.TempDir())
 	cancelled := false
 	r.cancel = func() { cancelled = true }
-	r.interrupt(syscall.SIGINT, r.stop)
+	r.Interrupt(syscall.SIGINT, r.stop)
 	if !cancelled || stops.Load() == 0 || r.sig != syscall.SIGINT {
 		t.Fatalf("after SIGINT: cancelled %v, plugin stops %d, signal %v", cancelled, stops.Load(), r.sig)
 	}
 	if exitCode.Load() != -1 {
 		t.Fatalf("the first signal exited at once (%d); it must let the run unwind", exitCode.Load())
 	}
-	r.interrupt(syscall.SIGTERM, r.stop)
+	r.Interrupt(syscall.SIGTERM, r.stop)
 	if got := exitCode.Load(); got != 143 {
 		t.Errorf("second signal (SIGTERM): exit %d, want 143 at once", got)
 	}
