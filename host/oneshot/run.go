@@ -98,11 +98,8 @@ func (r *Run) start(c1zTempDir string) error {
 	r.mu.Lock()
 	r.dir = dir
 	r.mu.Unlock()
-	// A unix socket path has at most 107 bytes; go-plugin adds "/plugin"
-	// and ten digits. Under a longer base the socket stays in $TMPDIR.
-	if len(dir.Path)+len("/plugin")+10 > 107 {
-		return nil
-	}
+	// The host's plugin starter puts the socket's folder here when the
+	// socket's path fits (host/pluginproc: socketFolder), else elsewhere.
 	return os.Setenv(plugin.EnvUnixSocketDir, dir.Path)
 }
 
