@@ -68,3 +68,13 @@ func VersionedPlugins(impl pluginv1.PluginServiceServer) map[int]plugin.PluginSe
 		ProtocolVersion: {PluginName: &GRPCPlugin{Impl: impl}},
 	}
 }
+
+// The activity window a host may ask for in ConfigureRequest.activity_days:
+// unset means DefaultActivityDays, 0 turns enrichment off, and more than
+// MaxActivityDays is refused (Cursor keeps usage windows of 30 days; each
+// costs a request). A host checks them before starting the plugin, the
+// plugin for every host.
+const (
+	DefaultActivityDays = 30
+	MaxActivityDays     = 90
+)
