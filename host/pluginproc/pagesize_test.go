@@ -90,7 +90,7 @@ func TestFullPagesOfLongNamesOnBothPaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	lazy := NewLazy(Options{Path: realPlugin, Settings: &pluginv1.ConfigureRequest{ApiKey: testKey(), BaseUrl: team.URL}})
-	t.Cleanup(lazy.Kill)
+	t.Cleanup(lazy.kill)
 
 	for name, get := range map[string]func(context.Context) (pluginv1.PluginServiceClient, error){"attach": remote.Get, "go-plugin": lazy.Get} {
 		svc, err := get(ctx)
