@@ -35,7 +35,7 @@ test: build ## every test: unit, plugin subprocess, end to end, deployment (depl
 # The packages where goroutines meet: the plugin's shared roster fetch and
 # sidecar, the host's plugin client and run (signals, the summary), the
 # connector's calls from baton-sdk's syncer, the retry loop and the pacer.
-RACE_PKGS := ./plugin/service ./plugin/server ./host/pluginproc ./host/oneshot ./host/connector ./internal/httpretry ./internal/cursororg
+RACE_PKGS := ./plugin/service ./plugin/transport ./host/pluginproc ./host/oneshot ./host/service ./host/connector ./internal/httpretry ./internal/cursororg
 
 race: ## the race detector on the concurrent packages
 	CGO_ENABLED=1 $(GO) test -race -count=1 $(RACE_PKGS)

@@ -8,11 +8,6 @@ import (
 	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
 )
 
-const (
-	defaultActivityDays = 30
-	maxActivityDays     = 90
-)
-
 // addActivity puts a member's activity and spend into its profile. Facts the
 // plugin could not read are said to be unknown, never shown as "no activity".
 func addActivity(fields map[string]*structpb.Value, a *pluginv1.Activity) {

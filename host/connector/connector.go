@@ -23,6 +23,7 @@ import (
 	"github.com/conductorone/baton-cursor/host/config"
 	"github.com/conductorone/baton-cursor/host/pluginproc"
 	"github.com/conductorone/baton-cursor/internal/cursorurl"
+	"github.com/conductorone/baton-cursor/plugin/handshake"
 )
 
 // plugin is what the connector needs of the plugin: a configured client.
@@ -87,7 +88,7 @@ func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connecto
 			{"cursor-scim-token", cc.CursorScimToken != ""},
 			{"cursor-remove-unmanaged", cc.CursorRemoveUnmanaged},
 			{"cursor-organization-id", cc.CursorOrganizationId != ""},
-			{"cursor-activity-days", cc.CursorActivityDays != defaultActivityDays},
+			{"cursor-activity-days", cc.CursorActivityDays != handshake.DefaultActivityDays},
 			{"plugin-path", cc.PluginPath != ""},
 		} {
 			if s.set {
@@ -105,9 +106,9 @@ func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connecto
 		return nil, nil, status.Error(codes.InvalidArgument,
 			"baton-cursor: cursor-api-key is not set: set BATON_CURSOR_API_KEY to a team Admin API key from cursor.com/dashboard → API Keys (or use plugin-address to attach to a running sidecar)")
 	}
-	if d := cc.CursorActivityDays; d < 0 || d > maxActivityDays {
+	if d := cc.CursorActivityDays; d < 0 || d > handshake.MaxActivityDays {
 		return nil, nil, status.Errorf(codes.InvalidArgument,
-			"baton-cursor: cursor-activity-days is %d: set it between 0 (activity off) and %d", d, maxActivityDays)
+			"baton-cursor: cursor-activity-days is %d: set it between 0 (activity off) and %d", d, handshake.MaxActivityDays)
 	}
 	lazy := pluginproc.NewLazy(pluginproc.Options{
 		Path: cc.PluginPath,

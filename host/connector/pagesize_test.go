@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
+	"github.com/conductorone/baton-cursor/plugin/handshake"
 )
 
 // grpcDefaultMaxRecv is the limit baton-sdk's parent keeps on answers from
@@ -50,7 +51,7 @@ func worstMember(i int) *pluginv1.Member {
 		// Pending first login carries the longest status details.
 		ScimManaged: true, PendingFirstLogin: true,
 		Activity: &pluginv1.Activity{
-			WindowDays: maxActivityDays, UsageKnown: true, ActiveDays: maxActivityDays, LastActiveDay: "2026-12-31",
+			WindowDays: handshake.MaxActivityDays, UsageKnown: true, ActiveDays: handshake.MaxActivityDays, LastActiveDay: "2026-12-31",
 			LoginsKnown: true, LoginsReadSince: ts, LastLogin: ts, LastActivity: ts, WindowStart: ts,
 			SpendKnown: true, SpendCents: 123456789.123456789, FastPremiumRequests: 4_000_000_000,
 			SpendLimitDollars: proto.Float64(123456789.123456789), CycleStart: ts,

@@ -1,6 +1,6 @@
 // Package oneshot runs a baton connector's one-shot actions (sync to a c1z,
-// create account, delete resource, ...) inside the process that was started,
-// with no `_connector-service` child.
+// create account, delete resource, grant, revoke, event feed) inside the
+// process that was started, with no `_connector-service` child.
 //
 // baton-sdk's runner always serves the connector from a child process and,
 // when a one-shot run fails, races two exits: its own error exit and the
@@ -8,8 +8,8 @@
 // Here the connector is built with connectorbuilder.NewConnector and called
 // directly (inprocess.go); baton-sdk's own task managers (pkg/tasks/local)
 // and syncer do the work, so the c1z is written by the same code as before.
-// Service mode (--client-id) keeps baton-sdk's path: it does not hit the race
-// and its task loop (Hello, polling, heartbeats, uploads) is not ours to copy.
+// A run stages its c1z and temp files (run.go) and ends with one line
+// saying what it did (summary.go).
 package oneshot
 
 import (
@@ -22,78 +22,32 @@ import (
 	"time"
 
 	"github.com/conductorone/baton-sdk/pkg/cli"
-	"github.com/conductorone/baton-sdk/pkg/config"
 	"github.com/conductorone/baton-sdk/pkg/connectorbuilder"
-	"github.com/conductorone/baton-sdk/pkg/connectorrunner"
 	"github.com/conductorone/baton-sdk/pkg/dotc1z/c1zstore"
 	"github.com/conductorone/baton-sdk/pkg/field"
 	"github.com/conductorone/baton-sdk/pkg/logging"
 	"github.com/conductorone/baton-sdk/pkg/session"
 	"github.com/conductorone/baton-sdk/pkg/tasks"
 	"github.com/conductorone/baton-sdk/pkg/tasks/local"
-	"github.com/conductorone/baton-sdk/pkg/types"
-	"github.com/conductorone/baton-sdk/pkg/types/sessions"
 	"github.com/conductorone/baton-sdk/pkg/uhttp"
 	"github.com/conductorone/baton-sdk/pkg/uotel"
 	"github.com/grpc-ecosystem/go-grpc-middleware/logging/zap/ctxzap"
-	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
-// Command builds the connector's command line exactly as
-// config.RunConnector does (every flag, env name and subcommand baton-sdk
-// defines), with one-shot runs done in process by run. service is called
-// instead for service mode (--client-id set), with baton-sdk's own RunE.
-func Command[T field.Configurable](
-	ctx context.Context, name string, schema field.Configuration, cf cli.NewConnector[T],
-	run func(ctx context.Context, oneShot func(ctx context.Context, r *Run) error) error,
-	service func(baton func() error) error,
-	options ...connectorrunner.Option,
-) (*cobra.Command, error) {
-	var provisioningOff bool // set in service mode's child (service.go)
-	getConnector := func(ctx context.Context, cfg T, rt cli.RunTimeOpts) (types.ConnectorServer, error) {
-		return newServer(ctx, cf, cfg, &cli.ConnectorOpts{
-			TokenSource: rt.TokenSource, SelectedAuthMethod: rt.SelectedAuthMethod,
-			SyncResourceTypeIDs: rt.SyncResourceTypeIDs, EgressPolicy: rt.EgressPolicy,
-		}, rt.SessionStore, provisioningOff)
+// Execute does the one-shot run r asks for (the flags in v) in this
+// process and ends it: a sync's c1z becomes -f only if it succeeded before
+// any signal, and the last log line says what the run did.
+func Execute[T field.Configurable](ctx context.Context, r *Run, v *viper.Viper, name string, schema field.Configuration, cf cli.NewConnector[T]) error {
+	err := oneShot(context.WithValue(ctx, summaryKey{}, r.summary), v, name, schema, cf, r)
+	if err := r.finish(ctx, err); err != nil {
+		return err
 	}
-	v, cmd, err := config.DefineConfigurationV2(ctx, name, getConnector, schema, options...) //nolint:staticcheck // the only public way to get baton-sdk's command and its viper
-	if err != nil {
-		return nil, err
-	}
-	refuseProvisioningWithoutFlag(cmd, v, &provisioningOff)
-	baton := cmd.RunE
-	cmd.RunE = func(c *cobra.Command, args []string) error {
-		if err := v.BindPFlags(c.Flags()); err != nil {
-			return err
-		}
-		if v.GetString("client-id") != "" {
-			return service(func() error { return baton(c, args) })
-		}
-		return run(ctx, func(ctx context.Context, r *Run) error {
-			return oneShot(ctx, v, name, schema, cf, r)
-		})
-	}
-	return cmd, nil
-}
-
-// newServer is what config.RunConnector does with the connector's
-// constructor; with provisioningOff the connector must refuse provisioning.
-func newServer[T field.Configurable](ctx context.Context, cf cli.NewConnector[T], cfg T, opts *cli.ConnectorOpts, ss sessions.SessionStore, provisioningOff bool) (types.ConnectorServer, error) {
-	cb, builderOpts, err := cf(ctx, cfg, opts)
-	if err != nil {
-		return nil, err
-	}
-	if provisioningOff {
-		r, ok := cb.(ProvisioningRefuser)
-		if !ok {
-			return nil, errors.New("provisioning is not enabled: set BATON_PROVISIONING=true (--provisioning)")
-		}
-		r.RefuseProvisioning()
-	}
-	return connectorbuilder.NewConnector(ctx, cb, append(builderOpts, connectorbuilder.WithSessionStore(ss))...)
+	// The log is baton's, set up by the run.
+	zap.L().Info(r.summary.line(r.action, r.out))
+	return nil
 }
 
 // oneShot does what baton-sdk's main command does for a run without

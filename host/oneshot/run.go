@@ -6,21 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"runtime"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/conductorone/baton-sdk/pkg/cli"
-	"github.com/conductorone/baton-sdk/pkg/connectorrunner"
-	"github.com/conductorone/baton-sdk/pkg/exit"
-	"github.com/conductorone/baton-sdk/pkg/field"
 	"github.com/conductorone/baton-sdk/pkg/tempdir"
 	"github.com/hashicorp/go-plugin"
-	"go.uber.org/zap"
 
 	"github.com/conductorone/baton-cursor/internal/ownedtemp"
 )
@@ -29,100 +21,10 @@ import (
 // the plugin killed, temp files removed) before the process exits anyway.
 const grace = 3 * time.Second
 
-// RunConnector replaces config.RunConnector: the same command line, one-shot
-// runs in this process, and an exit status that never lies. stop ends every
-// subprocess the connector started (nil: none); it runs on every way out.
-// It does not return.
-func RunConnector[T field.Configurable](ctx context.Context, name, version string, schema field.Configuration,
-	cf cli.NewConnector[T], stop func(), options ...connectorrunner.Option,
-) {
-	if stop == nil {
-		stop = func() {}
-	}
-	defer stop()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
-	// A signal ends a one-shot run through Run.interrupt. Outside one (while
-	// the flags are read, or in service mode, where baton-sdk handles SIGINT
-	// itself) it ends the process at once, subprocesses first.
-	var current atomic.Pointer[Run]
-	var service atomic.Bool
-	var serviceSig atomic.Pointer[os.Signal] // the signal that ended service mode
-	var serviceDir atomic.Pointer[string]
-	var removeOnce sync.Once // the signal handler and the return path both remove; the second waits
-	removeServiceDir := func(signalled bool) {
-		removeOnce.Do(func() {
-			dir := serviceDir.Load()
-			switch {
-			case dir == nil:
-			case signalled: // the child may be mid-write
-				removeServiceTempDir(*dir)
-			default: // baton-sdk's run has returned
-				_ = os.RemoveAll(*dir)
-			}
-		})
-	}
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		for s := range sigs {
-			if r := current.Load(); r != nil {
-				r.interrupt(s, stop)
-				continue
-			}
-			stop()
-			if service.Load() {
-				serviceSig.CompareAndSwap(nil, &s)
-			}
-			if !service.Load() || s == syscall.SIGTERM {
-				removeServiceDir(true)
-				os.Exit(signalStatus(s))
-			}
-		}
-	}()
-
-	runOneShot := func(ctx context.Context, do func(context.Context, *Run) error) error {
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		r := &Run{cancel: cancel, stop: stop, exit: os.Exit, summary: newSummary()}
-		current.Store(r)
-		if err := r.finish(ctx, do(context.WithValue(ctx, summaryKey{}, r.summary), r)); err != nil {
-			return err
-		}
-		// The last line says what the run did (the log is baton's, set up by the run).
-		zap.L().Info(r.summary.line(r.action, r.out))
-		return nil
-	}
-	runService := func(baton func() error) error {
-		service.Store(true)
-		dir, err := serviceTempDir(name)
-		if err != nil {
-			return err
-		}
-		serviceDir.Store(&dir.Path)
-		defer removeServiceDir(false)
-		defer runtime.KeepAlive(dir) // its lock lives as long as the service
-		return explainServiceError(name, baton())
-	}
-	cmd, err := Command(ctx, name, schema, cf, runOneShot, runService, options...)
-	if err != nil {
-		exit.LogExit(err)
-	}
-	cmd.Version = version
-	err = cmd.Execute()
-	stop()
-	if s := serviceSig.Load(); s != nil { // baton-sdk saw the signal too and returned first
-		os.Exit(signalStatus(*s))
-	}
-	var in *interrupted
-	if errors.As(err, &in) {
-		fmt.Fprintln(os.Stderr, in.Error())
-		os.Exit(signalStatus(in.sig))
-	}
-	if err != nil {
-		exit.LogExit(err)
-	}
+// Begin starts a one-shot run, to be done by Execute: cancel ends its
+// context, stop ends the connector's subprocesses, exit ends the process.
+func Begin(cancel context.CancelFunc, stop func(), exit func(code int)) *Run {
+	return &Run{cancel: cancel, stop: stop, exit: exit, summary: newSummary()}
 }
 
 // Run is one one-shot run: its private temp directory, the c1z it stages,
@@ -145,14 +47,15 @@ type Run struct {
 	decided bool      // finish has judged the run; later signals come too late
 }
 
-// interrupted is a run ended by a signal.
-type interrupted struct {
-	sig os.Signal
-	out string
+// Interrupted is a run ended by a signal: the process exits with
+// SignalStatus(Signal) after saying so.
+type Interrupted struct {
+	Signal os.Signal
+	out    string
 }
 
-func (e *interrupted) Error() string {
-	msg := "baton-cursor: interrupted by " + signalName(e.sig)
+func (e *Interrupted) Error() string {
+	msg := "baton-cursor: interrupted by " + signalName(e.Signal)
 	if e.out != "" {
 		msg += "; " + e.out + " was not written"
 	}
@@ -166,8 +69,9 @@ func signalName(s os.Signal) string {
 	return "SIGINT"
 }
 
-// signalStatus follows the shell: 128 + the signal's number.
-func signalStatus(s os.Signal) int {
+// SignalStatus is a signal's exit status, as the shell has it: 128 + the
+// signal's number.
+func SignalStatus(s os.Signal) int {
 	if n, ok := s.(syscall.Signal); ok {
 		return 128 + int(n)
 	}
@@ -194,11 +98,8 @@ func (r *Run) start(c1zTempDir string) error {
 	r.mu.Lock()
 	r.dir = dir
 	r.mu.Unlock()
-	// A unix socket path has at most 107 bytes; go-plugin adds "/plugin"
-	// and ten digits. Under a longer base the socket stays in $TMPDIR.
-	if len(dir.Path)+len("/plugin")+10 > 107 {
-		return nil
-	}
+	// The host's plugin starter puts the socket's folder here when the
+	// socket's path fits (host/pluginproc: socketFolder), else elsewhere.
 	return os.Setenv(plugin.EnvUnixSocketDir, dir.Path)
 }
 
@@ -245,11 +146,11 @@ func copyFile(from, to string) error {
 	return out.Close()
 }
 
-// interrupt handles a signal: the first one cancels the run and kills the
+// Interrupt handles a signal: the first one cancels the run and kills the
 // plugin; the run then has grace to unwind before the process exits anyway.
 // A signal after finish has judged the run changes nothing.
 // A second signal exits at once.
-func (r *Run) interrupt(s os.Signal, stop func()) {
+func (r *Run) Interrupt(s os.Signal, stop func()) {
 	r.mu.Lock()
 	first, decided := r.sig == nil, r.decided
 	if first && !decided {
@@ -276,8 +177,8 @@ func (r *Run) exitNow(s os.Signal) {
 	r.mu.Lock()
 	out := r.out
 	r.mu.Unlock()
-	fmt.Fprintln(os.Stderr, (&interrupted{sig: s, out: out}).Error())
-	r.exit(signalStatus(s))
+	fmt.Fprintln(os.Stderr, (&Interrupted{Signal: s, out: out}).Error())
+	r.exit(SignalStatus(s))
 }
 
 // finish ends the run: the staged c1z becomes out only if the run succeeded
@@ -300,7 +201,7 @@ func (r *Run) finish(ctx context.Context, err error) error {
 	r.stop()
 	r.cleanup()
 	if sig != nil {
-		return &interrupted{sig: sig, out: r.out}
+		return &Interrupted{Signal: sig, out: r.out}
 	}
 	return err
 }

@@ -34,7 +34,7 @@ func newHealingLazy(t *testing.T) (*Lazy, *[]time.Duration, *observer.ObservedLo
 		ch <- time.Now()
 		return ch
 	}
-	t.Cleanup(l.Kill)
+	t.Cleanup(l.kill)
 	return l, &waits, logs
 }
 
@@ -141,7 +141,7 @@ func TestKillAndCancelDoNotWaitForTheBackoff(t *testing.T) {
 	// Kill does not wait for a restart's backoff.
 	time.Sleep(50 * time.Millisecond)
 	killed := make(chan struct{})
-	go func() { l.Kill(); close(killed) }()
+	go func() { l.kill(); close(killed) }()
 	select {
 	case <-killed:
 	case <-time.After(2 * time.Second):
@@ -171,7 +171,7 @@ func TestAKilledPluginLeavesNoSocketBehind(t *testing.T) {
 	if _, err := l.Get(ctx); err != nil {
 		t.Fatalf("Get after the plugin died: %v", err)
 	}
-	l.Kill()
+	l.kill()
 	left, err := os.ReadDir(tmp)
 	if err != nil {
 		t.Fatal(err)

@@ -22,7 +22,7 @@ func BenchmarkListMembers(b *testing.B) {
 	srv := httptest.NewServer(tenant)
 	defer srv.Close()
 	l := NewLazy(Options{Path: realPlugin, Settings: &pluginv1.ConfigureRequest{ApiKey: testKey(), BaseUrl: srv.URL}})
-	defer l.Kill()
+	defer l.kill()
 	ctx := context.Background()
 	svc, err := l.Get(ctx) // starts the plugin, which fetches the roster once
 	if err != nil {

@@ -16,8 +16,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
-	"github.com/conductorone/baton-cursor/plugin/server"
 	"github.com/conductorone/baton-cursor/plugin/service"
+	"github.com/conductorone/baton-cursor/plugin/transport"
 )
 
 // longNamedTeam serves GET /teams/members: n members whose names are long
@@ -63,7 +63,7 @@ func serveSidecar(t *testing.T, baseURL string) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready, done := make(chan string, 1), make(chan error, 1)
 	go func() {
-		done <- server.ServeSidecar(ctx, impl, server.SidecarOptions{Listen: "127.0.0.1:0", Logger: hclog.NewNullLogger(),
+		done <- transport.ServeSidecar(ctx, impl, transport.SidecarOptions{Listen: "127.0.0.1:0", Logger: hclog.NewNullLogger(),
 			Ready: func(base string) { ready <- base }})
 	}()
 	t.Cleanup(func() { cancel(); <-done })
@@ -90,7 +90,7 @@ func TestFullPagesOfLongNamesOnBothPaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	lazy := NewLazy(Options{Path: realPlugin, Settings: &pluginv1.ConfigureRequest{ApiKey: testKey(), BaseUrl: team.URL}})
-	t.Cleanup(lazy.Kill)
+	t.Cleanup(lazy.kill)
 
 	for name, get := range map[string]func(context.Context) (pluginv1.PluginServiceClient, error){"attach": remote.Get, "go-plugin": lazy.Get} {
 		svc, err := get(ctx)

@@ -141,17 +141,6 @@ func (l *Lazy) waitToRestart(ctx context.Context, exited bool) error {
 	return nil
 }
 
-// Kill stops the plugin if it runs; any later Get fails instead of starting
-// another, since the host is on its way out. Safe to call at any time, more
-// than once; it never waits for a restart's backoff.
-func (l *Lazy) Kill() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.stopped = true
-	release(l.client, l.sockets)
-	l.client, l.svc, l.sockets = nil, nil, nil
-}
-
 // socketPrefix names the plugin's socket folders; a later start removes
 // those of hosts that died without removing theirs (ownedtemp.Sweep: only
 // folders with our owner lock). Short, because the socket's path is.

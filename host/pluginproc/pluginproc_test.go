@@ -138,7 +138,7 @@ func TestLazyStartsAndTalksToTheRealPlugin(t *testing.T) {
 		Path:     realPlugin,
 		Settings: &pluginv1.ConfigureRequest{ApiKey: testKey(), BaseUrl: srv.URL},
 	})
-	t.Cleanup(l.Kill)
+	t.Cleanup(l.kill)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
@@ -212,7 +212,7 @@ func TestLazyStartsAndTalksToTheRealPlugin(t *testing.T) {
 		t.Errorf("/teams/members requested %d times, want 1", n)
 	}
 
-	l.Kill()
+	l.kill()
 	if !waitNotRunning(pid, 5*time.Second) {
 		t.Errorf("plugin %d still runs after Kill", pid)
 	}
@@ -228,7 +228,7 @@ func TestLazyStartsAndTalksToTheRealPlugin(t *testing.T) {
 func TestCallAfterThePluginDiesNamesThePlugin(t *testing.T) {
 	_, srv := newTenant(t, 20)
 	l := NewLazy(Options{Path: realPlugin, Settings: &pluginv1.ConfigureRequest{ApiKey: testKey(), BaseUrl: srv.URL}})
-	t.Cleanup(l.Kill)
+	t.Cleanup(l.kill)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	svc, err := l.Get(ctx)
@@ -257,7 +257,7 @@ func TestCallAfterThePluginDiesNamesThePlugin(t *testing.T) {
 func TestVersionMismatchIsRefused(t *testing.T) {
 	tenant, srv := newTenant(t, 20)
 	l := NewLazy(Options{Path: v2Plugin, Settings: &pluginv1.ConfigureRequest{ApiKey: testKey(), BaseUrl: srv.URL}})
-	t.Cleanup(l.Kill)
+	t.Cleanup(l.kill)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 

@@ -28,7 +28,7 @@ func BenchmarkPluginRestartMemory(b *testing.B) {
 		now <- time.Time{}
 		return now
 	}
-	defer l.Kill()
+	defer l.kill()
 	ctx := context.Background()
 	if _, err := l.Get(ctx); err != nil {
 		b.Fatal(err)

@@ -42,7 +42,7 @@ func TestReleasedPluginClientsAreCollected(t *testing.T) {
 		}
 	}
 	released = append(released, weak.Make(l.client))
-	l.Kill()
+	l.kill()
 	if n := liveClients(); n != 0 {
 		t.Errorf("%d clients tracked after Kill, want 0", n)
 	}
@@ -100,7 +100,7 @@ func TestKillAllStopsEveryPluginAndAnyLaterStart(t *testing.T) {
 	// A Lazy that had not started yet starts nothing now.
 	c := NewLazy(Options{Path: realPlugin, Settings: a.opts.Settings})
 	if _, err := c.Get(ctx); err == nil {
-		c.Kill()
+		c.kill()
 		t.Error("Get after KillAll started a plugin, want it refused: the host is on its way out")
 	}
 }

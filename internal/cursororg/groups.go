@@ -27,8 +27,6 @@ type Group struct {
 	// from billing groups (§2.10, directoryGroupId string|null), Cursor's only
 	// documented marker of a directory link. Unconfirmed (open question).
 	DirectoryGroupID *string `json:"directoryGroupId"`
-	CreatedAt        string  `json:"createdAt"`
-	UpdatedAt        string  `json:"updatedAt"`
 }
 
 // SCIMSynced: the group's membership comes from the identity provider and
@@ -45,10 +43,9 @@ func (g *Group) Key() string {
 
 // GroupMember is one row of GET /organizations/groups/:id/members; userId is a "user_…" string here.
 type GroupMember struct {
-	UserID   ID     `json:"userId"`
-	Name     string `json:"name"`
-	Email    string `json:"email"`
-	JoinedAt string `json:"joinedAt"`
+	UserID ID     `json:"userId"`
+	Name   string `json:"name"`
+	Email  string `json:"email"`
 }
 
 // Key is the lower-cased email, as Member.Key.

@@ -159,8 +159,6 @@ func userPath(id string) (string, error) {
 
 type listResponse struct {
 	TotalResults *int       `json:"totalResults"`
-	StartIndex   int        `json:"startIndex"`
-	ItemsPerPage int        `json:"itemsPerPage"`
 	Resources    []wireUser `json:"Resources"`
 }
 

@@ -1,18 +1,16 @@
-// Package handshake is the small public surface any go-plugin host needs to load
-// baton-cursor-plugin: the handshake config, the plugin name, the protocol
-// versions, and a typed client. It is the only package of this module a
-// third-party host imports (with the generated contract in gen/).
+// Package handshake is the small public surface both sides of go-plugin
+// share: what they agree on (this file: the handshake config, the plugin
+// name, the protocol versions, the message size, the plugin set) and, for a
+// host only, how to start the plugin and get its typed client (client.go).
+// It is the only package of this module a third-party host imports (with
+// the generated contract in gen/); the plugin's side calls VersionedPlugins
+// with its implementation.
 package handshake
 
 import (
 	"context"
-	"fmt"
 	"math"
-	"os"
-	"os/exec"
-	"strings"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
@@ -71,58 +69,12 @@ func VersionedPlugins(impl pluginv1.PluginServiceServer) map[int]plugin.PluginSe
 	}
 }
 
-// ClientConfig is the go-plugin client configuration for starting the plugin
-// with cmd: gRPC only, AutoMTLS, the versioned plugin set. Set the returned
-// config's other fields (SyncStderr, Managed, …) as the host needs.
-//
-// The plugin gets its settings and secrets through Configure only, never its
-// host's environment: SkipHostEnv is on, and a cmd without Env gets the
-// host's environment less every BATON_* variable (a gateway's own
-// BATON_CURSOR_API_KEY stays in the gateway). A cmd with Env keeps it as given.
-func ClientConfig(cmd *exec.Cmd, logger hclog.Logger) *plugin.ClientConfig {
-	if cmd.Env == nil {
-		cmd.Env = WithoutHostSettings(os.Environ())
-	}
-	return &plugin.ClientConfig{
-		HandshakeConfig:  Config,
-		VersionedPlugins: VersionedPlugins(nil),
-		Cmd:              cmd,
-		SkipHostEnv:      true,                                   // go-plugin would otherwise append the host's whole environment to cmd.Env
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC}, // nil would mean net/rpc only
-		AutoMTLS:         true,
-		Logger:           logger,
-		// go-plugin's client allows this much today; saying so keeps the
-		// policy here, where the plugin's server and attach mode read it.
-		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
-			grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes))},
-	}
-}
-
-// WithoutHostSettings returns environ (KEY=value entries) without baton's
-// own variables (BATON_*), which hold its host's secrets.
-func WithoutHostSettings(environ []string) []string {
-	out := make([]string, 0, len(environ))
-	for _, kv := range environ {
-		if !strings.HasPrefix(kv, "BATON_") {
-			out = append(out, kv)
-		}
-	}
-	return out
-}
-
-// Dispense starts the plugin if needed and returns its typed client.
-func Dispense(c *plugin.Client) (pluginv1.PluginServiceClient, error) {
-	rpc, err := c.Client()
-	if err != nil {
-		return nil, err
-	}
-	raw, err := rpc.Dispense(PluginName)
-	if err != nil {
-		return nil, err
-	}
-	svc, ok := raw.(pluginv1.PluginServiceClient)
-	if !ok {
-		return nil, fmt.Errorf("baton-cursor: plugin %q dispensed %T, not a cursor.plugin.v1 client", PluginName, raw)
-	}
-	return svc, nil
-}
+// The activity window a host may ask for in ConfigureRequest.activity_days:
+// unset means DefaultActivityDays, 0 turns enrichment off, and more than
+// MaxActivityDays is refused (Cursor keeps usage windows of 30 days; each
+// costs a request). A host checks them before starting the plugin, the
+// plugin for every host.
+const (
+	DefaultActivityDays = 30
+	MaxActivityDays     = 90
+)

@@ -18,6 +18,7 @@ import (
 	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
 	"github.com/conductorone/baton-cursor/internal/cursorapi"
 	"github.com/conductorone/baton-cursor/internal/httpretry"
+	"github.com/conductorone/baton-cursor/plugin/handshake"
 )
 
 // Activity enrichment: once per roster snapshot, the plugin reads Cursor's
@@ -27,13 +28,11 @@ import (
 // in a minute: no 429 from a sync on its own) and gives up on a part rather
 // than wait: a sync never fails or stalls for it.
 const (
-	defaultActivityDays = 30
-	maxActivityDays     = 90
-	enrichBudget        = 18
-	loginPagesMax       = 4     // 2,000 newest login events
-	spendPageSize       = 1000  // undocumented maximum (cursor-api.md §8.12)
-	usageMaxMembers     = 50000 // above this the usage answer (a row per active member-day) is too large to read in one sync
-	enrichTimeout       = 45 * time.Second
+	enrichBudget    = 18
+	loginPagesMax   = 4     // 2,000 newest login events
+	spendPageSize   = 1000  // undocumented maximum (cursor-api.md §8.12)
+	usageMaxMembers = 50000 // above this the usage answer (a row per active member-day) is too large to read in one sync
+	enrichTimeout   = 45 * time.Second
 )
 
 // enrichRetry is the audit feed's schedule: a failed request is retried
@@ -73,12 +72,12 @@ func activityClient(admin adminAPI) activityAPI {
 // activityDays reads ConfigureRequest.activity_days: unset is 30.
 func activityDays(req *pluginv1.ConfigureRequest) (int, error) {
 	if req.ActivityDays == nil {
-		return defaultActivityDays, nil
+		return handshake.DefaultActivityDays, nil
 	}
 	d := int(req.GetActivityDays())
-	if d > maxActivityDays {
+	if d > handshake.MaxActivityDays {
 		return 0, status.Errorf(codes.InvalidArgument,
-			"cursor-activity-days is %d: set it between 0 (off) and %d (Cursor keeps usage windows of 30 days; each 30 days costs a request)", d, maxActivityDays)
+			"cursor-activity-days is %d: set it between 0 (off) and %d (Cursor keeps usage windows of 30 days; each 30 days costs a request)", d, handshake.MaxActivityDays)
 	}
 	return d, nil
 }

@@ -16,10 +16,9 @@ import (
 const (
 	defaultPageSize = 1000
 	maxPageSize     = 10000
-	// pageTokenPrefix versions the token format: k2.<snapshot id>.<last key>.
-	// k1.<last key> (no snapshot) came from earlier plugins and is still read.
-	pageTokenPrefix   = "k2."
-	pageTokenPrefixV1 = "k1."
+	// pageTokenPrefix versions the token format: k2.<snapshot id>.<last key>
+	// (k1 was never released).
+	pageTokenPrefix = "k2."
 )
 
 // ListMembers returns one page of members in key order.
@@ -105,24 +104,22 @@ func pageToken(snapID, key string) string {
 	return pageTokenPrefix + snapID + "." + base64.RawURLEncoding.EncodeToString([]byte(key))
 }
 
-// parsePageToken returns the snapshot id ("" for a k1 token) and the last key
-// of the previous page ("", "" for the first page).
+// parsePageToken returns the snapshot id and the last key of the previous
+// page ("", "" for the first page).
 func parsePageToken(tok string) (snapID, key string, err error) {
 	if tok == "" {
 		return "", "", nil
 	}
 	bad := status.Error(codes.InvalidArgument, "baton-cursor-plugin: page_token is not one this plugin issued; start the listing again without it")
-	raw, ok := strings.CutPrefix(tok, pageTokenPrefixV1)
+	raw, ok := strings.CutPrefix(tok, pageTokenPrefix)
 	if !ok {
-		if raw, ok = strings.CutPrefix(tok, pageTokenPrefix); !ok {
-			return "", "", bad
-		}
-		if snapID, raw, ok = strings.Cut(raw, "."); !ok || snapID == "" {
-			return "", "", bad
-		}
-		if _, err := base64.RawURLEncoding.DecodeString(snapID); err != nil {
-			return "", "", bad
-		}
+		return "", "", bad
+	}
+	if snapID, raw, ok = strings.Cut(raw, "."); !ok || snapID == "" {
+		return "", "", bad
+	}
+	if _, err := base64.RawURLEncoding.DecodeString(snapID); err != nil {
+		return "", "", bad
 	}
 	k, err := base64.RawURLEncoding.DecodeString(raw)
 	if err != nil || len(k) == 0 || !utf8.Valid(k) {

@@ -1,5 +1,7 @@
-// Package service implements cursor.plugin.v1 over Cursor's APIs. One
-// implementation serves both go-plugin (gRPC) and the sidecar (Connect).
+// Package service is the plugin's domain: cursor.plugin.v1 answered from
+// Cursor's Admin API, Organization API and SCIM (rosters, activity, groups,
+// provisioning). It knows nothing of how calls arrive; package transport
+// serves it over go-plugin (gRPC) and as the sidecar (Connect).
 package service
 
 import (

@@ -10,9 +10,9 @@ import (
 
 	"github.com/conductorone/baton-sdk/pkg/connectorrunner"
 
+	"github.com/conductorone/baton-cursor/host/command"
 	cfg "github.com/conductorone/baton-cursor/host/config"
 	"github.com/conductorone/baton-cursor/host/connector"
-	"github.com/conductorone/baton-cursor/host/oneshot"
 	"github.com/conductorone/baton-cursor/host/pluginproc"
 )
 
@@ -23,6 +23,6 @@ func main() {
 	// pluginproc.KillAll kills the plugin on every way out, signals
 	// included; os.Exit and SIGKILL are covered by the plugin's parent-death
 	// signal and watchdog.
-	oneshot.RunConnector(context.Background(), "baton-cursor", version, cfg.Config, connector.New,
+	command.RunConnector(context.Background(), "baton-cursor", version, cfg.Config, connector.New,
 		pluginproc.KillAll, connectorrunner.WithDefaultCapabilitiesConnectorBuilderV2(&connector.Connector{}))
 }

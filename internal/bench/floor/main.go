@@ -13,7 +13,7 @@ import (
 	"github.com/conductorone/baton-sdk/pkg/connectorrunner"
 	"github.com/conductorone/baton-sdk/pkg/field"
 
-	"github.com/conductorone/baton-cursor/host/oneshot"
+	"github.com/conductorone/baton-cursor/host/command"
 )
 
 var (
@@ -30,6 +30,6 @@ var (
 func main() {
 	// In process, like baton-cursor (host/oneshot): the same baton-sdk sync
 	// path, so that the comparison is like with like.
-	oneshot.RunConnector(context.Background(), "baton-cursor-floor", "dev", schema, newConnector, nil,
+	command.RunConnector(context.Background(), "baton-cursor-floor", "dev", schema, newConnector, nil,
 		connectorrunner.WithDefaultCapabilitiesConnectorBuilderV2(&memConnector{}))
 }

@@ -13,8 +13,8 @@ import (
 	"syscall"
 
 	"github.com/conductorone/baton-cursor/plugin/handshake"
-	"github.com/conductorone/baton-cursor/plugin/server"
 	"github.com/conductorone/baton-cursor/plugin/service"
+	"github.com/conductorone/baton-cursor/plugin/transport"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -42,8 +42,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// Started by a go-plugin host: the magic cookie is in the environment.
 	if os.Getenv(handshake.Config.MagicCookieKey) == handshake.Config.MagicCookieValue {
 		leanGC()
-		logger := server.NewLogger(os.Getenv("BATON_CURSOR_PLUGIN_LOG_LEVEL"))
-		server.ServeGoPlugin(service.New(version, logger), logger)
+		logger := transport.NewLogger(os.Getenv("BATON_CURSOR_PLUGIN_LOG_LEVEL"))
+		transport.ServeGoPlugin(service.New(version, logger), logger)
 		return 0
 	}
 	if len(args) == 0 {

@@ -17,8 +17,8 @@ import (
 
 	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
 	"github.com/conductorone/baton-cursor/internal/sidecarauth"
-	"github.com/conductorone/baton-cursor/plugin/server"
 	"github.com/conductorone/baton-cursor/plugin/service"
+	"github.com/conductorone/baton-cursor/plugin/transport"
 )
 
 const serveUsage = `Usage: baton-cursor-plugin serve [flags]
@@ -58,8 +58,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (see serve -h)", fs.Arg(0))
 	}
-	logger := server.NewLogger(*logLevel)
-	opts := server.SidecarOptions{Listen: *listen, AllowWrites: *allowWrites, TLSCert: *tlsCert, TLSKey: *tlsKey, Logger: logger}
+	logger := transport.NewLogger(*logLevel)
+	opts := transport.SidecarOptions{Listen: *listen, AllowWrites: *allowWrites, TLSCert: *tlsCert, TLSKey: *tlsKey, Logger: logger}
 	if *tokenFile != "" {
 		tok, openToOthers, err := sidecarauth.ReadTokenFile(*tokenFile)
 		if err != nil {
@@ -91,7 +91,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	return server.ServeSidecar(ctx, impl, opts)
+	return transport.ServeSidecar(ctx, impl, opts)
 }
 
 // settingsFromEnv reads the sidecar's settings; secrets never come from flags.

@@ -8,9 +8,9 @@ import (
 
 	"github.com/conductorone/baton-sdk/pkg/connectorrunner"
 
+	"github.com/conductorone/baton-cursor/host/command"
 	cfg "github.com/conductorone/baton-cursor/host/config"
 	"github.com/conductorone/baton-cursor/host/connector"
-	"github.com/conductorone/baton-cursor/host/oneshot"
 	"github.com/conductorone/baton-cursor/host/pluginproc"
 	"github.com/conductorone/baton-cursor/internal/bench/prof"
 )
@@ -18,6 +18,6 @@ import (
 func main() {
 	prof.Start("parent")
 	// As host/cmd/baton-cursor/main.go does.
-	oneshot.RunConnector(context.Background(), "baton-cursor", "prof", cfg.Config, connector.New,
+	command.RunConnector(context.Background(), "baton-cursor", "prof", cfg.Config, connector.New,
 		pluginproc.KillAll, connectorrunner.WithDefaultCapabilitiesConnectorBuilderV2(&connector.Connector{}))
 }

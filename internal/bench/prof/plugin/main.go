@@ -10,8 +10,8 @@ import (
 
 	"github.com/conductorone/baton-cursor/internal/bench/prof"
 	"github.com/conductorone/baton-cursor/plugin/handshake"
-	"github.com/conductorone/baton-cursor/plugin/server"
 	"github.com/conductorone/baton-cursor/plugin/service"
+	"github.com/conductorone/baton-cursor/plugin/transport"
 )
 
 func main() {
@@ -20,6 +20,6 @@ func main() {
 		os.Exit(1)
 	}
 	prof.Start("plugin")
-	logger := server.NewLogger(os.Getenv("BATON_CURSOR_PLUGIN_LOG_LEVEL"))
-	server.ServeGoPlugin(service.New("prof", logger), logger)
+	logger := transport.NewLogger(os.Getenv("BATON_CURSOR_PLUGIN_LOG_LEVEL"))
+	transport.ServeGoPlugin(service.New("prof", logger), logger)
 }

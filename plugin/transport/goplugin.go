@@ -1,6 +1,9 @@
-// Package server serves the cursor.plugin.v1 implementation: as a go-plugin
-// subprocess of a host, and as a sidecar on a TCP port.
-package server
+// Package transport carries cursor.plugin.v1 to and from the domain code
+// (package service, which knows Cursor): as a go-plugin subprocess of a host
+// (gRPC over a unix socket with mTLS, a parent watchdog), and as a sidecar on
+// a TCP port (Connect: gRPC, gRPC-Web and JSON, reflection, health, bearer
+// token, write guard). It knows nothing about Cursor.
+package transport
 
 import (
 	"os"

@@ -1,4 +1,4 @@
-package server
+package transport
 
 // Standard clients at the sidecar's edges (issue 16, point 8): health in the
 // names of the standard grpc.health.v1 proto, and unknown methods answered

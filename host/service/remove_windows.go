@@ -1,15 +1,15 @@
-package oneshot
+package service
 
 import (
 	"os"
 	"time"
 )
 
-// removeServiceTempDir removes the service's temp dir on a signal's way
+// removeWhileStopped removes the service's temp dir on a signal's way
 // out. Windows has no SIGSTOP to hold the children still first: the
 // removal is retried while they exit, and a file a child still holds open
 // stays behind.
-func removeServiceTempDir(dir string) {
+func removeWhileStopped(dir string) {
 	for range 10 {
 		if os.RemoveAll(dir) == nil {
 			return

@@ -1,4 +1,4 @@
-package server
+package transport
 
 // Who may call what on the sidecar, decided before a body is read (issue 10,
 // points 1 and 2).

@@ -1,4 +1,4 @@
-package server
+package transport
 
 // A tokenless sidecar answers only requests addressed to loopback and not
 // sent by a web page of another site (issue 16, point 3): a page that

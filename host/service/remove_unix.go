@@ -1,6 +1,6 @@
 //go:build unix
 
-package oneshot
+package service
 
 import (
 	"bytes"
@@ -12,13 +12,13 @@ import (
 	"time"
 )
 
-// removeServiceTempDir removes the service's temp dir on a signal's way
+// removeWhileStopped removes the service's temp dir on a signal's way
 // out. Its writers must not run meanwhile, or RemoveAll races them and
 // leaves the dir; and killing baton-sdk's _connector-service child first
 // would make baton-sdk exit 1 at once (its watcher of the child), racing the
 // removal. So the children are stopped (SIGSTOP), the dir removed, then the
 // children killed (the plugin dies with its parent).
-func removeServiceTempDir(dir string) {
+func removeWhileStopped(dir string) {
 	kids := stopChildren(time.Second)
 	for range 3 {
 		if os.RemoveAll(dir) == nil {
