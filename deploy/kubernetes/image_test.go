@@ -16,7 +16,7 @@ import (
 	"testing"
 )
 
-// imageBudget is issue 9's budget for the image (DESIGN.md aims at 60 MB).
+// imageBudget is issue 9's budget for the image (docs/design.md aims at 60 MB).
 const imageBudget = 70_000_000
 
 // What make image promises: both binaries side by side and static, a non-root user, no

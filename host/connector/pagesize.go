@@ -12,8 +12,9 @@ import (
 
 // Pages the host returns to baton-sdk cross, in service mode, baton-sdk's
 // gRPC hop from its parent to its _connector-service child, which keeps
-// gRPC's default 4 MiB receive limit (baton-sdk.md gotcha 15). Every page is
-// cut to maxPageBytes, half of that: the rest is the response's token and
+// gRPC's default 4 MiB receive limit (baton-sdk v0.25.0's
+// internal/connector sets no MaxCallRecvMsgSize). Every page is cut to
+// maxPageBytes, half of that: the rest is the response's token and
 // annotations, with room to spare.
 const maxPageBytes = 2 << 20
 

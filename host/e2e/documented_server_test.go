@@ -19,7 +19,7 @@ import (
 )
 
 // documentedRoster is what any server speaking the documented
-// GET /teams/members (cursor-api.md §2.1) may send: ids as strings and as
+// GET /teams/members (docs/cursor-api.md §2.1) may send: ids as strings and as
 // numbers (one beyond float64's precision), unknown fields of every JSON
 // type, unicode, emoji, quotes, escapes, an empty name, one name on two
 // people, a row without an email, and emails repeated in other letter cases:

@@ -115,6 +115,11 @@ func TestPluginKilledMidSync(t *testing.T) {
 		t.Errorf("host took %v to exit after its plugin died, want under 10 s", d)
 	}
 	requireFailure(t, r, pluginBin)
+	// Aborted, as README and docs/reliability.md say: the run may be tried
+	// again, and the next attempt starts a fresh plugin.
+	if code := r.exitCode(); code != 10 {
+		t.Errorf("exit code %d after the plugin died, want 10 (Aborted)", code)
+	}
 	if _, ok := anyLine(r.out.String(), pluginBin, "exited unexpectedly"); !ok {
 		t.Errorf("no line says the plugin %s exited unexpectedly; output:\n%s", pluginBin, tail(r.out.String(), 20))
 	}

@@ -2,7 +2,7 @@
 
 package e2e
 
-// End-to-end tests of account provisioning through SCIM (DESIGN.md
+// End-to-end tests of account provisioning through SCIM (docs/design.md
 // "Provisioning", README "Create and remove accounts (SCIM)"): the real
 // baton-cursor and baton-cursor-plugin binaries run the one-shot create and
 // delete commands of baton-sdk against the simulated tenant, and a sync reads

@@ -17,7 +17,7 @@ import (
 	"github.com/conductorone/baton-cursor/internal/webapi"
 )
 
-// The activity routes (cursor-api.md §2.4-2.6). Each has its own pagination
+// The activity routes (docs/cursor-api.md §2.4-2.6). Each has its own pagination
 // object; all share the team's 20-a-minute limit with GET /teams/members.
 const (
 	auditLogsPath  = "/teams/audit-logs"

@@ -13,7 +13,7 @@ import (
 )
 
 // APIError is a non-2xx answer from Cursor. The HTTP status is authoritative;
-// the text fields are whatever the error envelope held (cursor-api.md §3.2),
+// the text fields are whatever the error envelope held (docs/cursor-api.md §3.2),
 // cleaned of control characters and capped. The envelope's "error" field is
 // Reason because Go forbids a field named Error beside the Error method.
 type APIError struct {

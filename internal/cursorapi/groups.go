@@ -14,7 +14,7 @@ import (
 )
 
 // Team-scoped groups, read and written with the team Admin API key:
-// directory groups (/teams/directory-groups, cursor-api.md §2.12) and
+// directory groups (/teams/directory-groups, docs/cursor-api.md §2.12) and
 // billing groups (/teams/groups, §2.10). Both count against the team's 20
 // requests a minute.
 const (

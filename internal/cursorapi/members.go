@@ -34,7 +34,7 @@ const membersPath = "/teams/members"
 // Paging. Cursor documents GET /teams/members as one answer holding the whole
 // team, but its own Terraform provider sends page and pageSize and follows
 // pagination.hasNextPage when the answer carries a pagination object
-// (cursor-api.md §2.1.1), so Cursor may page it now or later. We ask the
+// (docs/cursor-api.md §2.1.1), so Cursor may page it now or later. We ask the
 // same way: an answer without pagination (or with hasNextPage false) is the
 // whole roster, so an unpaged team still costs one request.
 //
@@ -166,7 +166,7 @@ func (c *Client) membersPage(ctx context.Context, page int) ([]Member, *paginati
 	return decodeMembers(resp.Body)
 }
 
-// pagination is the object Cursor's paged list routes carry (cursor-api.md
+// pagination is the object Cursor's paged list routes carry (docs/cursor-api.md
 // §3.3): hasNextPage is what Cursor's own client follows; totalCount, when
 // present, is checked. Without totalCount a member deleted from an earlier
 // page mid-read (shifting a row onto a page already read) cannot be seen;

@@ -14,7 +14,7 @@ const auditLogsPath = "/organizations/audit-logs"
 
 // AuditEvent is one event of GET /organizations/audit-logs. Its parameters
 // and shape are documented only as "mirroring" the team route with a team
-// filter (cursor-api.md §6.1.2, unread): we expect the team route's
+// filter (docs/cursor-api.md §6.1.2, unread): we expect the team route's
 // snake_case fields (§2.4) plus a teamId, but accept the camelCase names the
 // rest of the Organization API uses as well, and a team id as a number or
 // a string. event_data is kept raw.

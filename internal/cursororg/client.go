@@ -1,5 +1,5 @@
 // Package cursororg is a client for Cursor's Organization API
-// (/organizations/*, cursor-api.md §6): the organization's members with
+// (/organizations/*, docs/cursor-api.md §6): the organization's members with
 // their team roles and organization role, organization groups and their
 // members, team membership moves and the organization audit log.
 //
@@ -38,7 +38,7 @@ const (
 )
 
 // RateLimit is Cursor's documented limit for organization routes: 20
-// requests a minute (cursor-api.md §3.1). Whether it is counted per key, per
+// requests a minute (docs/cursor-api.md §3.1). Whether it is counted per key, per
 // route or per organization is not documented (§8.5); we assume per key and
 // pace every route of one Client together, which is safe under all three.
 const RateLimit = 20

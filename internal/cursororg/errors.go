@@ -15,7 +15,7 @@ import (
 )
 
 // APIError is a non-2xx answer. Organization routes answer
-// {"code":"error","message":…} (cursor-api.md §3.2, §6.1), except the 404
+// {"code":"error","message":…} (docs/cursor-api.md §3.2, §6.1), except the 404
 // {"error":"Organization not found"} and the API-wide 429 envelope; all
 // three shapes are read, and the HTTP status decides the code.
 type APIError struct {

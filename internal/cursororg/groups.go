@@ -14,7 +14,7 @@ import (
 
 const groupsPath = "/organizations/groups"
 
-// Group is an organization group (cursor-api.md §6.1, §6.1.1): a cohort
+// Group is an organization group (docs/cursor-api.md §6.1, §6.1.1): a cohort
 // across teams, manual or synced from a SCIM directory group.
 type Group struct {
 	ID                          string   `json:"id"`       // "g_…", what the paths take (§8.17)

@@ -12,7 +12,7 @@ import (
 
 const membersPath = "/organizations/members"
 
-// Member is one row of GET /organizations/members (cursor-api.md §6.1).
+// Member is one row of GET /organizations/members (docs/cursor-api.md §6.1).
 type Member struct {
 	// UserID is a number in the doc, "matching the id of /teams/members",
 	// which the 2026-08 team doc gives as a "user_…" string (§8.1): either

@@ -15,7 +15,7 @@ import (
 )
 
 // MaxPageSize is the largest page /organizations/members serves: a larger
-// pageSize is clamped to it (cursor-api.md §6.1). The doc gives no maximum
+// pageSize is clamped to it (docs/cursor-api.md §6.1). The doc gives no maximum
 // for groups, group members or audit logs (§8.12); third-party clients page
 // those at 200 too, so every list here asks for 200.
 const MaxPageSize = 200

@@ -28,7 +28,7 @@ type Policy struct {
 	OnRetry func(attempt int, wait time.Duration, reason string)
 }
 
-// DefaultBackoff is Cursor's documented schedule (cursor-api.md §3.1).
+// DefaultBackoff is Cursor's documented schedule (docs/cursor-api.md §3.1).
 var DefaultBackoff = []time.Duration{1 * time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second}
 
 const (

@@ -1,5 +1,5 @@
 // Package pace keeps a client under a server's per-key request limit
-// (Cursor: 20 requests a minute, cursor-api.md §3.1) and counts what it sent.
+// (Cursor: 20 requests a minute, docs/cursor-api.md §3.1) and counts what it sent.
 //
 // It holds a log of the last Limit send times: a request goes when fewer
 // than Limit were sent in the last Window, so a small sync bursts and a large

@@ -1,6 +1,6 @@
 // Package scim is a small SCIM 2.0 client (RFC 7643/7644) for Cursor's
 // per-tenant SCIM endpoint. Cursor documents almost nothing about that
-// endpoint (cursor-api.md §4), so the client follows the RFCs the way generic
+// endpoint (docs/cursor-api.md §4), so the client follows the RFCs the way generic
 // servers such as WorkOS Directory Sync implement them, and tolerates the
 // usual variations in their answers. Errors carry gRPC status codes.
 package scim

@@ -19,7 +19,7 @@ import (
 //
 // listPageSize is what we ask for. RFC 7644 §3.4.2.4 lets a server return
 // fewer, and each caps differently: Cursor's server is most likely WorkOS
-// Directory Sync (cursor-api.md §4.4), which documents no maximum for count
+// Directory Sync (docs/cursor-api.md §4.4), which documents no maximum for count
 // (nor does Cursor); WorkOS's own scim-bridge asks for 100, Slack caps at
 // 1000, WSO2 at 100. So the first page's length is taken as the page size
 // (not its itemsPerPage, which some servers, like the library the simulator

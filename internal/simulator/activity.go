@@ -9,7 +9,7 @@ import (
 )
 
 // The activity history behind GET /teams/audit-logs, POST
-// /teams/daily-usage-data and POST /teams/spend (cursor-api.md §2.4-2.6). It
+// /teams/daily-usage-data and POST /teams/spend (docs/cursor-api.md §2.4-2.6). It
 // is a pure function of the seed, the row and the day the history ends, so
 // the same Config gives the same answers. It covers HistoryDays whole UTC
 // days before the day of Config.ActivityNow (that day itself has no activity).
@@ -216,7 +216,7 @@ func (t *Tenant) AuditEvents() []AuditEvent {
 	return out
 }
 
-// spendOf is row i's current-cycle spend: fractional cents (cursor-api.md
+// spendOf is row i's current-cycle spend: fractional cents (docs/cursor-api.md
 // §2.6), premium requests, and a monthly limit for one row in five.
 func (g generator) spendOf(i int) (cents float64, fast int, limit *float64) {
 	x := splitmix(g.seed ^ 0x5fe0_0000 ^ uint64(i))

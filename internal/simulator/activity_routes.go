@@ -19,7 +19,7 @@ const (
 	pathDailyUsage = "/teams/daily-usage-data"
 	pathSpend      = "/teams/spend"
 
-	maxWindow        = 30 * 24 * time.Hour // audit and daily usage windows (cursor-api.md §2.4, §2.5)
+	maxWindow        = 30 * 24 * time.Hour // audit and daily usage windows (docs/cursor-api.md §2.4, §2.5)
 	maxAuditPageSize = 500
 	maxSpendPageSize = 1000 // undocumented (§8.12); the simulator caps here
 )
@@ -89,7 +89,7 @@ func (t *Tenant) serveActivity(w http.ResponseWriter, r *http.Request) {
 }
 
 // rateLimited enforces Config.RateLimitPerMinute, shared by every Admin API
-// route, in windows that reset each clock minute (cursor-api.md §3.1). It
+// route, in windows that reset each clock minute (docs/cursor-api.md §3.1). It
 // answers the 429 itself.
 func (t *Tenant) rateLimited(w http.ResponseWriter) bool {
 	if t.ratePerMinute == 0 {
@@ -240,7 +240,7 @@ func wireEvent(e auditEvent, actor string, members []Member) wireAuditEvent {
 	return out
 }
 
-// parseAuditTime reads the startTime/endTime forms of cursor-api.md §3.3:
+// parseAuditTime reads the startTime/endTime forms of docs/cursor-api.md §3.3:
 // now, today, yesterday, <n>d, <n>h, <n>s (ago), ISO-8601, YYYY-MM-DD,
 // Unix seconds or milliseconds.
 func parseAuditTime(v string, now time.Time) (time.Time, bool) {

@@ -247,7 +247,7 @@ func TestUsageRowsEncodeAsEncodingJSONWould(t *testing.T) {
 	}
 }
 
-// The users filter (cursor-api.md §2.4) keeps the events of the users named,
+// The users filter (docs/cursor-api.md §2.4) keeps the events of the users named,
 // in any case, up to pageSize of them; and some members' only activity in the
 // last 30 days is a login 29 days ago (issue 15.2).
 func TestAuditLogsUsersFilterAndLoginOnlyMembers(t *testing.T) {

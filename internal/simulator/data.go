@@ -1,6 +1,6 @@
 // Package simulator is a simulated Cursor tenant (team Admin API and SCIM)
 // for tests, demos and benchmarks. It serves GET /teams/members and POST
-// /teams/remove-member as described in cursor-api.md §2.1-2.2, the activity
+// /teams/remove-member as described in docs/cursor-api.md §2.1-2.2, the activity
 // routes of §2.4-2.6 (activity.go) and, when
 // Config.SCIMToken is set, SCIM 2.0 /Users at /scim/v2 (§4). It is
 // deterministic from a seed, scales to 1,000,000 members and has switchable
@@ -27,7 +27,7 @@ const (
 	IDStyleNumber IDStyle = "number" // positive integer
 	IDStyleMixed  IDStyle = "mixed"  // even indexes string, odd indexes number
 	// IDStylePublic is what Cursor's own Terraform provider expects (2026-09,
-	// cursor-api.md §2.1.1): "id" a number as a string ("42") beside
+	// docs/cursor-api.md §2.1.1): "id" a number as a string ("42") beside
 	// "publicId", the "user_…" string.
 	IDStylePublic IDStyle = "public-id"
 )

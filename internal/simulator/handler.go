@@ -25,7 +25,7 @@ type Config struct {
 	// (Cursor lists them in team member lists since Sep 2026).
 	OrgAdmins int
 	// MembersPageSize > 0 pages GET /teams/members the way Cursor's own
-	// client reads it (cursor-api.md §2.1.1): page (1-based, default 1) and
+	// client reads it (docs/cursor-api.md §2.1.1): page (1-based, default 1) and
 	// pageSize (default and cap: this, a larger one is clamped), answered as
 	// {"teamMembers":[…],"pagination":{page,pageSize,totalCount,totalPages,
 	// hasNextPage,hasPreviousPage}}. 0: the documented single answer, any
@@ -41,7 +41,7 @@ type Config struct {
 	// nor the token on /teams/*). Empty: /scim/v2 answers 404.
 	SCIMToken string
 	// AutoFirstLogin makes a SCIM create add the team member at once. By
-	// default the member appears only after FirstLogin (cursor-api.md §4.3).
+	// default the member appears only after FirstLogin (docs/cursor-api.md §4.3).
 	AutoFirstLogin bool
 	// SCIMDuplicateUserNames: the directory holds two SCIM users for each of
 	// these emails, the second's userName differing only in letter case.
@@ -51,7 +51,7 @@ type Config struct {
 	SCIMMaxResults int
 	// SCIMCaseSensitiveUserName makes the directory compare userName letter
 	// case exactly, as real servers do although RFC 7643 §4.1.1 says not
-	// (cursor-api.md §4.7): a `userName eq` filter finds only the exact
+	// (docs/cursor-api.md §4.7): a `userName eq` filter finds only the exact
 	// spelling, and a POST is refused (409) only for an exact duplicate.
 	SCIMCaseSensitiveUserName bool
 
@@ -150,7 +150,7 @@ type Tenant struct {
 }
 
 // Canned bodies. The 401 is the live shape seen on /teams/members (F-401);
-// the others are the generic envelope of cursor-api.md §3.2.
+// the others are the generic envelope of docs/cursor-api.md §3.2.
 var (
 	bodyUnauthorized     = []byte(`{"statusCode":401,"error":"Unauthorized","message":"Invalid API key"}`)
 	bodyForbidden        = []byte(`{"error":"Forbidden","message":"Enterprise access required"}`)
@@ -420,7 +420,7 @@ func (t *Tenant) serveMembers(w http.ResponseWriter, r *http.Request, f Faults) 
 	page, size := 0, 0 // page 0: not paged
 	if t.pageSize > 0 {
 		var ok bool
-		// A larger pageSize is clamped, as /organizations/members does (cursor-api.md §6.1).
+		// A larger pageSize is clamped, as /organizations/members does (docs/cursor-api.md §6.1).
 		if page, size, ok = pageParams(r.URL.Query(), t.pageSize, math.MaxInt); !ok {
 			badRequest(w, "page and pageSize must be positive integers")
 			return

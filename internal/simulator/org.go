@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// OrgConfig turns on the simulated organization (cursor-api.md §6): the
+// OrgConfig turns on the simulated organization (docs/cursor-api.md §6): the
 // Organization API at /organizations/* for an Organization API key, and the
 // team's directory groups (/teams/directory-groups) and billing groups
 // (/teams/groups) for the team key. Its people are generated from the
@@ -36,7 +36,7 @@ const (
 	OrgID          = "org_sim"
 	OrgTeamBase    = 101 // team ids are OrgTeamBase, OrgTeamBase+1, …
 	orgAdminEvery  = 1000
-	idxOrgNoTeam   = 1 // an organization admin who is on no team (cursor-api.md §5)
+	idxOrgNoTeam   = 1 // an organization admin who is on no team (docs/cursor-api.md §5)
 	idxOrgUpper    = 5 // an email with capitals: identity must be lower-cased
 	orgSecondEvery = 7 // every 7th person (from row 3) is on two teams
 )

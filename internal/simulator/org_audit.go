@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// The organization audit log, GET /organizations/audit-logs (cursor-api.md
+// The organization audit log, GET /organizations/audit-logs (docs/cursor-api.md
 // §6.1.2). Its parameters and shape are documented only as mirroring
 // /teams/audit-logs (§2.4) plus a teamId filter, so this serves the team
 // route's parameters (startTime/endTime as epoch ms or ISO, eventTypes,

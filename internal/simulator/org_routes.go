@@ -12,7 +12,7 @@ import (
 )
 
 // Organization routes answer errors in {"code":"error","message":…}
-// (cursor-api.md §3.2, §6.1); 404 for the organization is {"error":…}.
+// (docs/cursor-api.md §3.2, §6.1); 404 for the organization is {"error":…}.
 var (
 	bodyOrgUnauthorized = []byte(`{"code":"error","message":"Invalid Organization API Key"}`)
 	bodyOrgNotFound     = []byte(`{"error":"Organization not found"}`)
@@ -303,7 +303,7 @@ func (o *org) userIDs(w http.ResponseWriter, r *http.Request, max int, fail func
 
 // byID finds a person by a "user_…" id or by the number /organizations/members
 // gives as userId: which form the bulk routes take is not documented
-// (cursor-api.md §9 item 1), so both are accepted, as the team sync does.
+// (docs/cursor-api.md §9 item 1), so both are accepted, as the team sync does.
 func (o *org) byID(id string) (int, bool) {
 	if i, ok := o.byPublic[id]; ok {
 		return i, true

@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// Error bodies of POST /teams/remove-member (cursor-api.md §2.2). The docs
+// Error bodies of POST /teams/remove-member (docs/cursor-api.md §2.2). The docs
 // give no status codes; all are 400 here. The last two texts are the
 // documented rules, used as messages.
 var (

@@ -13,7 +13,7 @@ import (
 )
 
 // SCIM users link to team members by email: userName is the member's email,
-// compared case-insensitively (cursor-api.md §4.3). Generated members are
+// compared case-insensitively (docs/cursor-api.md §4.3). Generated members are
 // SCIM-managed when their row is even, and row RowSCIMRemoved; their SCIM
 // user is active unless the row starts removed. The rows below hold for any
 // team of at least 20 members.

@@ -7,7 +7,7 @@ import (
 )
 
 // With SCIMCaseSensitiveUserName the directory behaves like the servers of
-// cursor-api.md §4.7: a search finds only the exact spelling, and a create
+// docs/cursor-api.md §4.7: a search finds only the exact spelling, and a create
 // in another case is a second user; without it, case is ignored.
 func TestSCIMCaseSensitiveUserName(t *testing.T) {
 	tenant, srv := newSCIMTenant(t, Config{Members: 20, Seed: 5, SCIMCaseSensitiveUserName: true})

@@ -30,7 +30,7 @@ import (
 const (
 	enrichBudget    = 18
 	loginPagesMax   = 4     // 2,000 newest login events
-	spendPageSize   = 1000  // undocumented maximum (cursor-api.md §8.12)
+	spendPageSize   = 1000  // undocumented maximum (docs/cursor-api.md §8.12)
 	usageMaxMembers = 50000 // above this the usage answer (a row per active member-day) is too large to read in one sync
 	enrichTimeout   = 45 * time.Second
 )

@@ -11,7 +11,7 @@ import (
 
 // SCIM identity: a person is every SCIM user whose userName or any
 // emails[].value equals the address ignoring case, checked here. Real SCIM
-// servers compare userName case exactly (cursor-api.md §4.7), although RFC
+// servers compare userName case exactly (docs/cursor-api.md §4.7), although RFC
 // 7643 says not to, so a `userName eq` search is trusted only once this
 // server was seen to fold case; until then, and for a server that does not,
 // the directory is listed and matched here.

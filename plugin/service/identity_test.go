@@ -14,7 +14,7 @@ import (
 )
 
 // exactDirectory is a SCIM server whose userName search compares case
-// exactly (cursor-api.md §4.7) and that counts its searches and listings.
+// exactly (docs/cursor-api.md §4.7) and that counts its searches and listings.
 type exactDirectory struct {
 	fakeDirectory
 	searches, listings int

@@ -16,7 +16,7 @@ import (
 
 // orgFeedEventTypes are the organization audit log events the feed serves:
 // the team feed's, for every team, and group and team membership changes.
-// The organization log's event types are not documented (cursor-api.md
+// The organization log's event types are not documented (docs/cursor-api.md
 // §6.1.2); the group and team ones here are the names the simulator uses,
 // an assumption to check against a real organization.
 var orgFeedEventTypes = append(slices.Clone(feedEventTypes), "add_user_to_group", "remove_user_from_group", "update_user_teams")

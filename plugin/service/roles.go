@@ -18,7 +18,7 @@ var knownRoles = []struct{ id, name, description string }{
 // shownRoles are role strings Cursor shows but does not document for the
 // API. They join the catalogue, with a name and no warning, only when a row
 // carries them. "Org Admin": since Sep 2026 team member lists include the
-// linked organization's admins, labelled so (cursor-api.md §2.1); the exact
+// linked organization's admins, labelled so (docs/cursor-api.md §2.1); the exact
 // string /teams/members would send is a guess from that label.
 var shownRoles = map[string]struct{ name, description string }{
 	"Org Admin": {"Org Admin", "An admin of the Cursor organization the team belongs to, listed among the team's members (Cursor's dashboard labels them Org Admin); may hold no seat on this team."},

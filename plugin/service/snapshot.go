@@ -80,7 +80,7 @@ func buildSnapshot(rows []cursorapi.Member, users []scim.User, fetchedAt time.Ti
 }
 
 // cursorID is the member's Cursor user id as Cursor's own client takes it
-// (cursor-api.md §2.1.1): whichever of publicId and id is a "user_…" id,
+// (docs/cursor-api.md §2.1.1): whichever of publicId and id is a "user_…" id,
 // publicId first; else whichever is present, publicId first (a numeric id
 // as text).
 func cursorID(r cursorapi.Member) string {

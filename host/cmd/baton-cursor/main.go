@@ -1,8 +1,8 @@
-// Command baton-cursor is the baton connector for Cursor teams. It syncs
-// members and roles through baton-cursor-plugin, which it starts as a
-// go-plugin subprocess. One-shot runs (a sync to a c1z, create account,
-// delete) run in this process (host/oneshot): a run is this process and the
-// plugin, nothing else.
+// Command baton-cursor is the baton connector for Cursor teams and
+// organizations. It reaches Cursor through baton-cursor-plugin, which it
+// starts as a go-plugin subprocess. One-shot runs (a sync to a c1z, create,
+// delete, grant, revoke, the event feed) run in this process (host/oneshot);
+// service mode is baton-sdk's task loop (host/service); host/command picks.
 package main
 
 import (

@@ -25,7 +25,7 @@ import (
 var (
 	scimSize    = flag.Int("scim", 100000, "team size for the SCIM budget (0: skip it)")
 	scimLatency = flag.Duration("scim-latency", 100*time.Millisecond, "latency of every Admin API and SCIM answer in the SCIM budget")
-	// 100: the count WorkOS's own scim-bridge pages with (cursor-api.md §4.4), the most requests a listing takes (issue 18.3).
+	// 100: the count WorkOS's own scim-bridge pages with (docs/cursor-api.md §4.4), the most requests a listing takes (issue 18.3).
 	scimMaxResults = flag.Int("scim-max-results", 100, "the tenant's SCIM page cap in the SCIM budget")
 	scimBefore     = flag.String("scim-before", "", "folder with baton-cursor and baton-cursor-plugin of another build (e.g. an older commit), timed with SCIM as well")
 	scimOnly       = flag.Bool("scim-only", false, "run only the SCIM budget")
