@@ -3,9 +3,8 @@
 package config
 
 import (
+	"github.com/conductorone/baton-cursor/internal/cursorhttp"
 	"github.com/conductorone/baton-sdk/pkg/field"
-
-	"github.com/conductorone/baton-cursor/internal/cursorurl"
 )
 
 //go:generate go run ./gen
@@ -28,7 +27,7 @@ var (
 	BaseURLField = field.StringField("cursor-base-url",
 		field.WithDisplayName("Cursor Admin API base URL"),
 		field.WithDescription("Base URL of the Cursor Admin API"),
-		field.WithDefaultValue(cursorurl.AdminAPI),
+		field.WithDefaultValue(cursorhttp.AdminAPI),
 		field.WithExportTarget(field.ExportTargetCLIOnly),
 	)
 	// SCIMURLField is the tenant's SCIM 2.0 base URL; with the token it turns on provisioning.

@@ -22,7 +22,7 @@ import (
 	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
 	"github.com/conductorone/baton-cursor/host/config"
 	"github.com/conductorone/baton-cursor/host/pluginproc"
-	"github.com/conductorone/baton-cursor/internal/cursorurl"
+	"github.com/conductorone/baton-cursor/internal/cursorhttp"
 	"github.com/conductorone/baton-cursor/plugin/handshake"
 )
 
@@ -83,7 +83,7 @@ func New(ctx context.Context, cc *config.Cursor, _ *cli.ConnectorOpts) (connecto
 		}{
 			{"cursor-api-key", cc.CursorApiKey != ""},
 			{"cursor-org-api-key", cc.CursorOrgApiKey != ""},
-			{"cursor-base-url", cc.CursorBaseUrl != "" && cc.CursorBaseUrl != cursorurl.AdminAPI},
+			{"cursor-base-url", cc.CursorBaseUrl != "" && cc.CursorBaseUrl != cursorhttp.AdminAPI},
 			{"cursor-scim-url", cc.CursorScimUrl != ""},
 			{"cursor-scim-token", cc.CursorScimToken != ""},
 			{"cursor-remove-unmanaged", cc.CursorRemoveUnmanaged},

@@ -13,8 +13,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/conductorone/baton-cursor/internal/cursorhttp"
 	"github.com/conductorone/baton-cursor/internal/httpretry"
-	"github.com/conductorone/baton-cursor/internal/webapi"
 )
 
 // The activity routes (docs/cursor-api.md §2.4-2.6). Each has its own pagination
@@ -133,7 +133,7 @@ func (c *Client) AuditLogs(ctx context.Context, q AuditQuery) (AuditPage, error)
 		return AuditPage{}, err
 	}
 	if body.Events == nil {
-		return AuditPage{}, webapi.Errorf(codes.Internal, "Cursor returned an audit log response without an events list (%d bytes)", len(resp.Body))
+		return AuditPage{}, cursorhttp.Errorf(codes.Internal, "Cursor returned an audit log response without an events list (%d bytes)", len(resp.Body))
 	}
 	p := body.Pagination
 	team := strings.Trim(string(body.Params.TeamID), `"`)
@@ -160,10 +160,10 @@ func (c *Client) ActiveDays(ctx context.Context, start, end time.Time) ([]UsageD
 	}
 	rows, ok, err := decodeUsage(resp.Body)
 	if err != nil {
-		return nil, webapi.Errorf(codes.Internal, "Cursor returned a daily usage response of an unexpected shape (%d bytes): %s", len(resp.Body), err)
+		return nil, cursorhttp.Errorf(codes.Internal, "Cursor returned a daily usage response of an unexpected shape (%d bytes): %s", len(resp.Body), err)
 	}
 	if !ok {
-		return nil, webapi.Errorf(codes.Internal, "Cursor returned a daily usage response without a data list (%d bytes)", len(resp.Body))
+		return nil, cursorhttp.Errorf(codes.Internal, "Cursor returned a daily usage response without a data list (%d bytes)", len(resp.Body))
 	}
 	return rows, nil
 }
@@ -203,7 +203,7 @@ func (c *Client) SpendByAmount(ctx context.Context, page, pageSize int) (SpendPa
 		return SpendPage{}, err
 	}
 	if body.Rows == nil {
-		return SpendPage{}, webapi.Errorf(codes.Internal, "Cursor returned a spend response without a teamMemberSpend list (%d bytes)", len(resp.Body))
+		return SpendPage{}, cursorhttp.Errorf(codes.Internal, "Cursor returned a spend response without a teamMemberSpend list (%d bytes)", len(resp.Body))
 	}
 	out := SpendPage{Rows: *body.Rows, TotalPages: body.TotalPages, TotalMember: body.Total}
 	if body.CycleStart > 0 {
@@ -215,7 +215,7 @@ func (c *Client) SpendByAmount(ctx context.Context, page, pageSize int) (SpendPa
 // decodeActivity decodes a 2xx body; its errors quote no body content.
 func decodeActivity(body []byte, v any, what string) error {
 	if err := json.Unmarshal(body, v); err != nil {
-		return webapi.Errorf(codes.Internal, "Cursor returned a %s response of an unexpected shape (%d bytes): %s", what, len(body), shapeError(err))
+		return cursorhttp.Errorf(codes.Internal, "Cursor returned a %s response of an unexpected shape (%d bytes): %s", what, len(body), shapeError(err))
 	}
 	return nil
 }

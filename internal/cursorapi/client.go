@@ -13,16 +13,15 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/conductorone/baton-cursor/internal/cursorurl"
+	"github.com/conductorone/baton-cursor/internal/cursorhttp"
 	"github.com/conductorone/baton-cursor/internal/httpretry"
-	"github.com/conductorone/baton-cursor/internal/webapi"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
 // Config configures a Client. Only APIKey is required.
 type Config struct {
-	BaseURL    string       // default cursorurl.AdminAPI; a path prefix and trailing slash are allowed
+	BaseURL    string       // default cursorhttp.AdminAPI; a path prefix and trailing slash are allowed
 	APIKey     string       // a team Admin API key ("crsr_…" or the older "key_…")
 	HTTPClient *http.Client // default: a client with dial, TLS and header timeouts
 	Retry      httpretry.Policy
@@ -51,7 +50,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{base: base, key: cfg.APIKey, hc: cfg.HTTPClient, retry: cfg.Retry, userAgent: cfg.UserAgent}
 	if c.hc == nil {
-		c.hc = webapi.NewHTTPClient()
+		c.hc = cursorhttp.NewHTTPClient()
 	}
 	if cfg.OnRetry != nil {
 		c.retry.OnRetry = cfg.OnRetry
@@ -82,11 +81,11 @@ func checkKey(key string) error {
 
 func checkBaseURL(raw string) (string, error) {
 	if raw == "" {
-		return cursorurl.AdminAPI, nil
+		return cursorhttp.AdminAPI, nil
 	}
-	base, why := webapi.BaseURL(raw)
+	base, why := cursorhttp.BaseURL(raw)
 	if why != "" {
-		return "", status.Errorf(codes.InvalidArgument, "cursor-base-url %s; expected something like %s", why, cursorurl.AdminAPI)
+		return "", status.Errorf(codes.InvalidArgument, "cursor-base-url %s; expected something like %s", why, cursorhttp.AdminAPI)
 	}
 	return base, nil
 }
@@ -114,7 +113,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) (*htt
 		return req, nil
 	})
 	if err != nil {
-		return nil, webapi.TransportError(ctx, err)
+		return nil, cursorhttp.TransportError(ctx, err)
 	}
 	if resp.Status < 200 || resp.Status > 299 {
 		route, _, _ := strings.Cut(path, "?") // messages name the route; the URL keeps the query

@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/conductorone/baton-cursor/internal/cursorhttp"
 	"github.com/conductorone/baton-cursor/internal/httpretry"
-	"github.com/conductorone/baton-cursor/internal/webapi"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -40,10 +40,10 @@ func newAPIError(resp *httpretry.Response, path, target, key string) *APIError {
 	if err := json.Unmarshal(resp.Body, &env); err != nil {
 		e.notJSON = true
 	}
-	e.Reason, e.Message = webapi.ServerText(env.Error, key), webapi.ServerText(env.Message, key)
-	e.Code, e.Outcome = webapi.ServerText(env.Code, key), webapi.ServerText(env.Outcome, key)
+	e.Reason, e.Message = cursorhttp.ServerText(env.Error, key), cursorhttp.ServerText(env.Message, key)
+	e.Code, e.Outcome = cursorhttp.ServerText(env.Code, key), cursorhttp.ServerText(env.Outcome, key)
 	if resp.Status == http.StatusTooManyRequests {
-		e.resetAt = webapi.RateLimitReset(resp.Header)
+		e.resetAt = cursorhttp.RateLimitReset(resp.Header)
 	}
 	return e
 }
@@ -104,7 +104,7 @@ func (e *APIError) GRPCStatus() *status.Status {
 	code, msg := e.describe()
 	st := status.New(code, msg)
 	if e.Status == http.StatusTooManyRequests {
-		st = webapi.WithRateLimit(st, e.resetAt)
+		st = cursorhttp.WithRateLimit(st, e.resetAt)
 	}
 	return st
 }

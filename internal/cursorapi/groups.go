@@ -10,7 +10,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/conductorone/baton-cursor/internal/webapi"
+	"github.com/conductorone/baton-cursor/internal/cursorhttp"
 )
 
 // Team-scoped groups, read and written with the team Admin API key:
@@ -100,7 +100,7 @@ func (c *Client) BillingGroups(ctx context.Context) (groups []BillingGroup, unas
 		Unassigned BillingGroup   `json:"unassignedGroup"`
 	}
 	if err := json.Unmarshal(resp.Body, &env); err != nil {
-		return nil, unassigned, webapi.Errorf(codes.Internal, "Cursor returned a %s response of an unexpected shape (%d bytes)", billingGroupsPath, len(resp.Body))
+		return nil, unassigned, cursorhttp.Errorf(codes.Internal, "Cursor returned a %s response of an unexpected shape (%d bytes)", billingGroupsPath, len(resp.Body))
 	}
 	return env.Groups, env.Unassigned, nil
 }
@@ -124,7 +124,7 @@ func (c *Client) groupBulk(ctx context.Context, method, path string, userIDs []s
 	for chunk := range slices.Chunk(userIDs, MaxGroupBulk) {
 		body, err := json.Marshal(map[string][]string{"userIds": chunk})
 		if err != nil {
-			return webapi.Errorf(codes.Internal, "encoding the %s request: %w", path, err)
+			return cursorhttp.Errorf(codes.Internal, "encoding the %s request: %w", path, err)
 		}
 		if _, err := c.do(ctx, method, path, body); err != nil {
 			return err
@@ -148,12 +148,12 @@ func pages[T any](ctx context.Context, c *Client, path, field string) ([]T, erro
 		var p pagination
 		if json.Unmarshal(resp.Body, &env) != nil || json.Unmarshal(env[field], &items) != nil ||
 			(len(env["pagination"]) > 0 && json.Unmarshal(env["pagination"], &p) != nil) {
-			return nil, webapi.Errorf(codes.Internal, "Cursor returned a %s response of an unexpected shape (%d bytes)", path, len(resp.Body))
+			return nil, cursorhttp.Errorf(codes.Internal, "Cursor returned a %s response of an unexpected shape (%d bytes)", path, len(resp.Body))
 		}
 		out = append(out, items...)
 		if !p.hasNext() || len(items) == 0 {
 			return out, nil
 		}
 	}
-	return nil, webapi.Errorf(codes.Internal, "Cursor's %s still said hasNextPage after %d pages; giving up", path, maxGroupPages)
+	return nil, cursorhttp.Errorf(codes.Internal, "Cursor's %s still said hasNextPage after %d pages; giving up", path, maxGroupPages)
 }

@@ -16,7 +16,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/conductorone/baton-cursor/internal/webapi"
+	"github.com/conductorone/baton-cursor/internal/cursorhttp"
 )
 
 // Member is one row of GET /teams/members.
@@ -65,7 +65,7 @@ func (c *Client) ListMembers(ctx context.Context) ([]Member, error) {
 	members, err = c.listMembersOnce(ctx)
 	var again *rosterChangedError
 	if errors.As(err, &again) {
-		return nil, webapi.Errorf(codes.Unavailable, "Cursor's roster changed while it was read twice (%s; then %s): "+
+		return nil, cursorhttp.Errorf(codes.Unavailable, "Cursor's roster changed while it was read twice (%s; then %s): "+
 			"people were probably joining or leaving the team meanwhile; sync again later", first.why, again.why)
 	}
 	return members, err
@@ -103,7 +103,7 @@ func (c *Client) listMembersOnce(ctx context.Context) ([]Member, error) {
 	}
 	for page, more := 2, true; more; page++ {
 		if page > maxMemberPages {
-			return nil, webapi.Errorf(codes.Internal, "Cursor's GET %s still said hasNextPage after %d pages; giving up", membersPath, maxMemberPages)
+			return nil, cursorhttp.Errorf(codes.Internal, "Cursor's GET %s still said hasNextPage after %d pages; giving up", membersPath, maxMemberPages)
 		}
 		rows, p, err := c.membersPage(ctx, page)
 		if err != nil {
@@ -112,7 +112,7 @@ func (c *Client) listMembersOnce(ctx context.Context) ([]Member, error) {
 		more = p.hasNext()
 		switch {
 		case len(rows) > 0 && rows[0] == members[0]:
-			return nil, webapi.Errorf(codes.Internal, "Cursor's GET %s returned page 1 again for page %d: it ignores page, so the roster cannot be read whole", membersPath, page)
+			return nil, cursorhttp.Errorf(codes.Internal, "Cursor's GET %s returned page 1 again for page %d: it ignores page, so the roster cannot be read whole", membersPath, page)
 		case !sameCount(first.TotalCount, p.TotalCount):
 			return nil, changed("totalCount went from %s to %s at page %d", countText(first.TotalCount), countText(p.TotalCount), page)
 		case more && len(rows) < per:
@@ -204,11 +204,11 @@ func decodeMembers(body []byte) ([]Member, *pagination, error) {
 		}{&wire, &page}
 		err = json.Unmarshal(body, &env)
 		if err == nil && len(wire) == 0 && !hasMemberList(body) {
-			return nil, nil, webapi.Errorf(codes.Internal, "Cursor returned a members response without a teamMembers list (%d bytes)", len(body))
+			return nil, nil, cursorhttp.Errorf(codes.Internal, "Cursor returned a members response without a teamMembers list (%d bytes)", len(body))
 		}
 	}
 	if err != nil {
-		return nil, nil, &webapi.Error{Code: codes.Internal, Err: describeDecodeError(err, len(body))}
+		return nil, nil, &cursorhttp.Error{Code: codes.Internal, Err: describeDecodeError(err, len(body))}
 	}
 	out := make([]Member, len(wire))
 	for i, w := range wire {

@@ -25,10 +25,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/conductorone/baton-cursor/internal/cursorurl"
+	"github.com/conductorone/baton-cursor/internal/cursorhttp"
 	"github.com/conductorone/baton-cursor/internal/httpretry"
 	"github.com/conductorone/baton-cursor/internal/pace"
-	"github.com/conductorone/baton-cursor/internal/webapi"
 )
 
 // Setting and EnvVar name the Organization API key in every message.
@@ -45,9 +44,9 @@ const RateLimit = 20
 
 // Config configures a Client. Only APIKey is required.
 type Config struct {
-	BaseURL    string       // default cursorurl.AdminAPI
+	BaseURL    string       // default cursorhttp.AdminAPI
 	APIKey     string       // an Organization API key
-	HTTPClient *http.Client // default webapi.NewHTTPClient(); its Transport is wrapped by the pacer
+	HTTPClient *http.Client // default cursorhttp.NewHTTPClient(); its Transport is wrapped by the pacer
 	Retry      httpretry.Policy
 	UserAgent  string      // default "baton-cursor"
 	Pacer      *pace.Pacer // default pace.New(RateLimit, time.Minute); share one per key
@@ -69,11 +68,11 @@ func New(cfg Config) (*Client, error) {
 	if err := checkKey(cfg.APIKey); err != nil {
 		return nil, err
 	}
-	base := cursorurl.AdminAPI
+	base := cursorhttp.AdminAPI
 	if cfg.BaseURL != "" {
-		b, why := webapi.BaseURL(cfg.BaseURL)
+		b, why := cursorhttp.BaseURL(cfg.BaseURL)
 		if why != "" {
-			return nil, status.Errorf(codes.InvalidArgument, "cursor-base-url %s; expected something like %s", why, cursorurl.AdminAPI)
+			return nil, status.Errorf(codes.InvalidArgument, "cursor-base-url %s; expected something like %s", why, cursorhttp.AdminAPI)
 		}
 		base = b
 	}
@@ -83,7 +82,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = webapi.NewHTTPClient()
+		hc = cursorhttp.NewHTTPClient()
 	}
 	paced := *hc // a copy: the caller's client keeps its own transport
 	paced.Transport = p.Transport(hc.Transport)
@@ -120,11 +119,11 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	if body != nil {
 		var err error
 		if raw, err = json.Marshal(body); err != nil {
-			return webapi.Errorf(codes.Internal, "encoding the %s request: %w", path, err)
+			return cursorhttp.Errorf(codes.Internal, "encoding the %s request: %w", path, err)
 		}
 	}
 	if err := c.pacer.Wait(ctx); err != nil {
-		return webapi.TransportError(ctx, err)
+		return cursorhttp.TransportError(ctx, err)
 	}
 	target := c.base + path
 	resp, err := httpretry.Do(ctx, c.hc, c.retry, func(ctx context.Context) (*http.Request, error) {
@@ -146,7 +145,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	})
 	route, _, _ := strings.Cut(path, "?")
 	if err != nil {
-		return webapi.TransportError(ctx, err)
+		return cursorhttp.TransportError(ctx, err)
 	}
 	if resp.Status < 200 || resp.Status > 299 {
 		return newAPIError(resp, route, c.key)
@@ -156,7 +155,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	}
 	if err := json.Unmarshal(resp.Body, out); err != nil {
 		// The error text can quote body content (personal data): keep its kind and size only.
-		return webapi.Errorf(codes.Internal, "Cursor returned a %s response of an unexpected shape (%d bytes): %s", route, len(resp.Body), decodeErrorKind(err))
+		return cursorhttp.Errorf(codes.Internal, "Cursor returned a %s response of an unexpected shape (%d bytes): %s", route, len(resp.Body), decodeErrorKind(err))
 	}
 	return nil
 }

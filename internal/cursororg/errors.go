@@ -10,8 +10,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/conductorone/baton-cursor/internal/cursorhttp"
 	"github.com/conductorone/baton-cursor/internal/httpretry"
-	"github.com/conductorone/baton-cursor/internal/webapi"
 )
 
 // APIError is a non-2xx answer. Organization routes answer
@@ -30,13 +30,13 @@ type APIError struct {
 func newAPIError(resp *httpretry.Response, path, key string) *APIError {
 	var env struct{ Error, Message json.RawMessage }
 	_ = json.Unmarshal(resp.Body, &env) // an unreadable body leaves the texts empty; the status still speaks
-	msg := webapi.ServerText(env.Message, key)
+	msg := cursorhttp.ServerText(env.Message, key)
 	if msg == "" {
-		msg = webapi.ServerText(env.Error, key)
+		msg = cursorhttp.ServerText(env.Error, key)
 	}
 	e := &APIError{Status: resp.Status, Message: msg, Path: path, Attempts: resp.Attempts}
 	if resp.Status == http.StatusTooManyRequests {
-		e.resetAt = webapi.RateLimitReset(resp.Header)
+		e.resetAt = cursorhttp.RateLimitReset(resp.Header)
 	}
 	return e
 }
@@ -91,7 +91,7 @@ func (e *APIError) GRPCStatus() *status.Status {
 	code, msg := e.describe()
 	st := status.New(code, msg)
 	if e.Status == http.StatusTooManyRequests {
-		st = webapi.WithRateLimit(st, e.resetAt)
+		st = cursorhttp.WithRateLimit(st, e.resetAt)
 	}
 	return st
 }

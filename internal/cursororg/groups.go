@@ -9,7 +9,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/conductorone/baton-cursor/internal/webapi"
+	"github.com/conductorone/baton-cursor/internal/cursorhttp"
 )
 
 const groupsPath = "/organizations/groups"
@@ -70,7 +70,7 @@ func (c *Client) GroupByName(ctx context.Context, name string) (*Group, error) {
 			continue
 		}
 		if found != nil {
-			return nil, webapi.Errorf(codes.FailedPrecondition, "Cursor has two organization groups named %q; names must match exactly, including case", name)
+			return nil, cursorhttp.Errorf(codes.FailedPrecondition, "Cursor has two organization groups named %q; names must match exactly, including case", name)
 		}
 		found = &gs[i]
 	}

@@ -7,7 +7,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/conductorone/baton-cursor/internal/webapi"
+	"github.com/conductorone/baton-cursor/internal/cursorhttp"
 )
 
 const membersPath = "/organizations/members"
@@ -50,7 +50,7 @@ type MemberFilter struct {
 
 func (f MemberFilter) query() (url.Values, error) {
 	if len(f.Emails) > MaxFilterValues || len(f.UserIDs) > MaxFilterValues {
-		return nil, webapi.Errorf(codes.InvalidArgument, "a member look-up takes at most %d emails and %d user ids (got %d and %d)", MaxFilterValues, MaxFilterValues, len(f.Emails), len(f.UserIDs))
+		return nil, cursorhttp.Errorf(codes.InvalidArgument, "a member look-up takes at most %d emails and %d user ids (got %d and %d)", MaxFilterValues, MaxFilterValues, len(f.Emails), len(f.UserIDs))
 	}
 	q := url.Values{}
 	if len(f.Emails) > 0 {

@@ -11,7 +11,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/conductorone/baton-cursor/internal/webapi"
+	"github.com/conductorone/baton-cursor/internal/cursorhttp"
 )
 
 // MaxPageSize is the largest page /organizations/members serves: a larger
@@ -55,7 +55,7 @@ func parseToken(list, tok string) (page, total int, err error) {
 	page, err1 := strconv.Atoi(p)
 	total, err2 := strconv.Atoi(t)
 	if !ok || !ok2 || err1 != nil || err2 != nil || page < 1 || total < 0 {
-		return 0, 0, webapi.Errorf(codes.InvalidArgument, "page token %q is not one this connector made for %s; start the sync again", tok, list)
+		return 0, 0, cursorhttp.Errorf(codes.InvalidArgument, "page token %q is not one this connector made for %s; start the sync again", tok, list)
 	}
 	return page, total, nil
 }
@@ -79,15 +79,15 @@ func list[T any](ctx context.Context, c *Client, path string, q url.Values, fiel
 	var out Page[T]
 	raw, ok := env[field]
 	if !ok || len(raw) == 0 || raw[0] != '[' {
-		return out, webapi.Errorf(codes.Internal, "Cursor returned a %s response without a %s list", path, field)
+		return out, cursorhttp.Errorf(codes.Internal, "Cursor returned a %s response without a %s list", path, field)
 	}
 	if err := json.Unmarshal(raw, &out.Items); err != nil {
-		return out, webapi.Errorf(codes.Internal, "Cursor returned a %s response of an unexpected shape: %s", path, decodeErrorKind(err))
+		return out, cursorhttp.Errorf(codes.Internal, "Cursor returned a %s response of an unexpected shape: %s", path, decodeErrorKind(err))
 	}
 	var p pagination
 	if pr := env["pagination"]; len(pr) > 0 && string(pr) != "null" {
 		if err := json.Unmarshal(pr, &p); err != nil {
-			return out, webapi.Errorf(codes.Internal, "Cursor returned a %s pagination object of an unexpected shape: %s", path, decodeErrorKind(err))
+			return out, cursorhttp.Errorf(codes.Internal, "Cursor returned a %s pagination object of an unexpected shape: %s", path, decodeErrorKind(err))
 		}
 	} else {
 		p.TotalCount = len(out.Items) // no pagination object: the whole list in one answer
@@ -96,7 +96,7 @@ func list[T any](ctx context.Context, c *Client, path string, q url.Values, fiel
 	out.Changed = total >= 0 && total != p.TotalCount
 	if p.HasNextPage {
 		if len(out.Items) == 0 {
-			return out, webapi.Errorf(codes.Internal, "Cursor's %s page %d was empty but said more pages follow", path, page)
+			return out, cursorhttp.Errorf(codes.Internal, "Cursor's %s page %d was empty but said more pages follow", path, page)
 		}
 		out.Next = makeToken(path, page+1, p.TotalCount)
 	}
@@ -118,7 +118,7 @@ func all[T any](ctx context.Context, c *Client, path string, q url.Values, field
 			return items, nil
 		}
 	}
-	return nil, webapi.Errorf(codes.Internal, "Cursor's %s still said hasNextPage after 1000 pages; giving up", path)
+	return nil, cursorhttp.Errorf(codes.Internal, "Cursor's %s still said hasNextPage after 1000 pages; giving up", path)
 }
 
 func cloneValues(q url.Values) url.Values {

@@ -10,7 +10,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
-	"github.com/conductorone/baton-cursor/internal/webapi"
+	"github.com/conductorone/baton-cursor/internal/cursorhttp"
 )
 
 const syncPath = "/organizations/team-memberships/sync"
@@ -57,7 +57,7 @@ func (c *Client) RemoveFromTeam(ctx context.Context, orgID, email string, teamID
 
 func (c *Client) changeTeams(ctx context.Context, orgID, email string, teamID ID, add bool) (bool, error) {
 	if !strings.HasPrefix(orgID, "org_") {
-		return false, webapi.Errorf(codes.FailedPrecondition, "changing team memberships needs %s, the organization's id (org_…): set it", OrganizationIDSetting)
+		return false, cursorhttp.Errorf(codes.FailedPrecondition, "changing team memberships needs %s, the organization's id (org_…): set it", OrganizationIDSetting)
 	}
 	found, err := c.FindMembers(ctx, []string{email})
 	if err != nil {
@@ -65,7 +65,7 @@ func (c *Client) changeTeams(ctx context.Context, orgID, email string, teamID ID
 	}
 	m, ok := found[strings.ToLower(email)]
 	if !ok {
-		return false, webapi.Errorf(codes.FailedPrecondition, "%s is not a member of the organization; Cursor's team-memberships sync only moves existing members between teams (invite them first)", email)
+		return false, cursorhttp.Errorf(codes.FailedPrecondition, "%s is not a member of the organization; Cursor's team-memberships sync only moves existing members between teams (invite them first)", email)
 	}
 	teams := make([]ID, 0, len(m.Teams)+1)
 	for _, t := range m.Teams {
@@ -78,7 +78,7 @@ func (c *Client) changeTeams(ctx context.Context, orgID, email string, teamID ID
 	case add:
 		teams = append(teams, teamID)
 	case len(teams) == 1:
-		return false, webapi.Errorf(codes.FailedPrecondition, "team %s is %s's only team; removing it would leave them in no team, which Cursor's team-memberships sync cannot do: remove them from the organization in the dashboard", teamID, email)
+		return false, cursorhttp.Errorf(codes.FailedPrecondition, "team %s is %s's only team; removing it would leave them in no team, which Cursor's team-memberships sync cannot do: remove them from the organization in the dashboard", teamID, email)
 	default:
 		teams = slices.DeleteFunc(teams, func(t ID) bool { return t == teamID })
 	}
@@ -90,16 +90,16 @@ func (c *Client) changeTeams(ctx context.Context, orgID, email string, teamID ID
 	for _, r := range ans.Results {
 		if r.Status != "success" {
 			quoted, _ := json.Marshal(r.ErrorMessage)
-			r.ErrorMessage = webapi.ServerText(quoted, c.key) // server text: cleaned and capped like any other
+			r.ErrorMessage = cursorhttp.ServerText(quoted, c.key) // server text: cleaned and capped like any other
 			e := &APIError{Status: http.StatusConflict, Message: r.ErrorMessage, Path: syncPath, Attempts: 1}
 			if e.ManagedByIdentityProvider() {
 				return true, e
 			}
-			return true, webapi.Errorf(codes.FailedPrecondition, "Cursor refused to change %s's teams (%s)", email, cmp.Or(r.ErrorMessage, r.Status))
+			return true, cursorhttp.Errorf(codes.FailedPrecondition, "Cursor refused to change %s's teams (%s)", email, cmp.Or(r.ErrorMessage, r.Status))
 		}
 	}
 	if len(ans.Results) != 1 {
-		return true, webapi.Errorf(codes.Internal, "Cursor answered a one-user team-memberships sync with %d results", len(ans.Results))
+		return true, cursorhttp.Errorf(codes.Internal, "Cursor answered a one-user team-memberships sync with %d results", len(ans.Results))
 	}
 	return true, nil
 }

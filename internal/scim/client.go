@@ -15,8 +15,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/conductorone/baton-cursor/internal/cursorhttp"
 	"github.com/conductorone/baton-cursor/internal/httpretry"
-	"github.com/conductorone/baton-cursor/internal/webapi"
 	"google.golang.org/grpc/codes"
 )
 
@@ -57,7 +57,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{base: base, token: cfg.Token, hc: cfg.HTTPClient, retry: cfg.Retry, userAgent: cfg.UserAgent}
 	if c.hc == nil {
-		c.hc = webapi.NewHTTPClient()
+		c.hc = cursorhttp.NewHTTPClient()
 		// A listing keeps up to listInFlight requests going: keep that many connections between pages.
 		c.hc.Transport.(*http.Transport).MaxIdleConnsPerHost = listInFlight
 	}
@@ -87,7 +87,7 @@ func checkToken(token string) error {
 // checkBaseURL returns the base without a trailing slash. The token is
 // redacted from messages in case it was pasted into the URL.
 func checkBaseURL(raw, token string) (string, error) {
-	base, why := webapi.BaseURL(raw)
+	base, why := cursorhttp.BaseURL(raw)
 	if why != "" {
 		msg := "cursor-scim-url " + why + "; copy the SCIM base URL from the Cursor dashboard's SCIM setup (BATON_CURSOR_SCIM_URL)"
 		return "", invalidf("%s", strings.ReplaceAll(msg, token, "[redacted]"))
@@ -131,14 +131,14 @@ func (c *Client) call(ctx context.Context, method, path, query string, body []by
 }
 
 func internalf(format string, args ...any) error {
-	return webapi.Errorf(codes.Internal, format, args...)
+	return cursorhttp.Errorf(codes.Internal, format, args...)
 }
 
 func invalidf(format string, args ...any) error {
-	return webapi.Errorf(codes.InvalidArgument, format, args...)
+	return cursorhttp.Errorf(codes.InvalidArgument, format, args...)
 }
 
 // transportError maps httpretry's failures, saying which SCIM call failed.
 func transportError(ctx context.Context, method, path string, err error) error {
-	return webapi.TransportError(ctx, fmt.Errorf("%s %s on Cursor's SCIM endpoint: %w", method, path, err))
+	return cursorhttp.TransportError(ctx, fmt.Errorf("%s %s on Cursor's SCIM endpoint: %w", method, path, err))
 }

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/conductorone/baton-cursor/internal/cursorhttp"
 	"github.com/conductorone/baton-cursor/internal/httpretry"
-	"github.com/conductorone/baton-cursor/internal/webapi"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -37,12 +37,12 @@ func newError(resp *httpretry.Response, method, path, target, token string) *Err
 		ScimType, Detail, Message json.RawMessage
 	}
 	_ = json.Unmarshal(resp.Body, &env) // anything else (HTML, empty) leaves the fields empty
-	e.ScimType, e.Detail = webapi.ServerText(env.ScimType, token), webapi.ServerText(env.Detail, token)
+	e.ScimType, e.Detail = cursorhttp.ServerText(env.ScimType, token), cursorhttp.ServerText(env.Detail, token)
 	if e.Detail == "" {
-		e.Detail = webapi.ServerText(env.Message, token)
+		e.Detail = cursorhttp.ServerText(env.Message, token)
 	}
 	if resp.Status == http.StatusTooManyRequests {
-		e.resetAt = webapi.RateLimitReset(resp.Header)
+		e.resetAt = cursorhttp.RateLimitReset(resp.Header)
 	}
 	return e
 }
@@ -106,7 +106,7 @@ func (e *Error) GRPCStatus() *status.Status {
 	code, msg := e.describe()
 	st := status.New(code, msg)
 	if e.Status == http.StatusTooManyRequests {
-		st = webapi.WithRateLimit(st, e.resetAt)
+		st = cursorhttp.WithRateLimit(st, e.resetAt)
 	}
 	return st
 }

@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
 
-	"github.com/conductorone/baton-cursor/internal/webapi"
+	"github.com/conductorone/baton-cursor/internal/cursorhttp"
 )
 
 // Listing /Users at scale. The first page says how many users there are
@@ -65,7 +65,7 @@ func (c *Client) list(ctx context.Context, filter string) ([]User, error) {
 	users, err = c.listOnce(ctx, filter)
 	var again *inconsistentError
 	if errors.As(err, &again) {
-		return nil, webapi.Errorf(codes.Unavailable, "Cursor's SCIM endpoint listed its users inconsistently twice (%s; then %s): "+
+		return nil, cursorhttp.Errorf(codes.Unavailable, "Cursor's SCIM endpoint listed its users inconsistently twice (%s; then %s): "+
 			"users were probably being added or removed meanwhile; sync again later", first.why, again.why)
 	}
 	return users, err
@@ -130,7 +130,7 @@ func (c *Client) listOnce(ctx context.Context, filter string) ([]User, error) {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, webapi.TransportError(ctx, err)
+		return nil, cursorhttp.TransportError(ctx, err)
 	}
 	return distinct(results)
 }

@@ -20,7 +20,7 @@ import (
 // params say) and the organization's writes: group membership and
 // team-membership changes.
 
-// orgAuditTeamID is the team id the team route's params carry (activity_routes.go).
+// orgAuditTeamID is the team id the team route's params carry (audit_logs.go).
 const orgAuditTeamID = 4242
 
 // Event types the simulated organization records for its writes; Cursor does

@@ -1,7 +1,8 @@
-// Package webapi holds what Cursor's Admin API client and SCIM client share:
-// the HTTP client, base URL rules, safe quoting of server text, and errors
-// that carry gRPC codes across the plugin boundary.
-package webapi
+// Package cursorhttp is the HTTP layer Cursor's Admin API, Organization API
+// and SCIM clients share: Cursor's address, the HTTP client, base URL rules,
+// safe quoting of server text, and errors that carry gRPC codes across the
+// plugin boundary. The host imports it only for AdminAPI.
+package cursorhttp
 
 import (
 	"context"
@@ -23,6 +24,10 @@ import (
 
 	"github.com/conductorone/baton-cursor/internal/httpretry"
 )
+
+// AdminAPI is Cursor's Admin API base URL (the Organization API's too); its
+// paths carry no version prefix. The host shows it as a setting's default.
+const AdminAPI = "https://api.cursor.com"
 
 // NewHTTPClient bounds connecting (dial and TLS handshake); the rest of an
 // attempt, waiting for the answer and reading it, is bounded by httpretry's

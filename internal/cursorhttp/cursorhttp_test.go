@@ -1,4 +1,4 @@
-package webapi
+package cursorhttp
 
 import (
 	"encoding/json"

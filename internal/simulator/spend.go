@@ -1,0 +1,107 @@
+package simulator
+
+import (
+	"cmp"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// --- POST /teams/spend ---
+
+type wireSpendRow struct {
+	UserID                       any      `json:"userId"`
+	Name                         string   `json:"name"`
+	Email                        string   `json:"email"`
+	Role                         string   `json:"role"`
+	SpendCents                   float64  `json:"spendCents"`
+	OverallSpendCents            float64  `json:"overallSpendCents"`
+	FastPremiumRequests          int      `json:"fastPremiumRequests"`
+	HardLimitOverrideDollars     float64  `json:"hardLimitOverrideDollars"`
+	MonthlyLimitDollars          *float64 `json:"monthlyLimitDollars"`
+	EffectivePerUserLimitDollars float64  `json:"effectivePerUserLimitDollars"`
+}
+
+// SpendOf is row i's current-cycle spend as /teams/spend reports it; limit
+// is nil when the member has no monthly limit.
+func (t *Tenant) SpendOf(row int) (cents float64, fastPremium int, limit *float64) {
+	return t.gen.spendOf(row)
+}
+
+func (t *Tenant) serveSpend(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		SearchTerm    string `json:"searchTerm"`
+		SortBy        string `json:"sortBy"`
+		SortDirection string `json:"sortDirection"`
+		Page          int    `json:"page"`
+		PageSize      int    `json:"pageSize"`
+	}
+	if !readBody(r, &req) {
+		badRequest(w, "Request body must be a JSON object")
+		return
+	}
+	if req.Page == 0 {
+		req.Page = 1
+	}
+	if req.PageSize == 0 {
+		req.PageSize = 100
+	}
+	switch {
+	case req.Page < 1 || req.PageSize < 1:
+		badRequest(w, "page and pageSize must be >= 1")
+		return
+	case req.SortBy != "" && req.SortBy != "amount" && req.SortBy != "date" && req.SortBy != "user":
+		badRequest(w, "sortBy must be amount, date or user")
+		return
+	case req.SortDirection != "" && req.SortDirection != "asc" && req.SortDirection != "desc":
+		badRequest(w, "sortDirection must be asc or desc")
+		return
+	}
+	size := min(req.PageSize, maxSpendPageSize)
+	search := strings.ToLower(req.SearchTerm)
+
+	t.mu.Lock()
+	members := slices.Clone(t.members)
+	cycle := t.historyLocked().today
+	t.mu.Unlock()
+	rows := make([]wireSpendRow, 0, len(members))
+	for i := range members {
+		m := &members[i]
+		if m.IsRemoved || search != "" && !strings.Contains(strings.ToLower(m.Email+" "+m.Name), search) {
+			continue
+		}
+		cents, fast, limit := t.gen.spendOf(i)
+		row := wireSpendRow{UserID: m.ID, Name: m.Name, Email: m.Email, Role: m.Role, SpendCents: cents,
+			OverallSpendCents: cents, FastPremiumRequests: fast, MonthlyLimitDollars: limit}
+		if limit != nil {
+			row.EffectivePerUserLimitDollars = *limit
+		}
+		rows = append(rows, row)
+	}
+
+	desc := req.SortDirection != "asc"
+	slices.SortStableFunc(rows, func(a, b wireSpendRow) int {
+		c := 0
+		if req.SortBy == "amount" {
+			c = cmp.Compare(a.SpendCents, b.SpendCents)
+		}
+		if c == 0 {
+			c = strings.Compare(a.Email, b.Email)
+		}
+		if desc {
+			return -c
+		}
+		return c
+	})
+	total := len(rows)
+	lo, hi := min((req.Page-1)*size, total), min(req.Page*size, total)
+	body, _ := json.Marshal(map[string]any{
+		"teamMemberSpend":        rows[lo:hi],
+		"subscriptionCycleStart": time.Date(cycle.Year(), cycle.Month(), 1, 0, 0, 0, 0, time.UTC).UnixMilli(),
+		"totalMembers":           total,
+		"totalPages":             (total + size - 1) / size,
+	})
+	writeJSON(w, http.StatusOK, body)
+}
