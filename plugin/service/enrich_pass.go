@@ -1,0 +1,140 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/conductorone/baton-cursor/internal/cursorapi"
+)
+
+// enrichPass is one enrichment, begun when the roster read begins: its
+// first requests (usage, the newest login events, spend's first page) need
+// no roster, as answers are keyed by email and joined to the members after
+// both are read. rosterIn sends the rest once the roster is in; finish
+// joins it all to the snapshot.
+type enrichPass struct {
+	s          *Server
+	api        activityAPI
+	days       int
+	start, end time.Time
+	began      time.Time
+	e          *enrichment
+	ctx        context.Context
+	cancel     context.CancelFunc
+	first      sync.WaitGroup // the requests that need no roster
+	second     sync.WaitGroup // those that do (rosterIn)
+	teamSize   chan int       // active members (knowTeam), buffered 1
+	spendTotal int            // spend's page count, 0 when page 1 failed
+}
+
+// startEnrich begins enrichment for a roster read that is starting; nil when
+// activity is off. It never fails: what it cannot read becomes a WARNING
+// diagnostic. The 45 s bound counts from here.
+//
+// Beside the roster read it sends at most 3 requests a 30-day window of
+// usage, 4 login pages and spend's first page (8 at 90 days): a roster
+// paged in up to 12 pages still meets no 429 of its own under Cursor's 20 a
+// minute; the rest of the budget is spent after the roster is in.
+func (s *Server) startEnrich(ctx context.Context, set *settings) *enrichPass {
+	api, days := set.activity, set.activityDays
+	if api == nil || days == 0 {
+		return nil
+	}
+	if c, ok := api.(*cursorapi.Client); ok {
+		api = c.WithRetry(singleShot)
+	}
+	p := &enrichPass{s: s, api: api, days: days, began: s.now(), e: &enrichment{}, teamSize: make(chan int, 1)}
+	p.end = p.began.UTC()
+	p.start = p.end.Add(-time.Duration(days) * 24 * time.Hour)
+	p.ctx, p.cancel = context.WithTimeout(ctx, enrichTimeout)
+	e := p.e
+	// Daily usage is one answer of a row per active member-day, so it waits
+	// to know the team's size: spend's first page says it (totalMembers)
+	// long before a large roster is in.
+	p.first.Go(func() {
+		var n int
+		select {
+		case n = <-p.teamSize:
+		case <-p.ctx.Done():
+			return
+		}
+		if n > usageMaxMembers {
+			e.miss(fmt.Sprintf("daily usage (active days, last_active_day): not read for a team of %d active members (more than %d); Cursor answers it in one response of a row per active member-day", n, usageMaxMembers))
+			return
+		}
+		e.readUsage(p.ctx, api, p.start, p.end)
+	})
+	p.first.Go(func() { e.readLogins(p.ctx, api, p.start, p.end) })
+	p.first.Go(func() {
+		var members int
+		p.spendTotal, members = e.spendPage(p.ctx, api, 1)
+		if members > 0 {
+			p.knowTeam(members)
+		}
+	})
+	return p
+}
+
+// knowTeam tells the pass how many active members the team has; the first
+// to say it (spend's first page, the roster read) decides.
+func (p *enrichPass) knowTeam(active int) {
+	if p == nil {
+		return
+	}
+	select {
+	case p.teamSize <- active:
+	default:
+	}
+}
+
+// stop abandons a pass whose roster read failed.
+func (p *enrichPass) stop() {
+	if p != nil {
+		p.cancel()
+		p.first.Wait()
+		p.second.Wait()
+	}
+}
+
+// rosterIn starts what needs the roster, once its rows are in (the SCIM
+// listing may still run): the logins of members the first answers showed no
+// activity of (so that "no activity" covers the whole window), and spend's
+// other pages with what the budget leaves. A member's activity comes before
+// the spend of the smallest spenders: it is what decides whether a seat is
+// used.
+func (p *enrichPass) rosterIn(rows []cursorapi.Member) {
+	if p == nil {
+		return
+	}
+	active := activeMembers(rows)
+	p.knowTeam(len(active))
+	e, api, start := p.e, p.api, p.start
+	p.second.Go(func() {
+		p.first.Wait()
+		uncovered := e.uncovered(active, start)
+		reserve := len(cursorapi.AuditUserBatches(uncovered)) * windowsOf(start, e.loginsSince)
+		spendPages := enrichBudget - e.requests - reserve + 1 // + page 1, read
+		var wg sync.WaitGroup
+		wg.Go(func() { e.readLoginsOf(p.ctx, api, uncovered, start) })
+		wg.Go(func() { e.readSpend(p.ctx, api, p.spendTotal, spendPages) })
+		wg.Wait()
+	})
+}
+
+// finish attaches what the pass read to every member of snap, which is not
+// yet published.
+func (p *enrichPass) finish(snap *snapshot) {
+	if p == nil {
+		return
+	}
+	defer p.cancel()
+	p.second.Wait()
+	e := p.e
+	applyActivity(snap, e, p.days, p.start)
+	snap.activityDiags = e.diagnostics()
+	p.s.logger.Info("read member activity from Cursor", "enrichment_requests", e.requests, "budget", enrichBudget,
+		"window_days", p.days, "usage", e.usageKnown, "logins", e.loginsKnown, "spend_rows", len(e.spend),
+		"missing", len(e.missing), "duration", p.s.now().Sub(p.began).String())
+}
