@@ -5,9 +5,7 @@
 package cursorapi
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -95,23 +93,7 @@ func checkBaseURL(raw string) (string, error) {
 // a gRPC code.
 func (c *Client) do(ctx context.Context, method, path string, body []byte) (*httpretry.Response, error) {
 	target := c.base + path
-	resp, err := httpretry.Do(ctx, c.hc, c.retry, func(ctx context.Context) (*http.Request, error) {
-		var rd io.Reader
-		if body != nil {
-			rd = bytes.NewReader(body)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, target, rd)
-		if err != nil {
-			return nil, err
-		}
-		req.SetBasicAuth(c.key, "")
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("User-Agent", c.userAgent)
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		return req, nil
-	})
+	resp, err := httpretry.Do(ctx, c.hc, c.retry, cursorhttp.Request(method, target, body, "application/json", c.userAgent, c.auth))
 	if err != nil {
 		return nil, cursorhttp.TransportError(ctx, err)
 	}
@@ -121,3 +103,6 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) (*htt
 	}
 	return resp, nil
 }
+
+// auth sets the Admin API's Basic credentials: the key as user, no password.
+func (c *Client) auth(req *http.Request) { req.SetBasicAuth(c.key, "") }

@@ -5,10 +5,12 @@
 package cursorhttp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -130,6 +132,39 @@ func RateLimitReset(h http.Header) time.Time {
 }
 
 // WithRateLimit adds to a 429's status the RateLimitDescription that
+// Request makes the request builder httpretry.Do calls once per attempt:
+// a fresh body each time, mediaType as Accept (and Content-Type with a
+// body), the User-Agent, and the credentials auth sets.
+func Request(method, target string, body []byte, mediaType, userAgent string, auth func(*http.Request)) func(context.Context) (*http.Request, error) {
+	return func(ctx context.Context) (*http.Request, error) {
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, target, rd)
+		if err != nil {
+			return nil, err
+		}
+		auth(req)
+		req.Header.Set("Accept", mediaType)
+		if body != nil {
+			req.Header.Set("Content-Type", mediaType)
+		}
+		req.Header.Set("User-Agent", userAgent)
+		return req, nil
+	}
+}
+
+// Status is an error's gRPC status; an HTTP 429 carries a
+// RateLimitDescription so that baton-sdk's retry waits for Cursor's window.
+func Status(code codes.Code, msg string, httpStatus int, resetAt time.Time) *status.Status {
+	st := status.New(code, msg)
+	if httpStatus == http.StatusTooManyRequests {
+		st = WithRateLimit(st, resetAt)
+	}
+	return st
+}
+
 // baton-sdk's retry reads, so a caller waits for the window to reopen.
 func WithRateLimit(st *status.Status, resetAt time.Time) *status.Status {
 	rl := v2.RateLimitDescription_builder{

@@ -12,11 +12,9 @@
 package cursororg
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -126,23 +124,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		return cursorhttp.TransportError(ctx, err)
 	}
 	target := c.base + path
-	resp, err := httpretry.Do(ctx, c.hc, c.retry, func(ctx context.Context) (*http.Request, error) {
-		var rd io.Reader
-		if raw != nil {
-			rd = bytes.NewReader(raw)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, target, rd)
-		if err != nil {
-			return nil, err
-		}
-		req.SetBasicAuth(c.key, "")
-		req.Header.Set("Accept", "application/json")
-		req.Header.Set("User-Agent", c.userAgent)
-		if raw != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		return req, nil
-	})
+	resp, err := httpretry.Do(ctx, c.hc, c.retry, cursorhttp.Request(method, target, raw, "application/json", c.userAgent, c.auth))
 	route, _, _ := strings.Cut(path, "?")
 	if err != nil {
 		return cursorhttp.TransportError(ctx, err)
@@ -171,3 +153,6 @@ func decodeErrorKind(err error) string {
 	}
 	return "unexpected JSON"
 }
+
+// auth sets the Admin API's Basic credentials: the key as user, no password.
+func (c *Client) auth(req *http.Request) { req.SetBasicAuth(c.key, "") }

@@ -89,9 +89,5 @@ func (e *APIError) Error() string {
 // RateLimitDescription baton-sdk's retry waits by.
 func (e *APIError) GRPCStatus() *status.Status {
 	code, msg := e.describe()
-	st := status.New(code, msg)
-	if e.Status == http.StatusTooManyRequests {
-		st = cursorhttp.WithRateLimit(st, e.resetAt)
-	}
-	return st
+	return cursorhttp.Status(code, msg, e.Status, e.resetAt)
 }

@@ -51,13 +51,13 @@ func (p Policy) withDefaults() Policy {
 		p.MaxBodyBytes = defaultMaxBodyBytes
 	}
 	if p.Wait == nil {
-		p.Wait = sleep
+		p.Wait = Sleep
 	}
 	return p
 }
 
-// sleep waits d on a real timer, returning early with ctx.Err() if ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits d on a real timer, returning early with ctx.Err() if ctx ends.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -110,7 +110,7 @@ func (p *Pacer) RetryWait(retry func(ctx context.Context, d time.Duration) error
 			if err := retry(ctx, d); err != nil {
 				return err
 			}
-		} else if err := sleep(ctx, d); err != nil {
+		} else if err := httpretry.Sleep(ctx, d); err != nil {
 			return err
 		}
 		return p.Wait(ctx)
@@ -152,15 +152,4 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -6,10 +6,8 @@
 package scim
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -104,23 +102,7 @@ func (c *Client) call(ctx context.Context, method, path, query string, body []by
 	if query != "" {
 		target += "?" + query
 	}
-	resp, err := httpretry.Do(ctx, c.hc, c.retry, func(ctx context.Context) (*http.Request, error) {
-		var rd io.Reader
-		if body != nil {
-			rd = bytes.NewReader(body)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, target, rd)
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Authorization", "Bearer "+c.token)
-		req.Header.Set("Accept", mediaType)
-		if body != nil {
-			req.Header.Set("Content-Type", mediaType)
-		}
-		req.Header.Set("User-Agent", c.userAgent)
-		return req, nil
-	})
+	resp, err := httpretry.Do(ctx, c.hc, c.retry, cursorhttp.Request(method, target, body, mediaType, c.userAgent, c.auth))
 	if err != nil {
 		return nil, transportError(ctx, method, path, err)
 	}
@@ -142,3 +124,6 @@ func invalidf(format string, args ...any) error {
 func transportError(ctx context.Context, method, path string, err error) error {
 	return cursorhttp.TransportError(ctx, fmt.Errorf("%s %s on Cursor's SCIM endpoint: %w", method, path, err))
 }
+
+// auth sets the SCIM bearer token.
+func (c *Client) auth(req *http.Request) { req.Header.Set("Authorization", "Bearer "+c.token) }

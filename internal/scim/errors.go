@@ -104,11 +104,7 @@ func (e *Error) Error() string {
 // carries a RateLimitDescription so baton-sdk's retry waits for the window.
 func (e *Error) GRPCStatus() *status.Status {
 	code, msg := e.describe()
-	st := status.New(code, msg)
-	if e.Status == http.StatusTooManyRequests {
-		st = cursorhttp.WithRateLimit(st, e.resetAt)
-	}
-	return st
+	return cursorhttp.Status(code, msg, e.Status, e.resetAt)
 }
 
 // IsNotFound reports a 404 for one user (/Users/{id}): callers treat it as

@@ -133,7 +133,7 @@ func (e *enrichment) callTaken(ctx context.Context, what string, taken bool, fn 
 			e.failed(what, err)
 			return false
 		}
-		if err := sleepCtx(ctx, enrichBackoff[attempt]); err != nil {
+		if err := httpretry.Sleep(ctx, enrichBackoff[attempt]); err != nil {
 			e.failed(what, err)
 			return false
 		}
@@ -186,17 +186,6 @@ func retryable(err error) bool {
 		return false
 	}
 	return status.Code(err) == codes.Unavailable
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func (e *enrichment) readUsage(ctx context.Context, api activityAPI, start, end time.Time) {
