@@ -482,51 +482,20 @@ func (s *Server) ListOrgGroupMembers(ctx context.Context, req *pluginv1.ListOrgG
 			emails = append(emails, m.Email)
 		}
 		resp.NextPageToken = p.Next
-	case pluginv1.GroupKind_GROUP_KIND_TEAM_DIRECTORY:
-		c, err := teamGroups(set, kind)
+	case pluginv1.GroupKind_GROUP_KIND_TEAM_DIRECTORY, pluginv1.GroupKind_GROUP_KIND_BILLING:
+		// Read whole (Cursor's pages of these routes are not ours to hand
+		// out), once per listing: the token names the read it pages through.
+		all, snap, start, err := s.groupMembers(ctx, set, kind, id, req.GetPageToken())
 		if err != nil {
 			return nil, err
 		}
-		ms, err := c.DirectoryGroupMembers(ctx, id)
-		if err != nil {
-			return nil, err
+		end := min(start+groupPage, len(all))
+		if end < len(all) {
+			resp.NextPageToken = groupToken(end, snap)
 		}
-		for _, m := range ms {
-			emails = append(emails, m.Email)
-		}
-	case pluginv1.GroupKind_GROUP_KIND_BILLING:
-		c, err := teamGroups(set, kind)
-		if err != nil {
-			return nil, err
-		}
-		gs, _, err := c.BillingGroups(ctx)
-		if err != nil {
-			return nil, err
-		}
-		i := slices.IndexFunc(gs, func(g cursorapi.BillingGroup) bool { return g.ID == id })
-		if i < 0 {
-			return nil, status.Errorf(codes.NotFound, "baton-cursor-plugin: Cursor has no billing group %s", id)
-		}
-		for _, m := range gs[i].CurrentMembers {
-			emails = append(emails, m.Email)
-		}
+		emails = all[start:end]
 	default:
 		return nil, status.Errorf(codes.InvalidArgument, "baton-cursor-plugin: group kind %s is not one of organization, team directory or billing", kind)
-	}
-	if kind != pluginv1.GroupKind_GROUP_KIND_ORGANIZATION { // read whole: hand out groupPage at a time
-		start := 0
-		if tok := req.GetPageToken(); tok != "" {
-			n, err := strconv.Atoi(strings.TrimPrefix(tok, "o."))
-			if !strings.HasPrefix(tok, "o.") || err != nil || n < 0 {
-				return nil, status.Errorf(codes.InvalidArgument, "baton-cursor-plugin: page token %q is not one this plugin made", tok)
-			}
-			start = min(n, len(emails))
-		}
-		end := min(start+groupPage, len(emails))
-		if end < len(emails) {
-			resp.NextPageToken = "o." + strconv.Itoa(end)
-		}
-		emails = emails[start:end]
 	}
 	for _, e := range emails {
 		if e != "" {

@@ -37,6 +37,7 @@ type Server struct {
 
 	teamRead singleflight.Group // concurrent roster-only reads share one request (membership.go)
 	org      orgCache           // the organization snapshot (org.go)
+	groups   groupCache         // team directory and billing groups read whole (org_groups.go)
 
 	mu       sync.Mutex // guards everything below; never held while Cursor answers
 	settings *settings
