@@ -75,11 +75,15 @@ func (s *Server) ListAuditEvents(ctx context.Context, req *pluginv1.ListAuditEve
 	case orgErr != nil && !team:
 		return nil, orgErr
 	case teamErr != nil:
-		s.logger.Warn("the team audit log part of the event feed is off for this page; the organization audit log still serves",
-			"setting", "cursor-api-key", "error", teamErr.Error())
+		if _, logged := set.feedWarned.LoadOrStore("team:"+teamErr.Error(), true); !logged { // once per key, not every poll
+			s.logger.Warn("the team audit log part of the event feed is off; the organization audit log still serves",
+				"setting", "cursor-api-key", "error", teamErr.Error())
+		}
 	case orgErr != nil:
-		s.logger.Warn("the organization audit log part of the event feed is off for this page; the team audit log still serves",
-			"setting", cursororg.Setting, "error", orgErr.Error())
+		if _, logged := set.feedWarned.LoadOrStore("org:"+orgErr.Error(), true); !logged { // once per key, not every poll
+			s.logger.Warn("the organization audit log part of the event feed is off; the team audit log still serves",
+				"setting", cursororg.Setting, "error", orgErr.Error())
+		}
 	}
 	resp.NextCursor = encodeAuditCursor(cur)
 	return resp, nil

@@ -77,6 +77,7 @@ type settings struct {
 	org             *cursororg.Client // nil: the organization is not synced (org.go)
 	orgID           string            // "org_…": team membership writes are opted into (org_team_membership.go)
 	scimFolds       atomic.Int32      // does the SCIM server's userName search ignore case? (identity.go)
+	feedWarned      sync.Map          // the audit feed's warnings already logged with these settings (audit.go)
 }
 
 // New returns an unconfigured Server; the host calls Configure before anything else.
