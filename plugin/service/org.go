@@ -3,7 +3,6 @@ package service
 import (
 	"cmp"
 	"context"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,7 +18,6 @@ import (
 	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
 	"github.com/conductorone/baton-cursor/internal/cursorapi"
 	"github.com/conductorone/baton-cursor/internal/cursororg"
-	"github.com/conductorone/baton-cursor/internal/pace"
 )
 
 // handBack: when the pacer's next slot is further away than this, a call
@@ -49,22 +47,6 @@ type orgSnap struct {
 	base    int64 // the key's request count when the snapshot began: what this sync sent is the difference
 	backs   int64 // handBacks when the snapshot began
 	logged  bool  // the "members read" line was written
-}
-
-// OrgPaceWindowEnv shortens the window of the organization key's pace
-// (Cursor's 20 requests a minute become 20 per that Go duration) for tests
-// against a simulator enforcing the same shortened limit. Unset, empty or
-// invalid: Cursor's minute. It is not a BATON_ setting: the host passes it
-// through to the plugin's environment.
-const OrgPaceWindowEnv = "CURSOR_PLUGIN_TEST_ORG_PACE_WINDOW"
-
-// orgTestPacer is the pacer OrgPaceWindowEnv asks for, or nil (the client's default).
-func orgTestPacer() *pace.Pacer {
-	d, err := time.ParseDuration(os.Getenv(OrgPaceWindowEnv))
-	if err != nil || d <= 0 {
-		return nil
-	}
-	return pace.New(cursororg.RateLimit, d)
 }
 
 // noTeamKey stands in for the Admin API when only the organization key is

@@ -161,7 +161,7 @@ func (s *Server) buildSettings(req *pluginv1.ConfigureRequest) (*settings, error
 	}
 	set := &settings{removeUnmanaged: req.GetRemoveUnmanaged()}
 	if key := req.GetOrgApiKey(); key != "" {
-		org, err := cursororg.New(cursororg.Config{BaseURL: req.GetBaseUrl(), APIKey: key, Retry: retry, UserAgent: "baton-cursor-plugin/" + s.version, Pacer: orgTestPacer()})
+		org, err := cursororg.New(cursororg.Config{BaseURL: req.GetBaseUrl(), APIKey: key, Retry: retry, UserAgent: "baton-cursor-plugin/" + s.version})
 		if err != nil {
 			return nil, err
 		}
