@@ -26,7 +26,7 @@ func TestOrgSyncPagesAtTheRateLimit(t *testing.T) {
 	started := time.Now()
 	c, r := orgSyncEnv(t, srv.URL, nil)
 	took := time.Since(started)
-	t.Logf("organization sync of %d people: %s", people, took)
+	t.Logf("organization sync of %d people: %s, %d member requests", people, took, tenant.Requests("/organizations/members"))
 
 	requireEveryPersonAUser(t, c, tenant)
 	pages := (people + 199) / 200
