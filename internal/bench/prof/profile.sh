@@ -5,24 +5,33 @@
 # are the profiling wrappers in internal/bench/prof/{host,plugin}: the same
 # code as baton-cursor and baton-cursor-plugin.
 #
-# usage, from the module root after `make build`:
-#   internal/bench/prof/profile.sh [members (100000)] [out-dir (prof.out)]
+# usage, from the module root after `make build simulator`:
+#   internal/bench/prof/profile.sh [members (100000)] [out-dir (prof.out)] [activity days (30)]
 set -eu
 members=${1:-100000}
 out=${2:-prof.out}
+days=${3:-30}
 rm -rf "$out"
 mkdir -p "$out"
 go build -o "$out/baton-cursor" ./internal/bench/prof/host
 go build -o "$out/baton-cursor-plugin" ./internal/bench/prof/plugin
 
-bin/baton-cursor-plugin simulate --members "$members" >"$out/url" 2>"$out/simulate.log" &
+CURSOR_SIMULATOR_API_KEY=crsr_simulated-demo-key \
+	bin/cursor-simulator --members "$members" >"$out/url" 2>"$out/simulate.log" &
 sim=$!
 trap 'kill $sim 2>/dev/null || true' EXIT
-while [ ! -s "$out/url" ]; do sleep 0.1; done
+while [ ! -s "$out/url" ]; do
+	if ! kill -0 $sim 2>/dev/null; then
+		echo "cursor-simulator did not start (make simulator?):" >&2
+		cat "$out/simulate.log" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
 
 start=$(date +%s.%N)
 CURSOR_BENCH_PROFILE_DIR="$out" BATON_CURSOR_API_KEY=crsr_simulated-demo-key \
-	"$out/baton-cursor" --cursor-base-url "$(cat "$out/url")" \
+	"$out/baton-cursor" --cursor-base-url "$(cat "$out/url")" --cursor-activity-days "$days" \
 	--plugin-path "$out/baton-cursor-plugin" -f "$out/sync.c1z" >"$out/sync.log" 2>&1
 echo "sync of $members members took $(echo "$(date +%s.%N) - $start" | bc) s (profiled)"
 
