@@ -104,8 +104,13 @@ func (t *Tenant) serveDailyUsage(w http.ResponseWriter, r *http.Request) {
 	resp := map[string]any{"period": map[string]int64{"startDate": *req.StartDate, "endDate": *req.EndDate}}
 	rows := []wireUsageRow{}
 	if req.Page == nil {
-		// Only active users, only their active days.
+		// Only active users, only their active days. A client that hung up
+		// (a team it learned is too large) gets nothing built for it.
 		for _, d := range days {
+			if r.Context().Err() != nil {
+				t.mu.Unlock()
+				return
+			}
 			for i := 0; i < h.numRows; i++ {
 				if h.active[i]&(1<<d) != 0 {
 					rows = append(rows, row(i, d, false))
