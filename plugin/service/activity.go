@@ -129,6 +129,9 @@ func (e *enrichment) callTaken(ctx context.Context, what string, taken bool, fn 
 		if err == nil {
 			return true
 		}
+		if errors.Is(context.Cause(ctx), errTeamTooLarge) {
+			return false // the caller says why
+		}
 		if attempt == len(enrichBackoff) || !retryable(err) {
 			e.failed(what, err)
 			return false

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -31,13 +32,14 @@ type enrichPass struct {
 
 // startEnrich begins enrichment for a roster read that is starting; nil when
 // activity is off. It never fails: what it cannot read becomes a WARNING
-// diagnostic. The 45 s bound counts from here.
+// diagnostic. The 45 s bound counts from here. lastActive is the last
+// roster's active members, 0 when this process has read none.
 //
 // Beside the roster read it sends at most 3 requests a 30-day window of
 // usage, 4 login pages and spend's first page (8 at 90 days): a roster
 // paged in up to 12 pages still meets no 429 of its own under Cursor's 20 a
 // minute; the rest of the budget is spent after the roster is in.
-func (s *Server) startEnrich(ctx context.Context, set *settings) *enrichPass {
+func (s *Server) startEnrich(ctx context.Context, set *settings, lastActive int) *enrichPass {
 	api, days := set.activity, set.activityDays
 	if api == nil || days == 0 {
 		return nil
@@ -50,22 +52,7 @@ func (s *Server) startEnrich(ctx context.Context, set *settings) *enrichPass {
 	p.start = p.end.Add(-time.Duration(days) * 24 * time.Hour)
 	p.ctx, p.cancel = context.WithTimeout(ctx, enrichTimeout)
 	e := p.e
-	// Daily usage is one answer of a row per active member-day, so it waits
-	// to know the team's size: spend's first page says it (totalMembers)
-	// long before a large roster is in.
-	p.first.Go(func() {
-		var n int
-		select {
-		case n = <-p.teamSize:
-		case <-p.ctx.Done():
-			return
-		}
-		if n > usageMaxMembers {
-			e.miss(fmt.Sprintf("daily usage (active days, last_active_day): not read for a team of %d active members (more than %d); Cursor answers it in one response of a row per active member-day", n, usageMaxMembers))
-			return
-		}
-		e.readUsage(p.ctx, api, p.start, p.end)
-	})
+	p.first.Go(func() { p.usage(lastActive) })
 	p.first.Go(func() { e.readLogins(p.ctx, api, p.start, p.end) })
 	p.first.Go(func() {
 		var members int
@@ -75,6 +62,58 @@ func (s *Server) startEnrich(ctx context.Context, set *settings) *enrichPass {
 		}
 	})
 	return p
+}
+
+// usage reads daily usage, one answer of a row per active member-day, so
+// not for a team of more than usageMaxMembers. When the last roster this
+// process read was small enough (a service's second sync on), it is asked
+// at once and abandoned if spend's first page or the roster says the team
+// has grown too large. Otherwise it waits for them to say how large the team
+// is: its answer is read whole, and a 100,000-member team's is ~170 MB.
+func (p *enrichPass) usage(lastActive int) {
+	e := p.e
+	if lastActive == 0 || lastActive > usageMaxMembers {
+		var n int
+		select {
+		case n = <-p.teamSize:
+		case <-p.ctx.Done():
+			return
+		}
+		if n > usageMaxMembers {
+			e.miss(usageTooLarge(n))
+			return
+		}
+		e.readUsage(p.ctx, p.api, p.start, p.end)
+		return
+	}
+	ctx, cancel := context.WithCancelCause(p.ctx)
+	defer cancel(nil)
+	read := make(chan struct{})
+	var tooLarge int
+	var watch sync.WaitGroup
+	watch.Go(func() {
+		select {
+		case n := <-p.teamSize:
+			if n > usageMaxMembers {
+				tooLarge = n
+				cancel(errTeamTooLarge)
+			}
+		case <-read:
+		}
+	})
+	e.readUsage(ctx, p.api, p.start, p.end)
+	close(read)
+	watch.Wait()
+	if tooLarge > 0 && !e.usageKnown {
+		e.miss(usageTooLarge(tooLarge))
+	}
+}
+
+// errTeamTooLarge ends a usage read begun before the team's size was known.
+var errTeamTooLarge = errors.New("the team is too large for daily usage")
+
+func usageTooLarge(n int) string {
+	return fmt.Sprintf("daily usage (active days, last_active_day): not read for a team of %d active members (more than %d); Cursor answers it in one response of a row per active member-day", n, usageMaxMembers)
 }
 
 // knowTeam tells the pass how many active members the team has; the first

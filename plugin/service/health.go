@@ -16,6 +16,7 @@ func (s *Server) noteFetchLocked(snap *snapshot, err error, current bool) {
 			s.roster.current, s.roster.lastUsed = snap, s.now()
 		}
 		s.serving = true
+		s.roster.lastActive = len(snap.active)
 		for _, r := range snap.unknownRoles {
 			if !s.seenUnknownRoles[r] {
 				s.seenUnknownRoles[r] = true

@@ -28,6 +28,9 @@ type rosterCache struct {
 	current  *snapshot // what a call without a pin starts from
 	lastUsed time.Time
 	pins     map[string]*pin // by sync id
+	// lastActive is the active members of the last roster read under these
+	// settings (0: none yet): enrichment's guess of the team's size.
+	lastActive int
 }
 
 type pin struct {

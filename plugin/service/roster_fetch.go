@@ -35,8 +35,9 @@ func (s *Server) fetchLocked(ctx context.Context) *rosterFetch {
 	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	f := &rosterFetch{set: s.settings, writeCount: s.writeCount, done: make(chan struct{}), waiters: 1, cancel: cancel}
 	s.fetching = f
+	lastActive := s.roster.lastActive
 	go func() {
-		snap, err := s.fetchRoster(fctx, f.set)
+		snap, err := s.fetchRoster(fctx, f.set, lastActive)
 		cancel()
 		s.mu.Lock()
 		f.snap, f.err = snap, err
@@ -71,12 +72,13 @@ func (s *Server) await(ctx context.Context, f *rosterFetch) (*snapshot, error) {
 }
 
 // fetchRoster asks Cursor for the team (and the SCIM directory, when
-// configured) and builds a snapshot. It holds no lock.
-func (s *Server) fetchRoster(ctx context.Context, set *settings) (*snapshot, error) {
+// configured) and builds a snapshot; lastActive is the last roster's active
+// members (0: none read yet). It holds no lock.
+func (s *Server) fetchRoster(ctx context.Context, set *settings, lastActive int) (*snapshot, error) {
 	start := s.now()
 	// The SCIM directory is listed, and activity read, while the roster
 	// downloads: all are mostly waiting on Cursor.
-	pass := s.startEnrich(ctx, set)
+	pass := s.startEnrich(ctx, set, lastActive)
 	defer pass.stop()
 	var (
 		users             []scim.User
