@@ -99,5 +99,5 @@ bench: build simulator ## Go benchmarks of the hot paths, then every harness wri
 	$(GO) run ./internal/bench/service -bin $(BIN) -members 10000 -tasks 20 -out BENCHMARKS.md
 	$(GO) run ./internal/bench/org -bin $(BIN) -sizes 1000,20000 -out BENCHMARKS.md
 
-bench-org: build ## the organization sync at Cursor's limits for 100,000 people (~25 min: 500 member pages at 20 a minute)
+bench-org: build ## the organization sync at Cursor's limits for 100,000 people (~36 min: 646 organization requests at 20 a minute)
 	$(GO) run ./internal/bench/org -bin $(BIN) -sizes 100000 -out BENCHMARKS.md
