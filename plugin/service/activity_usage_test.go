@@ -154,6 +154,7 @@ func TestUsageSentEarlyIsAbandonedWhenTheTeamHasGrownTooLarge(t *testing.T) {
 
 	later(rosterMaxAge + time.Minute)
 	g.arm()
+	asked := g.usageAsked
 	grown := []cursorapi.Member{g.roster[0]}
 	for i := range usageMaxMembers {
 		grown = append(grown, member(fmt.Sprintf("m%d@x.test", i), "member", false))
@@ -166,6 +167,11 @@ func TestUsageSentEarlyIsAbandonedWhenTheTeamHasGrownTooLarge(t *testing.T) {
 	case resp = <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the sync waited for a usage answer it no longer wants")
+	}
+	select {
+	case <-asked:
+	default:
+		t.Fatal("daily usage was not sent with the roster (the last roster was small), so nothing was abandoned")
 	}
 	var warning string
 	for _, d := range resp.GetDiagnostics() {
