@@ -63,9 +63,8 @@ func (t *Tenant) serveSpend(w http.ResponseWriter, r *http.Request) {
 	search := strings.ToLower(req.SearchTerm)
 
 	// Only the candidates' row and spend are sorted, and only the page's rows
-	// built: a 100,000-member team's page then costs about as much CPU as a
-	// real server's, not a sort of 100,000 wire rows (the benchmarks share
-	// the machine with this tenant).
+	// built, not 100,000 wire rows a page: the benchmarks share the machine
+	// with this tenant, and its work is not the sync's.
 	type candidate struct {
 		row   int
 		cents float64
