@@ -203,6 +203,26 @@ func TestSpendPagesWithTopLevelTotalsSortedByAmount(t *testing.T) {
 	}
 }
 
+// Spend's order is cached per roster state: a removed member leaves it.
+func TestSpendFollowsARosterChange(t *testing.T) {
+	_, base := activityTenant(t, Config{Members: 30})
+	const ask = `{"sortBy":"amount","sortDirection":"desc","page":1,"pageSize":100}`
+	_, _, before := call(t, base, "POST", "/teams/spend", ask)
+	top := before["teamMemberSpend"].([]any)[0].(map[string]any)["email"].(string)
+	if code, _, out := call(t, base, "POST", "/teams/remove-member", `{"email":"`+top+`"}`); code != 200 {
+		t.Fatalf("remove-member: HTTP %d %v", code, out)
+	}
+	_, _, after := call(t, base, "POST", "/teams/spend", ask)
+	if after["totalMembers"] != before["totalMembers"].(float64)-1 {
+		t.Errorf("totalMembers %v after a removal, was %v", after["totalMembers"], before["totalMembers"])
+	}
+	for _, r := range after["teamMemberSpend"].([]any) {
+		if r.(map[string]any)["email"] == top {
+			t.Errorf("%s still listed after being removed", top)
+		}
+	}
+}
+
 func TestActivityRoutesShareTheTeamRateLimitAndHaveTheirOwnFaults(t *testing.T) {
 	// Four requests in one clock minute: the fourth is over a limit of 3. A
 	// run that straddles a minute boundary is repeated on a fresh tenant.

@@ -3,6 +3,7 @@ package simulator
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -70,8 +71,13 @@ func (t *Tenant) serveDailyUsage(w http.ResponseWriter, r *http.Request) {
 	}
 	start, end := time.UnixMilli(*req.StartDate).UTC(), time.UnixMilli(*req.EndDate).UTC()
 
+	// The history never changes once built; the rows are built outside the
+	// lock on a copy of the members, so that the roster and the other routes
+	// are not held while a large team's answer is built.
 	t.mu.Lock()
 	h := t.historyLocked()
+	members := slices.Clone(t.members)
+	t.mu.Unlock()
 	// The history's days whose start lies in [start, end].
 	var days []int
 	for d := HistoryDays; d >= 1; d-- {
@@ -80,7 +86,7 @@ func (t *Tenant) serveDailyUsage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	row := func(i, d int, paged bool) wireUsageRow {
-		m := &t.members[i]
+		m := &members[i]
 		ds := h.dayStart(d)
 		out := wireUsageRow{UserID: t.gen.numBase + int64(i)*3, Day: ds.Format(time.DateOnly), Date: ds.UnixMilli(), Email: m.Email}
 		if m.IsRemoved {
@@ -108,7 +114,6 @@ func (t *Tenant) serveDailyUsage(w http.ResponseWriter, r *http.Request) {
 		// (a team it learned is too large) gets nothing built for it.
 		for _, d := range days {
 			if r.Context().Err() != nil {
-				t.mu.Unlock()
 				return
 			}
 			for i := 0; i < h.numRows; i++ {
@@ -130,7 +135,6 @@ func (t *Tenant) serveDailyUsage(w http.ResponseWriter, r *http.Request) {
 		resp["pagination"] = map[string]any{"page": page, "pageSize": size, "totalUsers": total, "totalPages": pages,
 			"hasNextPage": page < pages, "hasPreviousPage": page > 1}
 	}
-	t.mu.Unlock()
 	// The rows by hand: a 10,000-member team's 30 days are ~17 MB, several
 	// times faster than encoding/json; the envelope through encoding/json.
 	envelope, _ := json.Marshal(resp)

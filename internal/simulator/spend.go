@@ -60,46 +60,16 @@ func (t *Tenant) serveSpend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	size := min(req.PageSize, maxSpendPageSize)
-	search := strings.ToLower(req.SearchTerm)
 
-	// Only the candidates' row and spend are sorted, and only the page's rows
-	// built, not 100,000 wire rows a page: the benchmarks share the machine
-	// with this tenant, and its work is not the sync's.
-	type candidate struct {
-		row   int
-		cents float64
-	}
 	t.mu.Lock()
 	cycle := t.historyLocked().today
-	cands := make([]candidate, 0, len(t.members))
-	for i := range t.members {
-		m := &t.members[i]
-		if m.IsRemoved || search != "" && !strings.Contains(strings.ToLower(m.Email+" "+m.Name), search) {
-			continue
-		}
-		cents, _, _ := t.gen.spendOf(i)
-		cands = append(cands, candidate{row: i, cents: cents})
-	}
-	desc := req.SortDirection != "asc"
-	slices.SortStableFunc(cands, func(a, b candidate) int {
-		c := 0
-		if req.SortBy == "amount" {
-			c = cmp.Compare(a.cents, b.cents)
-		}
-		if c == 0 {
-			c = strings.Compare(t.members[a.row].Email, t.members[b.row].Email)
-		}
-		if desc {
-			return -c
-		}
-		return c
-	})
-	total := len(cands)
+	order := t.spendOrderLocked(spendSort{by: req.SortBy, desc: req.SortDirection != "asc", search: strings.ToLower(req.SearchTerm)})
+	total := len(order)
 	lo, hi := min((req.Page-1)*size, total), min(req.Page*size, total)
 	rows := make([]wireSpendRow, 0, hi-lo)
-	for _, c := range cands[lo:hi] {
-		m := &t.members[c.row]
-		cents, fast, limit := t.gen.spendOf(c.row)
+	for _, i := range order[lo:hi] {
+		m := &t.members[i]
+		cents, fast, limit := t.gen.spendOf(i)
 		row := wireSpendRow{UserID: m.ID, Name: m.Name, Email: m.Email, Role: m.Role, SpendCents: cents,
 			OverallSpendCents: cents, FastPremiumRequests: fast, MonthlyLimitDollars: limit}
 		if limit != nil {
@@ -115,4 +85,56 @@ func (t *Tenant) serveSpend(w http.ResponseWriter, r *http.Request) {
 		"totalPages":             (total + size - 1) / size,
 	})
 	writeJSON(w, http.StatusOK, body)
+}
+
+// spendSort is one way /teams/spend was asked to order its rows.
+type spendSort struct {
+	by     string
+	desc   bool
+	search string // lower case
+}
+
+// spendOrderLocked returns the roster rows /teams/spend lists for o, in
+// order. It is sorted once per roster state: a sync asks for every page at
+// once, and this tenant shares the benchmarks' machine (its work is not the
+// sync's).
+func (t *Tenant) spendOrderLocked(o spendSort) []int {
+	if order, ok := t.spendOrder[o]; ok {
+		return order
+	}
+	type candidate struct {
+		row   int
+		cents float64
+	}
+	cands := make([]candidate, 0, len(t.members))
+	for i := range t.members {
+		m := &t.members[i]
+		if m.IsRemoved || o.search != "" && !strings.Contains(strings.ToLower(m.Email+" "+m.Name), o.search) {
+			continue
+		}
+		cents, _, _ := t.gen.spendOf(i)
+		cands = append(cands, candidate{row: i, cents: cents})
+	}
+	slices.SortStableFunc(cands, func(a, b candidate) int {
+		c := 0
+		if o.by == "amount" {
+			c = cmp.Compare(a.cents, b.cents)
+		}
+		if c == 0 {
+			c = strings.Compare(t.members[a.row].Email, t.members[b.row].Email)
+		}
+		if o.desc {
+			return -c
+		}
+		return c
+	})
+	order := make([]int, len(cands))
+	for i, c := range cands {
+		order[i] = c.row
+	}
+	if t.spendOrder == nil {
+		t.spendOrder = map[spendSort][]int{}
+	}
+	t.spendOrder[o] = order
+	return order
 }

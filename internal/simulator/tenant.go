@@ -28,8 +28,9 @@ type Tenant struct {
 
 	mu         sync.Mutex
 	members    []Member
-	body       []byte   // cached /teams/members body; nil after a roster change
-	bodyLen    []string // Content-Length header value for body
+	body       []byte              // cached /teams/members body; nil after a roster change
+	spendOrder map[spendSort][]int // cached /teams/spend row orders; nil after a roster change
+	bodyLen    []string            // Content-Length header value for body
 	faults     Faults
 	rateLeft   int // 429s still to send
 	serverLeft int // 503s still to send (-1 = 500 forever)
@@ -169,9 +170,10 @@ func (t *Tenant) update(fn func(ms []Member) []Member) {
 	t.invalidateLocked()
 }
 
-// invalidateLocked drops the cached /teams/members body after a roster change.
+// invalidateLocked drops the cached /teams/members body and spend orders
+// after a roster change.
 func (t *Tenant) invalidateLocked() {
-	t.body, t.bodyLen = nil, nil
+	t.body, t.bodyLen, t.spendOrder = nil, nil, nil
 }
 
 // membersBodyLocked returns the cached body, rebuilding it after a change.
