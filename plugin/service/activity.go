@@ -92,6 +92,7 @@ type enrichment struct {
 	usageKnown  bool
 	usage       map[string]*usageFacts
 	loginsKnown bool
+	loginsAsked int                  // newest login pages asked for (at most loginPagesMax)
 	loginsSince time.Time            // the newest pages reach back to here
 	logins      map[string]time.Time // key -> latest login read
 	readSince   map[string]time.Time // key -> logins read from here on, when earlier than loginsSince
@@ -148,6 +149,10 @@ func (e *enrichment) callTaken(ctx context.Context, what string, taken bool, fn 
 func (e *enrichment) spend1(what string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.spend1Locked(what)
+}
+
+func (e *enrichment) spend1Locked(what string) bool {
 	switch {
 	case e.stopped:
 		return false
@@ -157,6 +162,21 @@ func (e *enrichment) spend1(what string) bool {
 	}
 	e.requests++
 	return true
+}
+
+// left is how many requests the budget has beyond reserve (never below 0).
+func (e *enrichment) left(reserve int) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return max(enrichBudget-e.requests-reserve, 0)
+}
+
+// leftBesideLogins is left with the newest login pages not yet asked for
+// reserved.
+func (e *enrichment) leftBesideLogins() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return max(enrichBudget-e.requests-(loginPagesMax-e.loginsAsked), 0)
 }
 
 // failed records why a part stopped; a 429 or the pass's deadline stops them all.

@@ -66,14 +66,18 @@ func (e *enrichment) readLogins(ctx context.Context, api activityAPI, start, end
 // loginPages reads n audit log pages from q.Page on, side by side; false
 // when any failed.
 func (e *enrichment) loginPages(ctx context.Context, api activityAPI, q cursorapi.AuditQuery, n int) ([]cursorapi.AuditPage, bool) {
+	const what = "login events (last login)"
 	got := make([]cursorapi.AuditPage, n)
 	ok := make([]bool, n)
 	var wg sync.WaitGroup
 	for i := range n {
+		if !e.takeLoginPage(what) {
+			break
+		}
 		wg.Go(func() {
 			q := q
 			q.Page += i
-			ok[i] = e.call(ctx, "login events (last login)", func() (err error) {
+			ok[i] = e.callTaken(ctx, what, true, func() (err error) {
 				got[i], err = api.AuditLogs(ctx, q)
 				return err
 			})
@@ -81,6 +85,19 @@ func (e *enrichment) loginPages(ctx context.Context, api activityAPI, q cursorap
 	}
 	wg.Wait()
 	return got, !slices.Contains(ok, false)
+}
+
+// takeLoginPage takes the first request of one of the newest login pages
+// from the budget and counts it in loginsAsked under the same lock, so that
+// leftBesideLogins never counts a page as neither asked nor taken.
+func (e *enrichment) takeLoginPage(what string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.spend1Locked(what) {
+		return false
+	}
+	e.loginsAsked++
+	return true
 }
 
 // uncovered lists the members (emails as Cursor gave them) with neither a

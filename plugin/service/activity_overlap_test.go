@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +17,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	pluginv1 "github.com/conductorone/baton-cursor/gen/cursor/plugin/v1"
+	"github.com/conductorone/baton-cursor/internal/cursorapi"
 	"github.com/conductorone/baton-cursor/internal/simulator"
 )
 
@@ -136,4 +139,85 @@ func TestEnrichmentAfterTheRosterDoesNotWaitForTheSCIMListing(t *testing.T) {
 		t.Errorf("spend's second page was not asked for while the SCIM listing was held; requests in order: %v", h.seen)
 	}
 	requireActivity(t, s)
+}
+
+// largeTeam is a team of more than usageMaxMembers whose roster is held until
+// one of spend's later pages is asked for, or 10 s have passed.
+type largeTeam struct {
+	laterPage chan struct{} // closed by the first request for spend's page 2 or later
+	once      sync.Once
+
+	mu         sync.Mutex
+	spendPages map[int]int // page -> times asked
+	auditPages int
+	overlapped bool // the roster was answered after a later spend page was asked for
+}
+
+func (b *largeTeam) ListMembers(context.Context) ([]cursorapi.Member, error) {
+	select {
+	case <-b.laterPage:
+		b.mu.Lock()
+		b.overlapped = true
+		b.mu.Unlock()
+	case <-time.After(10 * time.Second):
+	}
+	return []cursorapi.Member{member("a@x.test", "owner", false)}, nil
+}
+
+func (b *largeTeam) RemoveMember(context.Context, string) (cursorapi.RemoveResult, error) {
+	return cursorapi.RemoveResult{}, nil
+}
+
+func (b *largeTeam) AuditLogs(context.Context, cursorapi.AuditQuery) (cursorapi.AuditPage, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.auditPages++
+	return cursorapi.AuditPage{}, nil
+}
+
+func (b *largeTeam) ActiveDays(context.Context, time.Time, time.Time) ([]cursorapi.UsageDay, error) {
+	return nil, errors.New("daily usage asked for a team of 100,000")
+}
+
+func (b *largeTeam) SpendByAmount(_ context.Context, page, _ int) (cursorapi.SpendPage, error) {
+	b.mu.Lock()
+	b.spendPages[page]++
+	b.mu.Unlock()
+	if page > 1 {
+		b.once.Do(func() { close(b.laterPage) })
+	}
+	return cursorapi.SpendPage{Rows: []cursorapi.Spend{{Email: fmt.Sprintf("s%d@x.test", page), SpendCents: 1}},
+		TotalPages: 100, TotalMember: 100000}, nil
+}
+
+// For a team of more than usageMaxMembers no member's logins are read on
+// their own (usage is not read), so spend's first page is enough to spend
+// the rest of the budget: its later pages go while the roster downloads,
+// not after it (a second wait, and at 100,000 members the last part of
+// enrichment to finish). The budget still holds, the newest login pages kept
+// out of spend's share.
+func TestSpendOfALargeTeamIsReadWhileTheRosterDownloads(t *testing.T) {
+	b := &largeTeam{laterPage: make(chan struct{}), spendPages: map[int]int{}}
+	s := New("test", hclog.NewNullLogger())
+	s.newAdmin = func(cursorapi.Config) (adminAPI, error) { return b, nil }
+	if _, err := s.Configure(context.Background(), &pluginv1.ConfigureRequest{ApiKey: "k", DeferKeyCheck: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetInfo(context.Background(), &pluginv1.GetInfoRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.overlapped {
+		t.Errorf("no later spend page was asked for while the roster was held (pages asked: %v)", b.spendPages)
+	}
+	wantPages := enrichBudget - loginPagesMax // page 1 included; usage is not asked
+	for page := 1; page <= 100; page++ {
+		if want := min(1, max(wantPages-page+1, 0)); b.spendPages[page] != want {
+			t.Errorf("spend page %d asked %d times, want %d (pages asked: %v)", page, b.spendPages[page], want, b.spendPages)
+		}
+	}
+	if n := len(b.spendPages) + b.auditPages; n > enrichBudget {
+		t.Errorf("%d requests, more than the budget of %d", n, enrichBudget)
+	}
 }
