@@ -126,19 +126,17 @@ type activeMember struct{ key, email string }
 // snapshot's active list will (SCIM adds no active member: only accounts
 // pending their first login).
 func activeMembers(rows []cursorapi.Member) []activeMember {
-	seen := make(map[string]bool, len(rows))
-	var out []activeMember
+	out := make([]activeMember, 0, len(rows))
 	for _, r := range rows {
-		email := strings.TrimSpace(r.Email)
-		key := strings.ToLower(email)
-		if r.IsRemoved || email == "" || seen[key] {
-			continue
+		if email := strings.TrimSpace(r.Email); !r.IsRemoved && email != "" {
+			out = append(out, activeMember{key: strings.ToLower(email), email: email})
 		}
-		seen[key] = true
-		out = append(out, activeMember{key: key, email: email})
 	}
-	slices.SortFunc(out, func(a, b activeMember) int { return strings.Compare(a.key, b.key) })
-	return out
+	// Sorted, a key's rows are side by side, the roster's first one first
+	// (the sort is stable): no set of 100,000 keys to build beside the
+	// snapshot.
+	slices.SortStableFunc(out, func(a, b activeMember) int { return strings.Compare(a.key, b.key) })
+	return slices.CompactFunc(out, func(a, b activeMember) bool { return a.key == b.key })
 }
 
 // windowsOf is how many audit log queries of at most MaxAuditWindow cover start..end.

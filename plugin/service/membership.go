@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -27,15 +28,37 @@ type teamRows struct {
 	set    *settings
 	at     time.Time
 	rows   []cursorapi.Member // as read; nil once gone is not empty (then not what Cursor said)
-	active map[string]string  // active rows' emails as Cursor spells them, by lower-cased email
-	gone   map[string]bool    // lower-cased emails this process removed since the read
+	active *activeIndex
+	gone   map[string]bool // lower-cased emails this process removed since the read
+}
+
+// activeIndex is a read's active rows' emails as Cursor spells them, by
+// lower-cased email, built when provisioning first asks: a sync never does,
+// and at 100,000 members the map is 8 MB beside the snapshot being built.
+type activeIndex struct {
+	rows  []cursorapi.Member
+	once  sync.Once
+	byKey map[string]string
+}
+
+func (a *activeIndex) lookup(key string) (string, bool) {
+	a.once.Do(func() {
+		a.byKey = make(map[string]string, len(a.rows))
+		for _, r := range a.rows {
+			if email := strings.TrimSpace(r.Email); !r.IsRemoved && email != "" {
+				a.byKey[strings.ToLower(email)] = email
+			}
+		}
+	})
+	spelt, ok := a.byKey[key]
+	return spelt, ok
 }
 
 // activeMember returns email as Cursor spells it when email is an active
 // team member in t.
 func (t *teamRows) activeMember(email string) (string, bool) {
 	key := strings.ToLower(strings.TrimSpace(email))
-	spelt, ok := t.active[key]
+	spelt, ok := t.active.lookup(key)
 	return spelt, ok && !t.gone[key]
 }
 
@@ -69,12 +92,7 @@ func (s *Server) readTeam(ctx context.Context, set *settings) (*teamRows, error)
 		if err != nil {
 			return nil, err
 		}
-		t := &teamRows{set: set, at: at, rows: rows, active: make(map[string]string, len(rows))}
-		for _, r := range rows {
-			if email := strings.TrimSpace(r.Email); !r.IsRemoved && email != "" {
-				t.active[strings.ToLower(email)] = email
-			}
-		}
+		t := &teamRows{set: set, at: at, rows: rows, active: &activeIndex{rows: rows}}
 		if s.settings == set && s.writeCount == writes {
 			s.team = t
 		}
