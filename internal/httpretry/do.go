@@ -43,6 +43,20 @@ func (e *NetworkError) Unwrap() error { return e.Err }
 // failures are *NetworkError; a failing newRequest or an oversized body are
 // returned as they are.
 func Do(ctx context.Context, hc *http.Client, p Policy, newRequest func(ctx context.Context) (*http.Request, error)) (*Response, error) {
+	return do(ctx, hc, p, newRequest, nil)
+}
+
+// DoStream is Do for an answer too large to hold whole: a 2xx body is handed
+// to read as it arrives, within the attempt's timeout and p.MaxBodyBytes, and
+// the Response has no Body. An error of read's own is returned as it is and
+// not retried, as read may have used part of the body; the connection failing
+// while read runs is a *NetworkError, not retried either. Other answers are
+// read whole and retried as Do retries them.
+func DoStream(ctx context.Context, hc *http.Client, p Policy, newRequest func(ctx context.Context) (*http.Request, error), read func(io.Reader) error) (*Response, error) {
+	return do(ctx, hc, p, newRequest, read)
+}
+
+func do(ctx context.Context, hc *http.Client, p Policy, newRequest func(ctx context.Context) (*http.Request, error), read func(io.Reader) error) (*Response, error) {
 	p = p.withDefaults()
 	if hc == nil {
 		hc = http.DefaultClient
@@ -56,7 +70,7 @@ func Do(ctx context.Context, hc *http.Client, p Policy, newRequest func(ctx cont
 			return nil, abandoned(host, attempt-1, err)
 		}
 		start := time.Now()
-		resp, reqHost, retryable, err := once(ctx, hc, p, newRequest)
+		resp, reqHost, retryable, err := once(ctx, hc, p, newRequest, read)
 		spent += time.Since(start)
 		if reqHost != "" {
 			host = reqHost
@@ -105,8 +119,9 @@ type netFailure struct{ err error }
 func (e *netFailure) Error() string { return e.err.Error() }
 func (e *netFailure) Unwrap() error { return e.err }
 
-// once makes one attempt under its own timeout and reads the whole body.
-func once(ctx context.Context, hc *http.Client, p Policy, newRequest func(context.Context) (*http.Request, error)) (resp *Response, host string, retryable bool, err error) {
+// once makes one attempt under its own timeout and reads the whole body, or
+// hands a 2xx body to read.
+func once(ctx context.Context, hc *http.Client, p Policy, newRequest func(context.Context) (*http.Request, error), read func(io.Reader) error) (resp *Response, host string, retryable bool, err error) {
 	actx, cancel := context.WithTimeout(ctx, p.AttemptTimeout)
 	defer cancel()
 
@@ -122,6 +137,19 @@ func once(ctx context.Context, hc *http.Client, p Policy, newRequest func(contex
 	}
 	defer hresp.Body.Close()
 
+	if read != nil && hresp.StatusCode >= 200 && hresp.StatusCode <= 299 {
+		body := &streamBody{r: hresp.Body, max: p.MaxBodyBytes}
+		if err := read(body); err != nil {
+			switch {
+			case errors.Is(body.err, errTooLarge):
+				return nil, host, false, fmt.Errorf("response from %s (HTTP %d): %w", host, hresp.StatusCode, body.err)
+			case body.err != nil:
+				return nil, host, false, &netFailure{fmt.Errorf("reading the HTTP %d response body: %w", hresp.StatusCode, describe(body.err, actx, p.AttemptTimeout))}
+			}
+			return nil, host, false, err
+		}
+		return &Response{Status: hresp.StatusCode, Header: hresp.Header}, host, false, nil
+	}
 	body, err := readBody(hresp, p.MaxBodyBytes)
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
@@ -179,6 +207,31 @@ func readBody(resp *http.Response, max int64) ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// streamBody is a body handed to DoStream's read: it keeps the first failure
+// of the connection, or of the size cap, so that once can tell it from read's
+// own errors.
+type streamBody struct {
+	r    io.Reader
+	max  int64 // bytes allowed
+	read int64
+	err  error
+}
+
+func (b *streamBody) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	n, err := b.r.Read(p)
+	if b.read += int64(n); b.read > b.max {
+		b.err = fmt.Errorf("%w: more than %d bytes", errTooLarge, b.max)
+		return 0, b.err
+	}
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
 }
 
 // Plural renders "1 attempt" / "6 attempts".
