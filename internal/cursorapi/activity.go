@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -149,23 +150,25 @@ type UsageDay struct {
 	Day   string // YYYY-MM-DD (UTC)
 }
 
-// ActiveDays returns every active (member, day) between start and end (at
-// most MaxAuditWindow apart): the route's unpaginated form, which lists only
-// active users, in one request.
-func (c *Client) ActiveDays(ctx context.Context, start, end time.Time) ([]UsageDay, error) {
+// ActiveDays hands each active (member, day) between start and end (at most
+// MaxAuditWindow apart) to each, as the answer arrives: the route's
+// unpaginated form, which lists only active users, in one request. An error
+// of each ends the read and is returned as it is.
+func (c *Client) ActiveDays(ctx context.Context, start, end time.Time, each func(UsageDay) error) error {
 	req, _ := json.Marshal(map[string]int64{"startDate": start.UnixMilli(), "endDate": end.UnixMilli()})
-	resp, err := c.do(ctx, http.MethodPost, dailyUsagePath, req)
-	if err != nil {
-		return nil, err
-	}
-	rows, ok, err := decodeUsage(resp.Body)
-	if err != nil {
-		return nil, cursorhttp.Errorf(codes.Internal, "Cursor returned a daily usage response of an unexpected shape (%d bytes): %s", len(resp.Body), err)
-	}
-	if !ok {
-		return nil, cursorhttp.Errorf(codes.Internal, "Cursor returned a daily usage response without a data list (%d bytes)", len(resp.Body))
-	}
-	return rows, nil
+	return c.doStream(ctx, http.MethodPost, dailyUsagePath, req, func(body io.Reader) error {
+		ok, err := decodeUsage(body, each)
+		var shape *usageShapeError
+		switch {
+		case errors.As(err, &shape):
+			return cursorhttp.Errorf(codes.Internal, "Cursor returned a daily usage response of an unexpected shape: %s", shape)
+		case err != nil:
+			return err // each's, or the connection's (DoStream names it)
+		case !ok:
+			return cursorhttp.Errorf(codes.Internal, "Cursor returned a daily usage response without a data list")
+		}
+		return nil
+	})
 }
 
 // Spend is one member's row of POST /teams/spend.

@@ -90,7 +90,7 @@ func batchSizes(b [][]string) []int {
 func TestActivityRoutesMapRefusalsAndShapes(t *testing.T) {
 	srv, n := fake(t, reply(403, `{"error":"Forbidden","message":"Enterprise access required"}`))
 	c := newClient(t, srv.URL, &recorder{}).WithRetry(httpretry.Policy{Backoff: []time.Duration{}})
-	_, err := c.ActiveDays(context.Background(), time.Now().Add(-time.Hour), time.Now())
+	err := c.ActiveDays(context.Background(), time.Now().Add(-time.Hour), time.Now(), func(UsageDay) error { return nil })
 	requireCode(t, err, codes.PermissionDenied, "403")
 	if n.Load() != 1 {
 		t.Errorf("%d requests for a 403, want 1", n.Load())
@@ -101,7 +101,9 @@ func TestActivityRoutesMapRefusalsAndShapes(t *testing.T) {
 	requireCode(t, err, codes.Internal, "teamMemberSpend")
 
 	srv, _ = fake(t, reply(200, `{"data":[{"email":"a@x.example","day":"2026-03-01","isActive":true},{"email":"b@x.example","day":"2026-03-01","isActive":false},{"day":"2026-03-02"}],"period":{}}`))
-	days, err := newClient(t, srv.URL, &recorder{}).ActiveDays(context.Background(), time.Now().Add(-time.Hour), time.Now())
+	var days []UsageDay
+	err = newClient(t, srv.URL, &recorder{}).ActiveDays(context.Background(), time.Now().Add(-time.Hour), time.Now(),
+		func(d UsageDay) error { days = append(days, d); return nil })
 	if err != nil || len(days) != 2 || days[0].Email != "a@x.example" || days[1].Email != "" {
 		t.Errorf("active days %+v, %v: want a's day and the email-less row, not b's inactive one", days, err)
 	}

@@ -6,6 +6,7 @@ package cursorapi
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -102,6 +103,25 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) (*htt
 		return nil, newAPIError(resp, route, target, c.key)
 	}
 	return resp, nil
+}
+
+// doStream is do for an answer too large to hold whole: a 2xx body is handed
+// to read as it arrives, and read's errors are returned as they are.
+func (c *Client) doStream(ctx context.Context, method, path string, body []byte, read func(io.Reader) error) error {
+	target := c.base + path
+	var readErr error
+	resp, err := httpretry.DoStream(ctx, c.hc, c.retry, cursorhttp.Request(method, target, body, "application/json", c.userAgent, c.auth),
+		func(r io.Reader) error { readErr = read(r); return readErr })
+	switch {
+	case err != nil && err == readErr:
+		return err
+	case err != nil:
+		return cursorhttp.TransportError(ctx, err)
+	case resp.Status < 200 || resp.Status > 299:
+		route, _, _ := strings.Cut(path, "?")
+		return newAPIError(resp, route, target, c.key)
+	}
+	return nil
 }
 
 // auth sets the Admin API's Basic credentials: the key as user, no password.

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -67,6 +69,23 @@ func simulatedUsage(t testing.TB, members int, paged bool) []byte {
 
 func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
+// collectUsage decodes body from r(body), collecting the rows.
+func collectUsage(body []byte, r func([]byte) io.Reader) ([]UsageDay, bool, error) {
+	rows := []UsageDay{}
+	ok, err := decodeUsage(r(body), func(d UsageDay) error { rows = append(rows, d); return nil })
+	if !ok {
+		rows = nil
+	}
+	return rows, ok, err
+}
+
+// readers give the body whole, or a byte at a time so that every token
+// meets the end of what was read somewhere.
+var readers = map[string]func([]byte) io.Reader{
+	"whole":            func(b []byte) io.Reader { return bytes.NewReader(b) },
+	"a byte at a time": func(b []byte) io.Reader { return iotest.OneByteReader(bytes.NewReader(b)) },
+}
+
 func TestDecodeUsageReadsWhatEncodingJSONReads(t *testing.T) {
 	cases := map[string][]byte{
 		"the simulated tenant":          simulatedUsage(t, 300, false),
@@ -82,17 +101,19 @@ func TestDecodeUsageReadsWhatEncodingJSONReads(t *testing.T) {
 		"invalid UTF-8": []byte("{\"data\":[{\"email\":\"a\xffb@x.example\",\"day\":\"2026-03-01\"}]}"),
 	}
 	for name, body := range cases {
-		t.Run(name, func(t *testing.T) {
-			want, wantOK, err := reference(body)
-			if err != nil {
-				t.Fatalf("encoding/json: %v", err)
-			}
-			got, ok, err := decodeUsage(body)
-			if err != nil || ok != wantOK || !slices.Equal(got, want) {
-				t.Errorf("decodeUsage = %d rows, %v, %v; encoding/json read %d rows, %v (first differing rows: %v / %v)",
-					len(got), ok, err, len(want), wantOK, firstDiff(got, want), firstDiff(want, got))
-			}
-		})
+		for how, r := range readers {
+			t.Run(name+", "+how, func(t *testing.T) {
+				want, wantOK, err := reference(body)
+				if err != nil {
+					t.Fatalf("encoding/json: %v", err)
+				}
+				got, ok, err := collectUsage(body, r)
+				if err != nil || ok != wantOK || !slices.Equal(got, want) {
+					t.Errorf("decodeUsage = %d rows, %v, %v; encoding/json read %d rows, %v (first differing rows: %v / %v)",
+						len(got), ok, err, len(want), wantOK, firstDiff(got, want), firstDiff(want, got))
+				}
+			})
+		}
 	}
 }
 
@@ -112,16 +133,42 @@ func TestDecodeUsageRefusesWhatIsNotJSONOrNotTheShape(t *testing.T) {
 		`{"data":[{"s":"\x"}]}`, `{"data":[{"s":"\u12"}]}`, "{\"data\":[{\"s\":\"a\nb\"}]}", `{"data":[]} x`, `{"data":[[]]}`,
 		`{"data":[{"a":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}]}`, `{"data":[], "x": tru}`, `{data:[]}`,
 	} {
-		if _, _, err := decodeUsage([]byte(body)); err == nil {
-			t.Errorf("decodeUsage(%q) succeeded, want an error", body)
+		for how, r := range readers {
+			if _, _, err := collectUsage([]byte(body), r); err == nil {
+				t.Errorf("decodeUsage(%q) read %s succeeded, want an error", body, how)
+			}
 		}
 	}
 	// Through the client: one line naming the shape, no body content.
 	srv, _ := fake(t, reply(200, `{"data":[{"email":"secret@x.example","day":7}]}`))
-	_, err := newClient(t, srv.URL, &recorder{}).ActiveDays(context.Background(), time.Now().Add(-time.Hour), time.Now())
+	err := newClient(t, srv.URL, &recorder{}).ActiveDays(context.Background(), time.Now().Add(-time.Hour), time.Now(), func(UsageDay) error { return nil })
 	requireCode(t, err, codes.Internal, "daily usage response of an unexpected shape")
 	if strings.Contains(err.Error(), "secret") {
 		t.Errorf("the error quotes the body: %v", err)
+	}
+}
+
+// A string longer than what is read at a time is read whole; an error of
+// the body's reader or of the row's consumer ends the read and is returned.
+func TestDecodeUsageReadsLongStringsAndStopsOnErrors(t *testing.T) {
+	long := strings.Repeat("a", 3*usageChunk) + "@x.example"
+	rows, ok, err := collectUsage([]byte(`{"data":[{"email":"`+long+`","day":"2026-03-01","note":"`+long+`"}]}`), readers["whole"])
+	if err != nil || !ok || len(rows) != 1 || rows[0].Email != long {
+		t.Errorf("a %d-byte email: %d rows, %v, %v", len(long), len(rows), ok, err)
+	}
+
+	body := []byte(`{"data":[{"email":"a@x.example","day":"2026-03-01"},{"email":"b@x.example","day":"2026-03-01"}]}`)
+	enough := errors.New("enough")
+	var seen int
+	_, err = decodeUsage(bytes.NewReader(body), func(UsageDay) error { seen++; return enough })
+	if err != enough || seen != 1 {
+		t.Errorf("consumer's error: decodeUsage = %v after %d rows; want it returned after the first", err, seen)
+	}
+
+	cut := errors.New("connection reset")
+	r := io.MultiReader(bytes.NewReader(body[:40]), iotest.ErrReader(cut))
+	if _, err = decodeUsage(r, func(UsageDay) error { return nil }); err != cut {
+		t.Errorf("reader's error: decodeUsage = %v; want %v", err, cut)
 	}
 }
 
@@ -129,7 +176,7 @@ func FuzzDecodeUsage(f *testing.F) {
 	f.Add([]byte(`{"data":[{"email":"a@x.example","day":"2026-03-01","isActive":true,"n":[1,{"x":"\u00e9"}]}]}`))
 	f.Add([]byte(`{"data":null,"period":{"startDate":1}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		got, ok, err := decodeUsage(body)
+		got, ok, err := collectUsage(body, readers["a byte at a time"])
 		if err != nil {
 			return
 		}
@@ -152,18 +199,26 @@ func FuzzDecodeUsage(f *testing.F) {
 	})
 }
 
-// BenchmarkDecodeUsage10k decodes a 10,000-member team's 30 days (~17 MB).
+// BenchmarkDecodeUsage10k decodes a 10,000-member team's 30 days (~17 MB):
+// the scanner handing rows on (what the plugin's aggregation sees), and
+// encoding/json building the list.
 func BenchmarkDecodeUsage10k(b *testing.B) {
 	body := simulatedUsage(b, 10000, false)
 	for _, d := range []struct {
 		name string
-		fn   func([]byte) ([]UsageDay, bool, error)
-	}{{"scanner", decodeUsage}, {"encoding-json", reference}} {
+		fn   func([]byte) error
+	}{
+		{"scanner", func(body []byte) error {
+			_, err := decodeUsage(bytes.NewReader(body), func(UsageDay) error { return nil })
+			return err
+		}},
+		{"encoding-json", func(body []byte) error { _, _, err := reference(body); return err }},
+	} {
 		b.Run(d.name, func(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, _, err := d.fn(body); err != nil {
+				if err := d.fn(body); err != nil {
 					b.Fatal(err)
 				}
 			}

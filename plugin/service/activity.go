@@ -51,7 +51,7 @@ var (
 // activityAPI is what enrichment and the audit feed need of the Admin API.
 type activityAPI interface {
 	AuditLogs(ctx context.Context, q cursorapi.AuditQuery) (cursorapi.AuditPage, error)
-	ActiveDays(ctx context.Context, start, end time.Time) ([]cursorapi.UsageDay, error)
+	ActiveDays(ctx context.Context, start, end time.Time, each func(cursorapi.UsageDay) error) error
 	SpendByAmount(ctx context.Context, page, pageSize int) (cursorapi.SpendPage, error)
 }
 
@@ -130,7 +130,7 @@ func (e *enrichment) callTaken(ctx context.Context, what string, taken bool, fn 
 		if err == nil {
 			return true
 		}
-		if errors.Is(context.Cause(ctx), errTeamTooLarge) {
+		if errors.Is(err, errTeamTooLarge) || errors.Is(context.Cause(ctx), errTeamTooLarge) {
 			return false // the caller says why
 		}
 		if attempt == len(enrichBackoff) || !retryable(err) {
@@ -211,35 +211,50 @@ func retryable(err error) bool {
 	return status.Code(err) == codes.Unavailable
 }
 
-func (e *enrichment) readUsage(ctx context.Context, api activityAPI, start, end time.Time) {
-	e.usage = map[string]*usageFacts{}
+// readUsage reads daily usage a window at a time, as the answer arrives. A
+// window of more than usageMaxMembers members ends it (tooLarge): a team that
+// size is not read, whatever its size was thought to be.
+func (e *enrichment) readUsage(ctx context.Context, api activityAPI, start, end time.Time) (tooLarge bool) {
+	usage := map[string]*usageFacts{}
 	for wEnd := end; wEnd.After(start); wEnd = wEnd.Add(-cursorapi.MaxAuditWindow) {
 		wStart := maxTime(start, wEnd.Add(-cursorapi.MaxAuditWindow))
-		var rows []cursorapi.UsageDay
-		if !e.call(ctx, "daily usage (active days, last_active_day)", func() (err error) {
-			rows, err = api.ActiveDays(ctx, wStart, wEnd)
-			return err
+		var window map[string]*usageFacts
+		if !e.call(ctx, "daily usage (active days, last_active_day)", func() error {
+			window = map[string]*usageFacts{} // a retry reads the window again
+			return api.ActiveDays(ctx, wStart, wEnd, func(r cursorapi.UsageDay) error {
+				key := strings.ToLower(strings.TrimSpace(r.Email))
+				if key == "" {
+					return nil // a later-removed user's row: Cursor drops the email
+				}
+				f := window[key]
+				if f == nil {
+					if len(window) == usageMaxMembers {
+						tooLarge = true
+						return errTeamTooLarge
+					}
+					f = &usageFacts{}
+					window[key] = f
+				}
+				f.days++
+				if r.Day > f.last { // YYYY-MM-DD sorts as text
+					f.last = r.Day
+				}
+				return nil
+			})
 		}) {
-			e.usage = nil
-			return
+			return tooLarge
 		}
-		for _, r := range rows {
-			key := strings.ToLower(strings.TrimSpace(r.Email))
-			if key == "" {
-				continue // a later-removed user's row: Cursor drops the email
-			}
-			f := e.usage[key]
-			if f == nil {
-				f = &usageFacts{}
-				e.usage[key] = f
-			}
-			f.days++
-			if r.Day > f.last { // YYYY-MM-DD sorts as text
-				f.last = r.Day
+		for key, w := range window {
+			if f := usage[key]; f != nil {
+				f.days += w.days
+				f.last = max(f.last, w.last)
+			} else {
+				usage[key] = w
 			}
 		}
 	}
-	e.usageKnown = true
+	e.usage, e.usageKnown = usage, true
+	return false
 }
 
 // applyActivity gives every member an Activity. Members with nothing read

@@ -34,12 +34,15 @@ func (c *coverageTeam) AuditLogs(ctx context.Context, q cursorapi.AuditQuery) (c
 	return cursorapi.AuditPage{Events: []cursorapi.AuditEvent{{ID: "evt_f", Timestamp: q.Start.Add(time.Hour), UserEmail: q.Users[0], Type: "login"}}}, nil
 }
 
-func (c *coverageTeam) ActiveDays(_ context.Context, start, _ time.Time) ([]cursorapi.UsageDay, error) {
-	var rows []cursorapi.UsageDay
+var _ activityAPI = (*coverageTeam)(nil)
+
+func (c *coverageTeam) ActiveDays(_ context.Context, start, _ time.Time, each func(cursorapi.UsageDay) error) error {
 	for i := range c.used {
-		rows = append(rows, cursorapi.UsageDay{Email: fmt.Sprintf("m%d@x.example", i), Day: start.Add(48 * time.Hour).Format(time.DateOnly)})
+		if err := each(cursorapi.UsageDay{Email: fmt.Sprintf("m%d@x.example", i), Day: start.Add(48 * time.Hour).Format(time.DateOnly)}); err != nil {
+			return err
+		}
 	}
-	return rows, nil
+	return nil
 }
 
 // configureCoverage configures a Server over a team of members and answers

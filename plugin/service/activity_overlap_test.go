@@ -175,8 +175,10 @@ func (b *largeTeam) AuditLogs(context.Context, cursorapi.AuditQuery) (cursorapi.
 	return cursorapi.AuditPage{}, nil
 }
 
-func (b *largeTeam) ActiveDays(context.Context, time.Time, time.Time) ([]cursorapi.UsageDay, error) {
-	return nil, errors.New("daily usage asked for a team of 100,000")
+var _ activityAPI = (*largeTeam)(nil)
+
+func (b *largeTeam) ActiveDays(context.Context, time.Time, time.Time, func(cursorapi.UsageDay) error) error {
+	return errors.New("daily usage asked for a team of 100,000")
 }
 
 func (b *largeTeam) SpendByAmount(_ context.Context, page, _ int) (cursorapi.SpendPage, error) {

@@ -30,11 +30,13 @@ func (b *bigTeam) AuditLogs(_ context.Context, q cursorapi.AuditQuery) (cursorap
 	return cursorapi.AuditPage{HasNextPage: true, Events: []cursorapi.AuditEvent{{ID: fmt.Sprint("evt_", q.Page), Timestamp: at, UserEmail: "m0@x.example", Type: "login"}}}, nil
 }
 
-func (b *bigTeam) ActiveDays(context.Context, time.Time, time.Time) ([]cursorapi.UsageDay, error) {
+var _ activityAPI = (*bigTeam)(nil)
+
+func (b *bigTeam) ActiveDays(context.Context, time.Time, time.Time, func(cursorapi.UsageDay) error) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.usage++
-	return nil, nil
+	return nil
 }
 
 func (b *bigTeam) SpendByAmount(_ context.Context, page, size int) (cursorapi.SpendPage, error) {

@@ -21,6 +21,8 @@ type gatedTeam struct {
 	roster     []cursorapi.Member
 	teamSize   int // spend's totalMembers
 	slowUsage  bool
+	usageRows  int // > 0: usage lists this many distinct members
+	handed     int // usage rows the reader took
 	mu         sync.Mutex
 	gate       chan struct{}
 	usageAsked chan struct{} // closed by the first usage request after arm
@@ -56,7 +58,9 @@ func (g *gatedTeam) AuditLogs(context.Context, cursorapi.AuditQuery) (cursorapi.
 	return cursorapi.AuditPage{}, nil
 }
 
-func (g *gatedTeam) ActiveDays(ctx context.Context, _, _ time.Time) ([]cursorapi.UsageDay, error) {
+var _ activityAPI = (*gatedTeam)(nil)
+
+func (g *gatedTeam) ActiveDays(ctx context.Context, _, _ time.Time, each func(cursorapi.UsageDay) error) error {
 	g.mu.Lock()
 	if g.usageAsked != nil {
 		close(g.usageAsked)
@@ -65,9 +69,15 @@ func (g *gatedTeam) ActiveDays(ctx context.Context, _, _ time.Time) ([]cursorapi
 	g.mu.Unlock()
 	if g.slowUsage {
 		<-ctx.Done()
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
-	return []cursorapi.UsageDay{{Email: g.roster[0].Email, Day: "2026-11-26"}}, nil
+	for i := range g.usageRows {
+		g.handed++
+		if err := each(cursorapi.UsageDay{Email: fmt.Sprintf("u%d@x.test", i), Day: "2026-11-26"}); err != nil {
+			return err
+		}
+	}
+	return each(cursorapi.UsageDay{Email: g.roster[0].Email, Day: "2026-11-26"})
 }
 
 func (g *gatedTeam) SpendByAmount(ctx context.Context, page, _ int) (cursorapi.SpendPage, error) {
@@ -184,5 +194,37 @@ func TestUsageSentEarlyIsAbandonedWhenTheTeamHasGrownTooLarge(t *testing.T) {
 	}
 	if a := listAll(t, s, &pluginv1.ListMembersRequest{PageSize: 10})[0].GetActivity(); a.GetUsageKnown() {
 		t.Error("usage_known true for a usage read that was abandoned")
+	}
+}
+
+// A usage answer listing more than usageMaxMembers members is read no
+// further, whatever the team's size was thought to be: the plugin holds at
+// most that many members' usage, and says why it has none.
+func TestUsageAnswerOfTooManyMembersIsReadNoFurther(t *testing.T) {
+	g := &gatedTeam{roster: []cursorapi.Member{member("a@x.test", "owner", false)}, teamSize: 1}
+	s, later := newGated(t, g)
+	g.arm()
+	close(g.gate)
+	<-syncInfo(s)
+
+	later(rosterMaxAge + time.Minute)
+	g.arm()
+	g.usageRows = usageMaxMembers + 100
+	close(g.gate)
+	resp := <-syncInfo(s)
+	if g.handed != usageMaxMembers+1 {
+		t.Errorf("%d usage rows read; want %d (the one past the limit ends the read)", g.handed, usageMaxMembers+1)
+	}
+	var warning string
+	for _, d := range resp.GetDiagnostics() {
+		if d.GetSeverity() == pluginv1.Diagnostic_SEVERITY_WARNING {
+			warning = d.GetSummary()
+		}
+	}
+	if !strings.Contains(warning, "more than 50000 active members") {
+		t.Errorf("warning %q: want the usage answer's size as the reason", warning)
+	}
+	if a := listAll(t, s, &pluginv1.ListMembersRequest{PageSize: 10})[0].GetActivity(); a.GetUsageKnown() {
+		t.Error("usage_known true for a usage read that was cut off")
 	}
 }

@@ -80,7 +80,8 @@ func (s *Server) startEnrich(ctx context.Context, set *settings, lastActive int)
 // process read was small enough (a service's second sync on), it is asked
 // at once and abandoned if spend's first page or the roster says the team
 // has grown too large. Otherwise it waits for them to say how large the team
-// is: its answer is read whole, and a 100,000-member team's is ~170 MB.
+// is: for a team too large, the request would be one of the budget's spent
+// on nothing.
 func (p *enrichPass) usage(lastActive int) {
 	e := p.e
 	if lastActive == 0 || lastActive > usageMaxMembers {
@@ -92,9 +93,9 @@ func (p *enrichPass) usage(lastActive int) {
 		}
 		if n > usageMaxMembers {
 			e.miss(usageTooLarge(n))
-			return
+		} else if e.readUsage(p.ctx, p.api, p.start, p.end) {
+			e.miss(usageTooLarge(0))
 		}
-		e.readUsage(p.ctx, p.api, p.start, p.end)
 		return
 	}
 	ctx, cancel := context.WithCancelCause(p.ctx)
@@ -112,19 +113,25 @@ func (p *enrichPass) usage(lastActive int) {
 		case <-read:
 		}
 	})
-	e.readUsage(ctx, p.api, p.start, p.end)
+	capped := e.readUsage(ctx, p.api, p.start, p.end)
 	close(read)
 	watch.Wait()
-	if tooLarge > 0 && !e.usageKnown {
+	if (tooLarge > 0 || capped) && !e.usageKnown {
 		e.miss(usageTooLarge(tooLarge))
 	}
 }
 
-// errTeamTooLarge ends a usage read begun before the team's size was known.
+// errTeamTooLarge ends a usage read of a team found too large.
 var errTeamTooLarge = errors.New("the team is too large for daily usage")
 
+// usageTooLarge says why usage was not read for a team of n active members
+// (0: its answer listed more than usageMaxMembers).
 func usageTooLarge(n int) string {
-	return fmt.Sprintf("daily usage (active days, last_active_day): not read for a team of %d active members (more than %d); Cursor answers it in one response of a row per active member-day", n, usageMaxMembers)
+	team := fmt.Sprintf("a team of %d active members (more than %d)", n, usageMaxMembers)
+	if n == 0 {
+		team = fmt.Sprintf("a team whose usage answer lists more than %d active members", usageMaxMembers)
+	}
+	return "daily usage (active days, last_active_day): not read for " + team + "; Cursor answers it in one response of a row per active member-day"
 }
 
 // knowTeam tells the pass how many active members the team has; the first

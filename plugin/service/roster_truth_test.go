@@ -35,16 +35,18 @@ func (a *stallingActivity) RemoveMember(context.Context, string) (cursorapi.Remo
 	return cursorapi.RemoveResult{}, nil
 }
 
-func (a *stallingActivity) ActiveDays(ctx context.Context, _, _ time.Time) ([]cursorapi.UsageDay, error) {
+var _ activityAPI = (*stallingActivity)(nil)
+
+func (a *stallingActivity) ActiveDays(ctx context.Context, _, _ time.Time, _ func(cursorapi.UsageDay) error) error {
 	a.mu.Lock()
 	stall := a.stall
 	a.mu.Unlock()
 	if stall {
 		close(a.stalled)
 		<-ctx.Done()
-		return nil, status.FromContextError(ctx.Err()).Err()
+		return status.FromContextError(ctx.Err()).Err()
 	}
-	return nil, nil
+	return nil
 }
 
 func (a *stallingActivity) AuditLogs(context.Context, cursorapi.AuditQuery) (cursorapi.AuditPage, error) {
