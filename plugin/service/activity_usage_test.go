@@ -152,18 +152,36 @@ func TestUsageGoesOutWithTheRosterOnceTheTeamsSizeIsKnown(t *testing.T) {
 	}
 }
 
-// A team that was small at the last sync but has grown past usageMaxMembers:
-// the usage request sent at once is abandoned when spend says so, and the
-// warning says why, not "context canceled".
-func TestUsageSentEarlyIsAbandonedWhenTheTeamHasGrownTooLarge(t *testing.T) {
+// afterASmallSync configures a plugin on a one-member team and syncs it once;
+// the next sync reads Cursor again, with usage asked at once (the last roster
+// was small). g is armed and gated.
+func afterASmallSync(t *testing.T) (*gatedTeam, *Server) {
+	t.Helper()
 	g := &gatedTeam{roster: []cursorapi.Member{member("a@x.test", "owner", false)}, teamSize: 1}
 	s, later := newGated(t, g)
 	g.arm()
 	close(g.gate)
 	<-syncInfo(s)
-
 	later(rosterMaxAge + time.Minute)
 	g.arm()
+	return g, s
+}
+
+func lastWarning(resp *pluginv1.GetInfoResponse) string {
+	var warning string
+	for _, d := range resp.GetDiagnostics() {
+		if d.GetSeverity() == pluginv1.Diagnostic_SEVERITY_WARNING {
+			warning = d.GetSummary()
+		}
+	}
+	return warning
+}
+
+// A team that was small at the last sync but has grown past usageMaxMembers:
+// the usage request sent at once is abandoned when spend says so, and the
+// warning says why, not "context canceled".
+func TestUsageSentEarlyIsAbandonedWhenTheTeamHasGrownTooLarge(t *testing.T) {
+	g, s := afterASmallSync(t)
 	asked := g.usageAsked
 	grown := []cursorapi.Member{g.roster[0]}
 	for i := range usageMaxMembers {
@@ -183,12 +201,7 @@ func TestUsageSentEarlyIsAbandonedWhenTheTeamHasGrownTooLarge(t *testing.T) {
 	default:
 		t.Fatal("daily usage was not sent with the roster (the last roster was small), so nothing was abandoned")
 	}
-	var warning string
-	for _, d := range resp.GetDiagnostics() {
-		if d.GetSeverity() == pluginv1.Diagnostic_SEVERITY_WARNING {
-			warning = d.GetSummary()
-		}
-	}
+	warning := lastWarning(resp)
 	if !strings.Contains(warning, "50001 active members") || strings.Contains(warning, "cancel") {
 		t.Errorf("warning %q: want the team's size as the reason, not a cancellation", warning)
 	}
@@ -201,26 +214,14 @@ func TestUsageSentEarlyIsAbandonedWhenTheTeamHasGrownTooLarge(t *testing.T) {
 // further, whatever the team's size was thought to be: the plugin holds at
 // most that many members' usage, and says why it has none.
 func TestUsageAnswerOfTooManyMembersIsReadNoFurther(t *testing.T) {
-	g := &gatedTeam{roster: []cursorapi.Member{member("a@x.test", "owner", false)}, teamSize: 1}
-	s, later := newGated(t, g)
-	g.arm()
-	close(g.gate)
-	<-syncInfo(s)
-
-	later(rosterMaxAge + time.Minute)
-	g.arm()
+	g, s := afterASmallSync(t)
 	g.usageRows = usageMaxMembers + 100
 	close(g.gate)
 	resp := <-syncInfo(s)
 	if g.handed != usageMaxMembers+1 {
 		t.Errorf("%d usage rows read; want %d (the one past the limit ends the read)", g.handed, usageMaxMembers+1)
 	}
-	var warning string
-	for _, d := range resp.GetDiagnostics() {
-		if d.GetSeverity() == pluginv1.Diagnostic_SEVERITY_WARNING {
-			warning = d.GetSummary()
-		}
-	}
+	warning := lastWarning(resp)
 	if !strings.Contains(warning, "more than 50000 active members") {
 		t.Errorf("warning %q: want the usage answer's size as the reason", warning)
 	}
