@@ -98,11 +98,19 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) (*htt
 	if err != nil {
 		return nil, cursorhttp.TransportError(ctx, err)
 	}
-	if resp.Status < 200 || resp.Status > 299 {
-		route, _, _ := strings.Cut(path, "?") // messages name the route; the URL keeps the query
-		return nil, newAPIError(resp, route, target, c.key)
+	if err := c.refusal(resp, path, target); err != nil {
+		return nil, err
 	}
 	return resp, nil
+}
+
+// refusal is the error of an answer other than 2xx, nil for a 2xx.
+func (c *Client) refusal(resp *httpretry.Response, path, target string) error {
+	if resp.Status >= 200 && resp.Status <= 299 {
+		return nil
+	}
+	route, _, _ := strings.Cut(path, "?") // messages name the route; the URL keeps the query
+	return newAPIError(resp, route, target, c.key)
 }
 
 // doStream is do for an answer too large to hold whole: a 2xx body is handed
@@ -117,11 +125,8 @@ func (c *Client) doStream(ctx context.Context, method, path string, body []byte,
 		return err
 	case err != nil:
 		return cursorhttp.TransportError(ctx, err)
-	case resp.Status < 200 || resp.Status > 299:
-		route, _, _ := strings.Cut(path, "?")
-		return newAPIError(resp, route, target, c.key)
 	}
-	return nil
+	return c.refusal(resp, path, target)
 }
 
 // auth sets the Admin API's Basic credentials: the key as user, no password.
