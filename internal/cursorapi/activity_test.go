@@ -108,3 +108,30 @@ func TestActivityRoutesMapRefusalsAndShapes(t *testing.T) {
 		t.Errorf("active days %+v, %v: want a's day and the email-less row, not b's inactive one", days, err)
 	}
 }
+
+// ActiveDays hands a row on while the rest of the answer is still to come:
+// the server sends the second half only once the first row was taken, so a
+// client that read the body whole would never see it end.
+func TestActiveDaysHandsRowsOnAsTheAnswerArrives(t *testing.T) {
+	taken := make(chan struct{})
+	srv, _ := fake(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"data":[{"email":"a@x.example","day":"2026-03-01","isActive":true},`)
+		w.(http.Flusher).Flush()
+		select {
+		case <-taken:
+		case <-time.After(5 * time.Second):
+			return // the answer ends short: the client gets an error
+		}
+		io.WriteString(w, `{"email":"b@x.example","day":"2026-03-02","isActive":true}]}`)
+	})
+	var days []UsageDay
+	err := newClient(t, srv.URL, &recorder{}).ActiveDays(context.Background(), time.Now().Add(-time.Hour), time.Now(), func(d UsageDay) error {
+		if days = append(days, d); len(days) == 1 {
+			close(taken)
+		}
+		return nil
+	})
+	if err != nil || len(days) != 2 || days[1].Email != "b@x.example" {
+		t.Errorf("active days %+v, %v: want both rows, the first taken before the second was sent", days, err)
+	}
+}
