@@ -22,6 +22,7 @@ func TestRefusalExitCodes(t *testing.T) {
 	t.Parallel()
 	wrongKey := "crsr_" + strings.Repeat("0", 64)
 	wrongToken := scimTestToken()[:20] + "WRONG" + scimTestToken()[25:]
+	answered := simulator.Faults{Latency: 300 * time.Millisecond}
 	cases := []struct {
 		name     string
 		cfg      simulator.Config
@@ -31,10 +32,13 @@ func TestRefusalExitCodes(t *testing.T) {
 		last     []string
 		requests map[string]int
 	}{
-		{name: "API key rejected", cfg: simulator.Config{}, key: wrongKey, code: exitUnauthenticated,
+		// The two key refusals: every answer waits (answered), so the activity
+		// requests sent beside the roster reach the tenant before its refusal
+		// does; without it a busy machine can cancel them unsent.
+		{name: "API key rejected", cfg: simulator.Config{Faults: answered}, key: wrongKey, code: exitUnauthenticated,
 			last:     []string{"Cursor rejected the API key (HTTP 401", "check cursor-api-key (BATON_CURSOR_API_KEY)"},
 			requests: map[string]int{membersPath: 1, auditPath: 1, spendPath: 1}},
-		{name: "not an Enterprise plan", cfg: simulator.Config{BusinessPlan: true}, key: testKey(), code: exitPermissionDenied,
+		{name: "not an Enterprise plan", cfg: simulator.Config{BusinessPlan: true, Faults: answered}, key: testKey(), code: exitPermissionDenied,
 			last:     []string{"Cursor refused the Admin API (HTTP 403", "Enterprise plan"},
 			requests: map[string]int{membersPath: 1, auditPath: 1, spendPath: 1}},
 		{name: "SCIM token rejected", cfg: simulator.Config{SCIMToken: scimTestToken()}, key: testKey(), code: exitUnauthenticated,
